@@ -1,0 +1,1 @@
+"""Sub-commands of `cmi-hil`: one module each, with ``register(subparsers)``."""

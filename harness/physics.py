@@ -1,0 +1,36 @@
+"""The bench physics seen by simulated instruments: the contract between the emulator and the sim bench.
+
+The reference emulator implements :class:`BenchPhysics`; the simulated SCPI servers (power supply,
+DMM, relay card, AC source) only talk to the emulated module through it. Units are SI and explicit.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class BenchPhysics(Protocol):
+    def set_bus_voltage(self, volts: float) -> None:
+        """Voltage across the M-Bus slave terminals, signed: negative means reversed polarity, 0 = off."""
+
+    def bus_voltage(self) -> float:
+        """The voltage last set, signed."""
+
+    def bus_current_a(self) -> float:
+        """Total current drawn from the bus by every slave now (A): unit loads plus any space current."""
+
+    def set_rate_input_vac(self, index: int, vac: float) -> None:
+        """AC voltage (V rms) on rate input ``index`` (1..4)."""
+
+    def rate_input_vac(self, index: int) -> float:
+        """AC voltage (V rms) on rate input ``index`` (1..4)."""
+
+    def press_button(self) -> None:
+        """Press and release the module's push button."""
+
+    def led_on(self) -> bool:
+        """State of the green LED (communication with the meter)."""
+
+    def now_s(self) -> float:
+        """The emulator's clock in seconds (scaled time when a time scale is set)."""
