@@ -9,7 +9,7 @@ this model can express. Diagnostics never take part in equality.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -78,7 +78,7 @@ class MBusError(ValueError):
         super().__init__(diagnostics[0].message if diagnostics else "undecodable M-Bus data")
 
 
-class Function(str, Enum):
+class Function(StrEnum):
     """DIF bits 4-5 (EN 13757-3 table 'Function field')."""
 
     INSTANTANEOUS = "instantaneous"
