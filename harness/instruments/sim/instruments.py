@@ -1,0 +1,249 @@
+"""Simulated bench instruments: the SCPI subset the drivers use, with the state a real instrument keeps.
+
+Outputs are not computed here: each instrument calls :meth:`SimInstrument.changed` after a command and the
+bench wiring (:mod:`harness.instruments.sim.bench`) turns the new state into physics (bus voltage, rate inputs).
+Readings (DMM, supply ``MEAS:CURR?``) come from a callable the wiring provides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.instruments.sim.scpi_server import (
+    ERR_ILLEGAL_PARAMETER,
+    ERR_MISSING_PARAMETER,
+    ERR_SETTINGS_CONFLICT,
+    ScpiCommandError,
+    SimInstrument,
+    nr3,
+    parse_channel_list,
+    parse_number,
+    parse_switch,
+)
+from harness.instruments.scpi import OVERLOAD
+
+
+def _first(params: list[str]) -> str:
+    if not params:
+        raise ScpiCommandError(ERR_MISSING_PARAMETER)
+    return params[0]
+
+
+@dataclass
+class SupplyOutput:
+    volts: float = 0.0
+    current_limit_a: float = 0.1
+    ovp_volts: float = 66.0
+    on: bool = False
+    ovp_tripped: bool = False
+
+
+class SimPowerSupply(SimInstrument):
+    """Multi-output supply (``INST:NSEL``, ``VOLT``, ``CURR``, ``VOLT:PROT``, ``OUTP``, ``MEAS:VOLT?/CURR?``).
+
+    Ranges are those of a 60 V / 1 A output (Rigol DP821A CH1, instruments.md 1). Exceeding the OVP level
+    with the output on trips it off, as a real supply does.
+    """
+
+    max_volts = 60.0
+    max_current_a = 1.0
+    max_ovp_volts = 66.0
+
+    def __init__(self, idn: str, *, outputs: int = 2) -> None:
+        super().__init__(idn)
+        self.outputs = [SupplyOutput() for _ in range(outputs)]
+        self.selected = 0
+        self.output_current_a: Callable[[int], float] = lambda index: 0.0
+        self.add("INSTrument[:SELect]", self._select_name)
+        self.add("INSTrument:NSELect", self._nsel)
+        self.add("INSTrument:NSELect?", lambda _: str(self.selected + 1))
+        self.add("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]", self._volt)
+        self.add("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]?", lambda _: nr3(self.out.volts))
+        self.add("[SOURce:]CURRent[:LEVel][:IMMediate][:AMPLitude]", self._curr)
+        self.add("[SOURce:]CURRent[:LEVel][:IMMediate][:AMPLitude]?", lambda _: nr3(self.out.current_limit_a))
+        self.add("[SOURce:]VOLTage:PROTection[:LEVel]", self._ovp)
+        self.add("[SOURce:]VOLTage:PROTection[:LEVel]?", lambda _: nr3(self.out.ovp_volts))
+        self.add("[SOURce:]VOLTage:PROTection:TRIPped?", lambda _: "1" if self.out.ovp_tripped else "0")
+        self.add("[SOURce:]VOLTage:PROTection:CLEar", self._ovp_clear)
+        self.add("OUTPut[:STATe]", self._outp)
+        self.add("OUTPut[:STATe]?", lambda _: "1" if self.out.on else "0")
+        self.add("MEASure[:SCALar]:VOLTage[:DC]?", lambda _: nr3(self.out.volts if self.out.on else 0.0))
+        self.add("MEASure[:SCALar]:CURRent[:DC]?", lambda _: nr3(self.output_current_a(self.selected)))
+
+    @property
+    def out(self) -> SupplyOutput:
+        return self.outputs[self.selected]
+
+    def reset(self) -> None:
+        self.outputs = [SupplyOutput() for _ in self.outputs]
+        self.selected = 0
+
+    def _select_name(self, params: list[str]) -> None:
+        name = _first(params).upper()
+        if not name.startswith(("CH", "OUT")) or not name[-1].isdigit():
+            raise ScpiCommandError(ERR_ILLEGAL_PARAMETER)
+        self._nsel([name[-1]])
+
+    def _nsel(self, params: list[str]) -> None:
+        self.selected = int(parse_number(_first(params), minimum=1, maximum=len(self.outputs))) - 1
+
+    def _volt(self, params: list[str]) -> None:
+        self.out.volts = parse_number(_first(params), minimum=0.0, maximum=self.max_volts, default=0.0)
+        self._check_ovp()
+        self.changed()
+
+    def _curr(self, params: list[str]) -> None:
+        self.out.current_limit_a = parse_number(_first(params), minimum=0.0, maximum=self.max_current_a)
+
+    def _ovp(self, params: list[str]) -> None:
+        self.out.ovp_volts = parse_number(_first(params), minimum=0.0, maximum=self.max_ovp_volts)
+        self._check_ovp()
+        self.changed()
+
+    def _ovp_clear(self, _: list[str]) -> None:
+        self.out.ovp_tripped = False
+
+    def _outp(self, params: list[str]) -> None:
+        on = parse_switch(_first(params))
+        if on and self.out.ovp_tripped:
+            raise ScpiCommandError(ERR_SETTINGS_CONFLICT)  # a tripped output stays off until VOLT:PROT:CLE
+        self.out.on = on
+        self._check_ovp()
+        self.changed()
+
+    def _check_ovp(self) -> None:
+        if self.out.on and self.out.volts > self.out.ovp_volts:
+            self.out.on = False
+            self.out.ovp_tripped = True
+
+
+class SimDmm(SimInstrument):
+    """DC-current DMM (``CONF:CURR:DC``, ``CURR:DC:RANG``, ``CURR:DC:NPLC``, ``READ?``, ``MEAS:CURR:DC?``).
+
+    Readings above 120 % of the fixed range read as overload (9.9E37), as on the Truevolt family.
+    """
+
+    ranges_a = (100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
+    nplc_values = (0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
+
+    def __init__(self, idn: str) -> None:
+        super().__init__(idn)
+        self.function = "VOLT"
+        self.range_a = 0.1
+        self.nplc = 10.0
+        self.reading_a: Callable[[], float] = lambda: 0.0
+        self.add("CONFigure:CURRent[:DC]", self._conf_current)
+        self.add("CONFigure?", lambda _: f'"{self.function} {nr3(self.range_a)},{nr3(self.range_a * 1e-6)}"')
+        self.add("[SENSe:]CURRent[:DC]:RANGe[:UPPer]", self._range)
+        self.add("[SENSe:]CURRent[:DC]:RANGe[:UPPer]?", lambda _: nr3(self.range_a))
+        self.add("[SENSe:]CURRent[:DC]:NPLCycles", self._nplc)
+        self.add("[SENSe:]CURRent[:DC]:NPLCycles?", lambda _: nr3(self.nplc))
+        self.add("READ?", lambda _: self._read())
+        self.add("MEASure:CURRent[:DC]?", self._measure)
+
+    def reset(self) -> None:
+        self.function, self.range_a, self.nplc = "VOLT", 0.1, 10.0
+
+    def _pick_range(self, text: str) -> float:
+        word = text.strip().upper()
+        if word in ("", "DEF", "AUTO"):
+            return 0.1
+        value = parse_number(word, minimum=0.0, maximum=self.ranges_a[-1])
+        return next(r for r in self.ranges_a if value <= r * 1.0000001)
+
+    def _conf_current(self, params: list[str]) -> None:
+        self.function = "CURR"
+        self.range_a = self._pick_range(params[0] if params else "")
+
+    def _range(self, params: list[str]) -> None:
+        self.range_a = self._pick_range(_first(params))
+
+    def _nplc(self, params: list[str]) -> None:
+        value = parse_number(_first(params), minimum=0.02, maximum=100.0)
+        if value not in self.nplc_values:
+            raise ScpiCommandError(ERR_ILLEGAL_PARAMETER)
+        self.nplc = value
+
+    def _read(self) -> str:
+        if self.function != "CURR":
+            return nr3(0.0)  # in series with the bus the voltage function sees only the shunt's burden
+        value = self.reading_a()
+        if abs(value) > 1.2 * self.range_a:
+            return nr3(OVERLOAD if value >= 0 else -OVERLOAD)
+        return nr3(value)
+
+    def _measure(self, params: list[str]) -> str:
+        self._conf_current(params)
+        return self._read()
+
+
+class SimRelayCard(SimInstrument):
+    """Actuator card with Form C channels ``slot*100 + 1..20`` (``ROUT:CLOS``, ``ROUT:OPEN``, ``ROUT:CLOS?``)."""
+
+    def __init__(self, idn: str, *, slot: int = 1, count: int = 20) -> None:
+        super().__init__(idn)
+        self.valid = {slot * 100 + n for n in range(1, count + 1)}
+        self.closed: set[int] = set()
+        self.add("ROUTe:CLOSe", self._close)
+        self.add("ROUTe:CLOSe?", lambda p: ",".join("1" if c in self.closed else "0" for c in self._channels(p)))
+        self.add("ROUTe:OPEN", self._open)
+        self.add("ROUTe:OPEN?", lambda p: ",".join("0" if c in self.closed else "1" for c in self._channels(p)))
+        self.add("ROUTe:OPEN:ALL", self._open_all)
+
+    def reset(self) -> None:
+        self.closed.clear()
+
+    def _channels(self, params: list[str]) -> list[int]:
+        channels = parse_channel_list(_first(params))
+        if any(c not in self.valid for c in channels):
+            raise ScpiCommandError(ERR_ILLEGAL_PARAMETER)
+        return channels
+
+    def _close(self, params: list[str]) -> None:
+        self.closed.update(self._channels(params))
+        self.changed()
+
+    def _open(self, params: list[str]) -> None:
+        self.closed.difference_update(self._channels(params))
+        self.changed()
+
+    def _open_all(self, _: list[str]) -> None:
+        self.closed.clear()
+        self.changed()
+
+
+class SimAcSource(SimInstrument):
+    """AC source, 0-310 V rms high range, 45-65 Hz (``VOLT``, ``FREQ``, ``OUTP``; AC6800B-like)."""
+
+    max_vac = 310.0
+
+    def __init__(self, idn: str) -> None:
+        super().__init__(idn)
+        self.vac = 0.0
+        self.frequency_hz = 50.0
+        self.on = False
+        self.add("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]", self._volt)
+        self.add("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]?", lambda _: nr3(self.vac))
+        self.add("[SOURce:]FREQuency[:CW]", self._freq)
+        self.add("[SOURce:]FREQuency[:CW]?", lambda _: nr3(self.frequency_hz))
+        self.add("OUTPut[:STATe]", self._outp)
+        self.add("OUTPut[:STATe]?", lambda _: "1" if self.on else "0")
+
+    def reset(self) -> None:
+        self.vac, self.frequency_hz, self.on = 0.0, 50.0, False
+
+    def _volt(self, params: list[str]) -> None:
+        self.vac = parse_number(_first(params), minimum=0.0, maximum=self.max_vac)
+        self.changed()
+
+    def _freq(self, params: list[str]) -> None:
+        self.frequency_hz = parse_number(_first(params), minimum=45.0, maximum=65.0)
+
+    def _outp(self, params: list[str]) -> None:
+        self.on = parse_switch(_first(params))
+        self.changed()
+
+    @property
+    def output_vac(self) -> float:
+        return self.vac if self.on else 0.0
