@@ -1,0 +1,181 @@
+"""The measurement API of the conformance suite.
+
+``measure(name, value, unit, low=..., high=..., requirement=...)`` records a value with its limits and
+verdict whatever the outcome (OpenHTF style: a measurement is data first), shows it in Allure as a
+step with parameters, hands it to the run's evidence sink (``measurements.jsonl``, flushed as taken),
+and then fails the test when the verdict is ``fail``.
+
+Verdicts follow the architecture's uncertainty rule: the value +/- its uncertainty is compared with
+the limits; entirely inside is ``pass``, entirely outside is ``fail``, straddling a limit is
+``inconclusive`` (recorded, reported, does not fail the test).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from harness.evidence import Measurement, Verdict
+
+try:  # allure-pytest is a runtime dependency; the API still works (no steps) without it
+    from allure_commons._allure import StepContext
+except ImportError:  # pragma: no cover - allure is installed with the harness
+    StepContext = None  # type: ignore[assignment,misc]
+
+
+class MeasurementFailed(AssertionError):
+    """A measurement's verdict is ``fail``: the message names the value, the limits and the requirement."""
+
+    def __init__(self, measurement: Measurement) -> None:
+        self.measurement = measurement
+        super().__init__(describe(measurement))
+
+
+def verdict_of(
+    value: float | None, low: float | None, high: float | None, uncertainty: float = 0.0
+) -> Verdict:
+    """Verdict of ``value`` +/- ``uncertainty`` against the closed interval [low, high]. Pure.
+
+    No value (nothing could be measured) is a fail; a limit of ``None`` is open on that side.
+    """
+    if value is None or math.isnan(value):
+        return "fail"
+    u = abs(uncertainty)
+    if (low is not None and value + u < low) or (high is not None and value - u > high):
+        return "fail"
+    if (low is not None and value - u < low) or (high is not None and value + u > high):
+        return "inconclusive"
+    return "pass"
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.6g}"
+
+
+def describe(m: Measurement) -> str:
+    """One line for logs and failure messages: value, limits, verdict, requirement."""
+    limits = f"[{_fmt(m.low)}, {_fmt(m.high)}] {m.unit}"
+    unc = f" +/- {m.uncertainty:.3g}" if m.uncertainty else ""
+    cond = (" at " + ", ".join(f"{k}={v}" for k, v in m.conditions.items())) if m.conditions else ""
+    req = f" ({m.requirement})" if m.requirement else ""
+    return f"{m.name} = {_fmt(m.value)}{unc} {m.unit}{cond}: {m.verdict.upper()}, limits {limits}{req}"
+
+
+@dataclass
+class Recorder:
+    """Collects the measurements (and mandated waits) of one test; the plugin installs one per test.
+
+    ``sink`` receives each measurement as it is taken (the evidence writer appends and flushes it).
+    """
+
+    test: str
+    requirements: tuple[str, ...] = ()
+    sink: Callable[[Measurement], None] | None = None
+    measurements: list[Measurement] = field(default_factory=list)
+    deferred_failures: list[Measurement] = field(default_factory=list)
+    mandated_waits_s: dict[str, float] = field(default_factory=dict)
+
+    def add(self, m: Measurement) -> None:
+        self.measurements.append(m)
+        if self.sink is not None:
+            self.sink(m)
+
+    def add_wait(self, kind: str, seconds: float) -> None:
+        self.mandated_waits_s[kind] = self.mandated_waits_s.get(kind, 0.0) + seconds
+
+
+_stack: list[Recorder] = []
+
+
+def current_recorder() -> Recorder | None:
+    """The recorder of the running test, or None outside a suite run."""
+    return _stack[-1] if _stack else None
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[Recorder]:
+    """Make ``recorder`` the target of :func:`measure` for the duration (nests; restores the previous one)."""
+    _stack.append(recorder)
+    try:
+        yield recorder
+    finally:
+        _stack.remove(recorder)
+
+
+def measure(
+    name: str,
+    value: float | None,
+    unit: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    requirement: str | None = None,
+    uncertainty: float = 0.0,
+    conditions: Mapping[str, Any] | None = None,
+    defer: bool = False,
+) -> Measurement:
+    """Record a measurement and judge it; raise :class:`MeasurementFailed` when its verdict is ``fail``.
+
+    ``requirement`` defaults to the test's single cited requirement when it cites exactly one.
+    With ``defer=True`` a fail is recorded and the test fails when it ends (so a sweep records every point).
+    """
+    rec = current_recorder()
+    if requirement is None and rec is not None and len(rec.requirements) == 1:
+        requirement = rec.requirements[0]
+    m = Measurement(
+        test=rec.test if rec else "",
+        name=name,
+        value=None if value is None else float(value),
+        unit=unit,
+        low=low,
+        high=high,
+        uncertainty=abs(uncertainty),
+        verdict=verdict_of(value, low, high, uncertainty),
+        requirement=requirement,
+        timestamp=datetime.now(UTC).isoformat(timespec="microseconds"),
+        conditions=dict(conditions or {}),
+    )
+    if rec is not None:
+        rec.add(m)
+    failed = m.verdict == "fail"
+    if failed and defer and rec is not None:
+        rec.deferred_failures.append(m)
+        failed = False
+    _allure_step(m, fail=failed)
+    return m
+
+
+def _allure_step(m: Measurement, *, fail: bool) -> None:
+    """Show the measurement as an Allure step with its parameters; the step fails with the measurement."""
+    if StepContext is None:
+        if fail:
+            raise MeasurementFailed(m)
+        return
+    params = {
+        "value": _fmt(m.value),
+        "unit": m.unit,
+        "low": _fmt(m.low),
+        "high": _fmt(m.high),
+        "uncertainty": f"{m.uncertainty:.3g}",
+        "verdict": m.verdict,
+        "requirement": m.requirement or "-",
+        **{f"condition {k}": str(v) for k, v in m.conditions.items()},
+    }
+    with StepContext(describe(m), params):
+        if fail:
+            raise MeasurementFailed(m)
+
+
+def mandated_wait(kind: str, seconds: float) -> None:
+    """Account a wait the standard or product sheet forces (in standard, unscaled seconds).
+
+    ``kind`` e.g. ``detection`` (rate-input 5 s), ``reply_window`` (no-reply timeouts, minimum reply
+    delays), ``wire`` (character time of bytes on the bus). The run reports wall time against their sum.
+    """
+    rec = current_recorder()
+    if rec is not None:
+        rec.add_wait(kind, seconds)

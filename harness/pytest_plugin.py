@@ -1,0 +1,481 @@
+"""pytest plugin of the conformance suite: options, markers, requirement traceability, evidence, Allure.
+
+Loaded from the repository's ``conftest.py`` (or ``-p harness.pytest_plugin``). It only writes evidence
+when ``--evidence-dir`` is given, and only reports requirement coverage when the run is a suite run
+(evidence dir given, or items collected under ``testcases/``), so the harness's own self-tests under
+``tests/`` run untouched.
+
+Run folder written per :mod:`harness.evidence`: ``run.json`` (rewritten as rig and DUT become known, and
+at the end), ``measurements.jsonl`` (flushed as taken), ``tests.jsonl`` (one line per test as it ends),
+``requirements.json``, ``transcripts/<slug>.jsonl``; plus ``timing.json`` (wall time and mandated waits)
+and ``coverage.json`` (traceability both ways).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import __version__
+from harness.evidence import (
+    MEASUREMENTS_FILE,
+    REQUIREMENTS_FILE,
+    TESTS_FILE,
+    TRANSCRIPTS_DIR,
+    DutInfo,
+    Measurement,
+    Outcome,
+    RigInfo,
+    RunInfo,
+    TestResult,
+    TranscriptEntry,
+    append_jsonl,
+    slug,
+    write_run_info,
+)
+from harness.measure import Recorder, describe, recording
+from harness.requirements import Catalogue, CatalogueError, Coverage, coverage, load_catalogue
+
+DEFAULT_RIG = "rigs/sim.yaml"
+TIMING_FILE = "timing.json"
+COVERAGE_FILE = "coverage.json"
+CAPABILITY_MARKER = "needs"
+
+
+@dataclass
+class _TestRecord:
+    reports: dict[str, pytest.TestReport] = field(default_factory=dict)
+    recorder: Recorder | None = None
+    started: float = 0.0
+
+
+class SuiteState:
+    """Per-session state of the plugin, reachable from fixtures with :func:`suite_state`."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        root = Path(str(config.rootpath))
+        self.rootpath = root
+        rig_opt = config.getoption("cmi_rig")
+        self.rig_path = Path(rig_opt) if Path(rig_opt).is_absolute() else root / rig_opt
+        profile = config.getoption("cmi_dut_profile")
+        self.profile_path: Path | None = Path(profile).resolve() if profile else None
+        self.faults: list[str] = list(config.getoption("cmi_faults") or [])
+        self.nightly: bool = bool(config.getoption("cmi_nightly"))
+        cat = config.getoption("cmi_requirements")
+        try:
+            self.catalogue: Catalogue = load_catalogue(Path(cat) if cat else None)
+        except CatalogueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        evidence = config.getoption("cmi_evidence_dir")
+        self.run_dir: Path | None = Path(evidence).resolve() if evidence else None
+        self.cited: dict[str, list[str]] = {}
+        self.tests: dict[str, _TestRecord] = {}
+        self.results: list[TestResult] = []
+        self.measurements: list[Measurement] = []
+        self.mandated_waits_s: dict[str, float] = {}
+        self.suite_items = False
+        self.t0 = time.monotonic()
+        self.time_scale: float = 1.0
+        self.run_info: RunInfo | None = None
+        if self.run_dir is not None:
+            self._open_run_dir(config)
+
+    # --- run folder --------------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        """True for a suite run: evidence is written or conformance test cases were collected."""
+        return self.run_dir is not None or self.suite_items
+
+    def _open_run_dir(self, config: pytest.Config) -> None:
+        assert self.run_dir is not None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / TRANSCRIPTS_DIR).mkdir(exist_ok=True)
+        reqs = [r.as_evidence().model_dump() for r in self.catalogue.requirements]
+        (self.run_dir / REQUIREMENTS_FILE).write_text(json.dumps(reqs, indent=2), encoding="utf-8")
+        self.run_info = RunInfo(
+            run_id=self.run_dir.name,
+            started=datetime.now(UTC).isoformat(timespec="seconds"),
+            rig=RigInfo(
+                name=self.rig_path.stem, file=self._rel(self.rig_path), simulated=True, faults=self.faults
+            ),
+            dut=DutInfo(profile=str(self.profile_path) if self.profile_path else None),
+            harness_version=__version__,
+            git_commit=_git_commit(self.rootpath),
+            nightly=self.nightly,
+            command=list(config.invocation_params.args),
+        )
+        write_run_info(self.run_dir, self.run_info)
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.rootpath.resolve()))
+        except ValueError:
+            return str(path)
+
+    def set_rig(self, rig: RigInfo) -> None:
+        """Record the rig's identity (instruments, port, faults) once the bench is open."""
+        if self.run_info is not None and self.run_dir is not None:
+            self.run_info = self.run_info.model_copy(update={"rig": rig})
+            write_run_info(self.run_dir, self.run_info)
+
+    def set_dut(self, dut: DutInfo) -> None:
+        """Record the DUT's identity once it has been read."""
+        if self.run_info is not None and self.run_dir is not None:
+            self.run_info = self.run_info.model_copy(update={"dut": dut})
+            write_run_info(self.run_dir, self.run_info)
+
+    def set_ambient(self, **values: str) -> None:
+        if self.run_info is not None and self.run_dir is not None:
+            ambient = {**self.run_info.ambient, **values}
+            self.run_info = self.run_info.model_copy(update={"ambient": ambient})
+            write_run_info(self.run_dir, self.run_info)
+
+    def record_measurement(self, m: Measurement) -> None:
+        self.measurements.append(m)
+        if self.run_dir is not None:
+            append_jsonl(self.run_dir / MEASUREMENTS_FILE, m)
+
+    def record_transcript(
+        self, nodeid: str, entries: Iterable[TranscriptEntry], *, title: str = "transcript"
+    ) -> None:
+        """Store a test's telegram transcript (jsonl in the run folder) and attach it to Allure."""
+        entries = list(entries)
+        if not entries:
+            return
+        if self.run_dir is not None:
+            path = self.run_dir / TRANSCRIPTS_DIR / f"{slug(nodeid)}.jsonl"
+            for e in entries:
+                append_jsonl(path, e)
+        _allure_attach(format_transcript(entries), f"M-Bus {title}", "text/plain", "txt")
+
+
+def format_transcript(entries: Iterable[TranscriptEntry]) -> str:
+    """Human-readable transcript: time, direction, latency, bytes, decoded summary."""
+    lines = []
+    for e in entries:
+        lat = f" +{e.latency_ms:.2f}ms" if e.latency_ms is not None else ""
+        lines.append(f"{e.t_us / 1e6:10.6f} {e.direction}{lat}  {e.data}  | {e.summary}")
+    return "\n".join(lines)
+
+
+_STATE_KEY = pytest.StashKey[SuiteState]()
+
+
+def suite_state(config: pytest.Config) -> SuiteState:
+    """The plugin's session state (options, catalogue, run folder) for fixtures."""
+    return config.stash[_STATE_KEY]
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _allure_attach(body: str, name: str, mime: str, extension: str) -> None:
+    try:
+        from allure_commons._core import plugin_manager
+    except ImportError:  # pragma: no cover
+        return
+    plugin_manager.hook.attach_data(body=body, name=name, attachment_type=mime, extension=extension)
+
+
+def _allure_requirement_links(state: SuiteState, ids: list[str]) -> None:
+    try:
+        import allure
+    except ImportError:  # pragma: no cover
+        return
+    known = state.catalogue.by_id()
+    for rid in ids:
+        allure.dynamic.link(rid, link_type="tms", name=rid)
+        allure.dynamic.story(rid)
+        if rid in known:
+            allure.dynamic.feature(known[rid].area)
+
+
+# --- hooks ---------------------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cmi-hil", "CMi1020 conformance suite")
+    group.addoption("--rig", dest="cmi_rig", default=DEFAULT_RIG, help="rig file (default: %(default)s)")
+    group.addoption(
+        "--dut-profile",
+        dest="cmi_dut_profile",
+        default=None,
+        help="device profile YAML of the DUT (default: the shipped CMi1020/E350 profile)",
+    )
+    group.addoption(
+        "--fault",
+        dest="cmi_faults",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="seed an emulator fault on a simulated rig (repeatable)",
+    )
+    group.addoption(
+        "--evidence-dir",
+        dest="cmi_evidence_dir",
+        default=None,
+        help="write the run folder (run.json, measurements, tests, transcripts) here",
+    )
+    group.addoption(
+        "--requirements",
+        dest="cmi_requirements",
+        default=None,
+        help="requirement catalogue YAML (default: harness/requirements.yaml)",
+    )
+    group.addoption(
+        "--nightly",
+        dest="cmi_nightly",
+        action="store_true",
+        default=False,
+        help="mark the run as a nightly run (operator prompts are skipped)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): the requirement ids this test verifies")
+    config.addinivalue_line(
+        "markers",
+        f"{CAPABILITY_MARKER}(*capabilities): bench capabilities the test needs "
+        "(supply, polarity, dmm, ac_source, mains, button, led, meter_model); "
+        "skipped with a reason if absent",
+    )
+    config.stash[_STATE_KEY] = SuiteState(config)
+
+
+def requirement_ids(item: pytest.Item) -> list[str]:
+    """Requirement ids an item cites (all ``requirement`` markers, in order, without duplicates)."""
+    ids: list[str] = []
+    for mark in item.iter_markers("requirement"):
+        for arg in mark.args:
+            for rid in (arg,) if isinstance(arg, str) else arg:
+                if rid not in ids:
+                    ids.append(rid)
+    return ids
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    state = suite_state(config)
+    testcases = (state.rootpath / "testcases").resolve()
+    for item in items:
+        state.cited[item.nodeid] = requirement_ids(item)
+        if testcases in Path(str(item.path)).resolve().parents:
+            state.suite_items = True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    state = suite_state(item.config)
+    rec = Recorder(
+        test=item.nodeid, requirements=tuple(state.cited.get(item.nodeid, ())), sink=state.record_measurement
+    )
+    record = _TestRecord(recorder=rec, started=time.monotonic())
+    state.tests[item.nodeid] = record
+    with recording(rec):
+        try:
+            return (yield)
+        finally:
+            _finish_test(state, item, record)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = suite_state(item.config)
+    unknown = [rid for rid in state.cited.get(item.nodeid, []) if rid not in state.catalogue.by_id()]
+    if unknown:
+        pytest.fail(
+            f"{item.nodeid} cites unknown requirement id(s) {', '.join(unknown)}; "
+            "use an id of harness/requirements.yaml or add the requirement there",
+            pytrace=False,
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    state = suite_state(item.config)
+    _allure_requirement_links(state, state.cited.get(item.nodeid, []))
+    result = yield
+    rec = state.tests[item.nodeid].recorder
+    if rec is not None and rec.deferred_failures:
+        lines = "\n".join(describe(m) for m in rec.deferred_failures)
+        raise AssertionError(f"{len(rec.deferred_failures)} measurement(s) failed:\n{lines}")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    state = suite_state(item.config)
+    record = state.tests.get(item.nodeid)
+    if record is not None:
+        record.reports[report.when] = report
+    return report
+
+
+def _outcome(reports: dict[str, pytest.TestReport]) -> tuple[Outcome, str | None]:
+    setup, call, teardown = reports.get("setup"), reports.get("call"), reports.get("teardown")
+    for rep, failed_as in ((setup, "error"), (call, "failed"), (teardown, "error")):
+        if rep is not None and rep.failed:
+            return failed_as, _message(rep)  # type: ignore[return-value]
+    for rep in (setup, call):
+        if rep is not None and rep.skipped:
+            return "skipped", _message(rep)
+    if call is None:
+        return "error", "test did not run (interrupted)"
+    return "passed", None
+
+
+def _message(rep: pytest.TestReport) -> str | None:
+    if rep.skipped and isinstance(rep.longrepr, tuple):
+        return str(rep.longrepr[2]).removeprefix("Skipped: ")
+    crash = getattr(rep.longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message)
+    return str(rep.longrepr)[:2000] if rep.longrepr else None
+
+
+def _finish_test(state: SuiteState, item: pytest.Item, record: _TestRecord) -> None:
+    outcome, message = _outcome(record.reports)
+    result = TestResult(
+        nodeid=item.nodeid,
+        outcome=outcome,
+        duration_s=round(time.monotonic() - record.started, 6),
+        requirements=state.cited.get(item.nodeid, []),
+        message=message,
+    )
+    state.results.append(result)
+    if record.recorder is not None:
+        for kind, seconds in record.recorder.mandated_waits_s.items():
+            state.mandated_waits_s[kind] = state.mandated_waits_s.get(kind, 0.0) + seconds
+    if state.run_dir is not None:
+        append_jsonl(state.run_dir / TESTS_FILE, result)
+
+
+def run_verdict(
+    results: Iterable[TestResult], measurements: Iterable[Measurement], *, interrupted: bool
+) -> str:
+    """pass: everything ran and passed; fail: any test failed or errored; incomplete: otherwise. Pure."""
+    results = list(results)
+    if any(r.outcome in ("failed", "error") for r in results):
+        return "fail"
+    if interrupted or not results or any(m.verdict == "inconclusive" for m in measurements):
+        return "incomplete"
+    return "pass"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = suite_state(session.config)
+    if state.run_dir is None:
+        return
+    wall_s = time.monotonic() - state.t0
+    interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
+    verdict = run_verdict(state.results, state.measurements, interrupted=interrupted)
+    if state.run_info is not None:
+        state.run_info = state.run_info.model_copy(
+            update={
+                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                "duration_s": round(wall_s, 3),
+                "verdict": verdict,
+            }
+        )
+        write_run_info(state.run_dir, state.run_info)
+    mandated = sum(state.mandated_waits_s.values())
+    timing = {
+        "wall_s": round(wall_s, 3),
+        "time_scale": state.time_scale,
+        "mandated_waits_s": {k: round(v, 6) for k, v in sorted(state.mandated_waits_s.items())},
+        "mandated_total_s": round(mandated, 6),
+        "mandated_total_scaled_s": round(mandated * state.time_scale, 6),
+        "ratio_wall_to_mandated": round(wall_s / mandated, 4) if mandated else None,
+        "ratio_wall_to_mandated_scaled": round(wall_s / (mandated * state.time_scale), 4)
+        if mandated
+        else None,
+    }
+    (state.run_dir / TIMING_FILE).write_text(json.dumps(timing, indent=2), encoding="utf-8")
+    cov = coverage(state.catalogue, state.cited)
+    (state.run_dir / COVERAGE_FILE).write_text(cov.model_dump_json(indent=2), encoding="utf-8")
+    _write_allure_environment(session.config, state)
+
+
+def _write_allure_environment(config: pytest.Config, state: SuiteState) -> None:
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if not alluredir or state.run_info is None:
+        return
+    info = state.run_info
+    props = {
+        "rig": info.rig.name,
+        "rig.file": info.rig.file,
+        "rig.simulated": str(info.rig.simulated).lower(),
+        "mbus.port": info.rig.mbus_port or "",
+        "faults": ",".join(info.rig.faults) or "none",
+        "dut.id": info.dut.id or "",
+        "dut.manufacturer": info.dut.manufacturer or "",
+        "dut.version": "" if info.dut.version is None else str(info.dut.version),
+        "dut.medium": "" if info.dut.medium is None else f"0x{info.dut.medium:02X}",
+        "dut.profile": info.dut.profile or "shipped",
+        "harness.version": info.harness_version,
+        "git.commit": info.git_commit or "",
+        "time_scale": str(state.time_scale),
+    }
+    for inst in info.rig.instruments:
+        props[f"instrument.{inst.name}"] = (
+            f"{inst.idn or inst.resource} (cal due {inst.calibration_due or '-'})"
+        )
+    path = Path(alluredir)
+    path.mkdir(parents=True, exist_ok=True)
+    lines = [f"{k}={_escape_property(v)}" for k, v in props.items()]
+    (path / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _escape_property(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", " ")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = suite_state(config)
+    if not state.active:
+        return
+    cov = coverage(state.catalogue, state.cited)
+    write_coverage(terminalreporter, cov)
+
+
+def write_coverage(tr: Any, cov: Coverage) -> None:
+    """Print traceability both ways: requirements with no test, tests with no requirement, unknown ids."""
+    tr.section("requirement coverage")
+    covered = sum(1 for tests in cov.tests_by_requirement.values() if tests)
+    tr.write_line(
+        f"{covered} requirement(s) cited by the collected tests; "
+        f"{len(cov.external)} verified by external evidence ({', '.join(cov.external) or 'none'})"
+    )
+    if cov.uncovered:
+        tr.write_line(
+            f"requirements no collected test covers ({len(cov.uncovered)}): {', '.join(cov.uncovered)}"
+        )
+    else:
+        tr.write_line("every testable requirement is cited by at least one collected test")
+    if cov.untraced_tests:
+        tr.write_line(f"tests citing no requirement ({len(cov.untraced_tests)}):")
+        for test in cov.untraced_tests:
+            tr.write_line(f"  {test}")
+    for test, ids in cov.unknown_ids.items():
+        tr.write_line(f"unknown requirement id(s) {', '.join(ids)} cited by {test}")
