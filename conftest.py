@@ -10,4 +10,5 @@ pytest_plugins = [
     "fixtures.bench",
     "fixtures.mbus",
     "fixtures.dut",
+    "pytester",
 ]
