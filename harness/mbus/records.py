@@ -196,6 +196,9 @@ def parse_records(
                 f"record at offset {start}: BCD data {data[::-1].hex().upper()} has non-decimal digits",
                 start,
             )
+        problem = _vif.vif_info(vif, vife).problem
+        if problem is not None:
+            _dev(diags, strict, "EN13757-3:vif", f"record at offset {start}: {problem}", start)
         append(DataRecord(dif, dife, vif, vife, data, lvar, text))
     return tuple(out), None, False
 
