@@ -1,0 +1,131 @@
+"""Allure side of the evidence: environment and defect categories in allure-results, and rendering the
+Allure HTML report with the Allure command-line tool when it is installed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from harness.evidence import ALLURE_DIR, RunInfo
+
+ALLURE_REPORT_DIR = "allure-report"
+INSTALL_HINT = (
+    "the Allure command-line tool is not installed. Install Allure 3 (Node.js package, works "
+    "offline once installed): `npm install -g allure`, then run `cmi-hil report {run_dir} --allure` "
+    "again. Allure 2 (`allure-commandline`, needs Java) works too."
+)
+
+#: Allure matches categories in order; the first match names the defect. "failed" = an assertion on the
+#: DUT failed, "broken" = the test itself raised: bench I/O errors are the rig's, anything else the harness's.
+CATEGORIES = [
+    {
+        "name": "Product defect",
+        "matchedStatuses": ["failed"],
+        "description": "The module answered, and the answer broke the product sheet or EN 13757.",
+    },
+    {
+        "name": "Rig problem",
+        "matchedStatuses": ["broken"],
+        "messageRegex": (
+            r"(?s).*(VisaIOError|VI_ERROR|SerialException|ConnectionRefused|ConnectionReset|"
+            r"TimeoutError|RigError|InstrumentError|LimitError|interlock|rig file|no such device|"
+            r"calibration).*"
+        ),
+        "description": "An instrument, the serial line or the rig file failed; the module was not judged.",
+    },
+    {
+        "name": "Rig problem",
+        "matchedStatuses": ["broken"],
+        "traceRegex": r"(?s).*(pyvisa|serial/|harness/instruments/|harness/rig).*",
+        "description": "An instrument, the serial line or the rig file failed; the module was not judged.",
+    },
+    {
+        "name": "Harness error",
+        "matchedStatuses": ["broken"],
+        "description": "The harness itself raised; fix the harness before judging the module.",
+    },
+]
+
+
+def _prop_escape(text: str, *, key: bool = False) -> str:
+    """Escape for a Java .properties file (what Allure reads)."""
+    out = text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+    if key:
+        for ch in " =:#!":
+            out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def environment_properties(info: RunInfo) -> dict[str, str]:
+    env = {
+        "rig": info.rig.name,
+        "rig.file": info.rig.file,
+        "rig.simulated": str(info.rig.simulated).lower(),
+        "dut.id": info.dut.id or "not read",
+        "dut.manufacturer": info.dut.manufacturer or "not read",
+        "dut.version": "not read" if info.dut.version is None else str(info.dut.version),
+        "dut.medium": "not read" if info.dut.medium is None else f"0x{info.dut.medium:02X}",
+        "dut.firmware": info.dut.firmware or "not read",
+        "harness.version": info.harness_version,
+        "harness.commit": info.git_commit or "unknown",
+        "run.id": info.run_id,
+    }
+    if info.rig.faults:
+        env["rig.faults"] = ",".join(info.rig.faults)
+    if info.operator:
+        env["operator"] = info.operator
+    for inst in info.rig.instruments:
+        env[f"instrument.{inst.role}"] = " | ".join(
+            x
+            for x in (
+                inst.idn or inst.name,
+                f"cal due {inst.calibration_due}" if inst.calibration_due else "",
+            )
+            if x
+        )
+    return env
+
+
+def write_allure_metadata(run_dir: Path, info: RunInfo) -> Path:
+    """Write environment.properties and categories.json into the run's allure-results."""
+    results = run_dir / ALLURE_DIR
+    results.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"{_prop_escape(k, key=True)}={_prop_escape(v)}" for k, v in environment_properties(info).items()
+    ]
+    (results / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+def allure_cli() -> str | None:
+    return shutil.which("allure")
+
+
+def render_allure(run_dir: Path, *, timeout_s: float = 300.0) -> tuple[int, str]:
+    """Render allure-results into run_dir/allure-report with the installed Allure CLI.
+
+    Returns (exit status, message); status 3 with the install hint when no CLI is installed.
+    """
+    cli = allure_cli()
+    if cli is None:
+        return 3, INSTALL_HINT.format(run_dir=run_dir)
+    results = run_dir / ALLURE_DIR
+    out = run_dir / ALLURE_REPORT_DIR
+    if out.exists():
+        shutil.rmtree(out)
+    # Allure 2 and Allure 3 both take `generate <results> -o <dir>`; 2 needs --clean to overwrite
+    version = subprocess.run([cli, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    cmd = [cli, "generate", str(results), "-o", str(out)]
+    if version.startswith("2."):
+        cmd.append("--clean")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return 1, f"`{' '.join(cmd)}` did not finish within {timeout_s:.0f} s"
+    if proc.returncode != 0 or not out.exists():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        return 1, f"`{' '.join(cmd)}` failed (exit {proc.returncode}): " + " | ".join(tail)
+    return 0, f"Allure report: {out / 'index.html'} (Allure {version or 'unknown version'})"

@@ -1,0 +1,101 @@
+"""End of a run: Allure metadata, evidence report (HTML + PDF), results database, nightly comparison and,
+last, the SHA-256 manifest that seals the run folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy.engine import make_url
+
+from harness.report.allure import write_allure_metadata
+from harness.report.manifest import sha256_file, write_manifest
+from harness.report.matrix import build_matrix
+from harness.report.render import ReportError, write_report
+from harness.report.rundata import RunData, RunFolderError, load_run
+from harness.results import ResultsDbError, compare_with_history, db_url_for, open_db, store_run
+from harness.results.trend import Comparison, Finding
+
+EXIT_OK = 0
+EXIT_REGRESSION = 1
+EXIT_EVIDENCE_INCOMPLETE = 2
+
+
+def default_db_for(run_dir: Path) -> Path:
+    """The results database beside the run folders: reports/results.sqlite for reports/<run>/."""
+    return Path(run_dir).resolve().parent / "results.sqlite"
+
+
+def _shown_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is reported by open_db; show it as given
+        return url
+
+
+def _store(run: RunData, db_url: str, out: TextIO) -> Comparison:
+    engine = open_db(db_url)
+    try:
+        matrix = build_matrix(run.requirements, run.tests, run.measurements)
+        verdicts = {row.id: (row.verdict, [t.nodeid for t in row.tests]) for row in matrix.rows}
+        verdicts.update({r.id: ("not covered", []) for r in matrix.uncovered})
+        store_run(engine, run.info, run.tests, run.measurements, verdicts, run_dir=run.run_dir)
+        print(f"results db: run {run.info.run_id} stored in {_shown_url(db_url)}", file=out)
+        return compare_with_history(engine, run.info.run_id)
+    finally:
+        engine.dispose()
+
+
+def finalize_run(
+    run_dir: Path, *, db_url: str | None = None, nightly: bool = False, out: TextIO | None = None
+) -> int:
+    """Render report.html and report.pdf, write Allure environment/categories, store the run in the results
+    database (``db_url``: any SQLAlchemy URL or file path; default results.sqlite beside the run folder),
+    compare it with earlier runs on the same rig, and write manifest.json last.
+
+    Returns 0; 1 when ``nightly`` and the comparison found a regression (new failing requirement, drifted
+    measurement, markedly slower test); 2 when part of the evidence could not be written (the rest is kept
+    and the error printed).
+    """
+    out = out or sys.stdout
+    run_dir = Path(run_dir)
+    try:
+        run = load_run(run_dir)
+    except RunFolderError as exc:
+        print(f"cmi-hil: cannot finalize: {exc}", file=sys.stderr)
+        return EXIT_EVIDENCE_INCOMPLETE
+    status = EXIT_OK
+    for problem in run.problems:
+        print(f"cmi-hil: evidence problem: {problem}", file=sys.stderr)
+
+    write_allure_metadata(run_dir, run.info)
+
+    url = db_url_for(db_url if db_url is not None else default_db_for(run_dir))
+    findings: list[Finding] = []
+    try:
+        comparison = _store(run, url, out)
+        findings = comparison.findings
+        note = comparison.note()
+    except (ResultsDbError, LookupError) as exc:
+        note = f"Results database not updated: {exc}"
+        print(f"cmi-hil: {note}", file=sys.stderr)
+        status = EXIT_EVIDENCE_INCOMPLETE
+
+    try:
+        html_path, pdf_path = write_report(run, findings, note)
+        print(f"report: {html_path}", file=out)
+        print(f"report: {pdf_path}", file=out)
+    except (ReportError, OSError) as exc:
+        print(f"cmi-hil: report not complete: {exc}", file=sys.stderr)
+        status = EXIT_EVIDENCE_INCOMPLETE
+
+    manifest = write_manifest(run_dir, run_id=run.info.run_id)
+    print(f"manifest: {manifest} sha256 {sha256_file(manifest)}", file=out)
+
+    print(note, file=out)
+    for f in findings:
+        print(f"  REGRESSION {f.kind}: {f.subject}: {f.detail}", file=out)
+    if nightly and findings and status == EXIT_OK:
+        status = EXIT_REGRESSION
+    return status

@@ -1,0 +1,212 @@
+"""Plots of the well-known measurements (names in :mod:`harness.evidence`), rendered with matplotlib's
+Agg canvas to PNG bytes (no display, no pyplot global state, safe in threads).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from harness.evidence import Measurement
+
+#: product sheet: 1 unit load = 1.5 mA; supply 21-42 VDC
+UNIT_LOAD_A = 1.5e-3
+SUPPLY_RANGE_V = (21.0, 42.0)
+#: product sheet: minimum detection time of a rate input
+RATE_DETECTION_S = 5.0
+
+_COLOR = {"pass": "#2e7d32", "fail": "#c62828", "inconclusive": "#ef6c00"}
+_DPI = 110
+
+
+def reply_window_s(baud: int) -> tuple[float, float]:
+    """EN 13757-2 reply window: no earlier than 11 bit times, no later than 330 bit times + 50 ms
+    after the end of the request."""
+    return 11.0 / baud, 330.0 / baud + 0.050
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI)
+    return buf.getvalue()
+
+
+def _named(measurements: Iterable[Measurement], name: str) -> list[Measurement]:
+    return [m for m in measurements if m.name == name and m.value is not None]
+
+
+def _float(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def quiescent_current_plot(measurements: Sequence[Measurement]) -> bytes | None:
+    """Bus current against supply voltage, one series per polarity, with the 1 UL limit."""
+    points = _named(measurements, "quiescent_current")
+    series: dict[str, list[tuple[float, float, str]]] = {}
+    for m in points:
+        volts = _float(m.conditions.get("supply_v"))
+        if volts is None or m.value is None:
+            continue
+        polarity = str(m.conditions.get("polarity", "-" if volts < 0 else "+"))
+        series.setdefault(polarity, []).append((abs(volts), m.value * 1e3, m.verdict))
+    if not series:
+        return None
+    fig = Figure(figsize=(7.0, 3.6))
+    ax = fig.add_subplot()
+    styles = {"+": ("o", "#1565c0"), "-": ("s", "#6a1b9a")}
+    for polarity, pts in sorted(series.items()):
+        pts.sort()
+        marker, color = styles.get(polarity, ("^", "#455a64"))
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            marker=marker,
+            color=color,
+            linewidth=1,
+            markersize=4,
+            label=f"polarity {polarity}",
+        )
+        bad = [p for p in pts if p[2] != "pass"]
+        if bad:
+            ax.scatter(
+                [p[0] for p in bad],
+                [p[1] for p in bad],
+                s=60,
+                facecolors="none",
+                edgecolors=[_COLOR[p[2]] for p in bad],
+                linewidths=1.5,
+                zorder=5,
+            )
+    highs = [m.high for m in points if m.high is not None]
+    limit_ma = (min(highs) if highs else UNIT_LOAD_A) * 1e3
+    ax.axhline(
+        limit_ma,
+        color=_COLOR["fail"],
+        linestyle="--",
+        linewidth=1.2,
+        label=f"limit {limit_ma:g} mA (1 unit load)",
+    )
+    ax.axvspan(*SUPPLY_RANGE_V, color="#e8f5e9", zorder=0, label="supply range 21-42 V")
+    top = max(max(p[1] for pts in series.values() for p in pts), limit_ma)
+    ax.set_ylim(0, top * 1.25)
+    ax.set_xlabel("supply voltage |V| (V)")
+    ax.set_ylabel("bus current (mA)")
+    ax.set_title("Quiescent bus current vs supply voltage")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
+    """Measured reply latencies per baud rate inside the EN 13757-2 reply window (log time axis)."""
+    by_baud: dict[int, list[Measurement]] = {}
+    for m in _named(measurements, "reply_latency"):
+        baud = _float(m.conditions.get("baud"))
+        if baud:
+            by_baud.setdefault(int(baud), []).append(m)
+    if not by_baud:
+        return None
+    bauds = sorted(by_baud)
+    fig = Figure(figsize=(3.2 * len(bauds) + 0.8, 3.6))
+    axes = fig.subplots(1, len(bauds), squeeze=False)[0]
+    for ax, baud in zip(axes, bauds, strict=True):
+        lo, hi = reply_window_s(baud)
+        ms = by_baud[baud]
+        ax.axhspan(lo * 1e3, hi * 1e3, color="#e8f5e9", zorder=0)
+        ax.axhline(lo * 1e3, color=_COLOR["fail"], linestyle="--", linewidth=1)
+        ax.axhline(hi * 1e3, color=_COLOR["fail"], linestyle="--", linewidth=1)
+        ax.text(
+            0.02,
+            lo * 1e3,
+            f" min {lo * 1e3:.3g} ms",
+            va="bottom",
+            fontsize=7,
+            transform=ax.get_yaxis_transform(),
+        )
+        ax.text(
+            0.02,
+            hi * 1e3,
+            f" max {hi * 1e3:.4g} ms",
+            va="top",
+            fontsize=7,
+            transform=ax.get_yaxis_transform(),
+        )
+        xs = list(range(1, len(ms) + 1))
+        ys = [m.value * 1e3 for m in ms if m.value is not None]
+        ax.scatter(xs, ys, s=18, c=[_COLOR[m.verdict] for m in ms], zorder=3)
+        values = ys + [lo * 1e3, hi * 1e3]
+        ax.set_yscale("log")
+        ax.set_ylim(min(values) / 2, max(values) * 2)
+        ax.set_xlim(0, len(ms) + 1)
+        ax.set_title(f"{baud} Bd ({len(ms)} replies)", fontsize=10)
+        ax.set_xlabel("reply #")
+        ax.grid(True, alpha=0.3, which="both")
+    axes[0].set_ylabel("reply latency (ms, log)")
+    fig.suptitle("Reply latency vs EN 13757-2 window (11 bit times .. 330 bit times + 50 ms)", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def rate_detection_plot(measurements: Sequence[Measurement]) -> bytes | None:
+    """Time from a rate-input level change to its detection, per input, against the 5 s minimum."""
+    points = _named(measurements, "rate_detection_time")
+    if not points:
+        return None
+    labels = []
+    for m in points:
+        label = f"input {m.conditions.get('input', '?')}"
+        extra = [f"{k}={v}" for k, v in m.conditions.items() if k != "input"]
+        labels.append(label + (f" ({', '.join(extra)})" if extra else ""))
+    fig = Figure(figsize=(7.0, 0.9 + 0.42 * len(points)))
+    ax = fig.add_subplot()
+    ys = list(range(len(points)))[::-1]
+    values = [m.value or 0.0 for m in points]
+    ax.barh(ys, values, color=[_COLOR[m.verdict] for m in points], height=0.55)
+    for y, v in zip(ys, values, strict=True):
+        ax.text(v, y, f" {v:.2f} s", va="center", fontsize=8)
+    ax.axvline(
+        RATE_DETECTION_S,
+        color="black",
+        linestyle="--",
+        linewidth=1.2,
+        label=f"{RATE_DETECTION_S:g} s minimum detection time (product sheet)",
+    )
+    highs = sorted({m.high for m in points if m.high is not None})
+    for h in highs:
+        ax.axvline(h, color=_COLOR["fail"], linestyle=":", linewidth=1.2, label=f"upper limit {h:g} s")
+    lows = sorted({m.low for m in points if m.low is not None and m.low != RATE_DETECTION_S})
+    for lo in lows:
+        ax.axvline(lo, color=_COLOR["fail"], linestyle=":", linewidth=1.2, label=f"lower limit {lo:g} s")
+    ax.set_yticks(ys, labels, fontsize=8)
+    ax.set_xlim(0, max(values + highs + [RATE_DETECTION_S]) * 1.2)
+    ax.set_xlabel("time from level change to detection (s)")
+    ax.set_title("Rate-input detection timeline")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def trend_plot(series: dict[str, list[tuple[str, float]]], *, title: str, unit: str) -> bytes:
+    """History of one measurement across runs: one line per series (label -> [(run label, value)])."""
+    fig = Figure(figsize=(8.0, 4.0))
+    ax = fig.add_subplot()
+    for label, pts in series.items():
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, linewidth=1, label=label)
+    ax.set_title(title)
+    ax.set_ylabel(unit)
+    ax.set_xlabel("run")
+    ax.grid(True, alpha=0.3)
+    ax.tick_params(axis="x", labelrotation=60, labelsize=6)
+    if len(series) <= 12:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)

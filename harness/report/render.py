@@ -1,0 +1,226 @@
+"""Render the evidence report: one self-contained HTML file (CSS inline, plots as base64 PNG) and a
+PDF of the same template made with xhtml2pdf (pure Python; the template keeps to the CSS it renders).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+
+from harness import evidence
+from harness.evidence import Instrument
+from harness.report import plots, units
+from harness.report.matrix import Matrix, build_matrix, run_verdict
+from harness.report.rundata import RunData
+from harness.report.transcripts import DecodedEntry, decode_entry
+from harness.results.trend import Finding
+
+TEMPLATES = Path(__file__).with_name("templates")
+#: frames per transcript shown in the appendix; the full transcript stays in the run folder
+MAX_FRAMES_PER_TRANSCRIPT = 60
+#: EN 13757-3 medium codes seen on this product line
+MEDIUM_NAMES = {0x00: "other", 0x02: "electricity", 0x03: "gas", 0x04: "heat", 0x07: "water"}
+_DATA_FILES = (evidence.RUN_FILE, evidence.TESTS_FILE, evidence.MEASUREMENTS_FILE, evidence.REQUIREMENTS_FILE)
+
+
+class ReportError(RuntimeError):
+    """The report could not be rendered; the message says which part and why."""
+
+
+@dataclass
+class TranscriptBlock:
+    nodeid: str
+    stem: str
+    failed: bool
+    total: int
+    entries: list[DecodedEntry] = field(default_factory=list)
+
+
+@pass_context
+def _breakable(ctx: Context, text: object) -> Markup:
+    """Escape, and allow line breaks after path and node-id separators: a zero-width space in HTML; in
+    the PDF a hair space, as xhtml2pdf wraps lines only at white space."""
+    s = str(escape(str(text)))
+    mark = "\u200a" if ctx.get("pdf") else "\u200b"
+    for sep in ("::", "/", "[", "_", ","):
+        s = s.replace(sep, sep + mark)
+    return Markup(s)
+
+
+def _when(iso: str | None) -> str:
+    """ISO 8601 timestamp shown to the second: '2026-11-24 10:00:00+00:00'."""
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso).isoformat(sep=" ", timespec="seconds")
+    except ValueError:
+        return iso
+
+
+def _calibration_state(inst: Instrument, on: date) -> str:
+    if not inst.calibration_due:
+        return "missing"
+    try:
+        due = date.fromisoformat(inst.calibration_due[:10])
+    except ValueError:
+        return "unreadable"
+    return "overdue" if due < on else "valid"
+
+
+def _png_data_uri(png: bytes | None) -> str | None:
+    return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _transcript_blocks(run: RunData) -> list[TranscriptBlock]:
+    failed = {t.nodeid for t in run.tests if t.outcome in ("failed", "error")}
+    blocks = []
+    for stem, entries in run.transcripts.items():
+        nodeid = run.test_for_transcript(stem)
+        block = TranscriptBlock(nodeid, stem, nodeid in failed, len(entries))
+        block.entries = [decode_entry(e) for e in entries[:MAX_FRAMES_PER_TRANSCRIPT]]
+        blocks.append(block)
+    blocks.sort(key=lambda b: (not b.failed, b.nodeid))  # failing tests' telegrams first
+    return blocks
+
+
+def _run_date(run: RunData) -> date:
+    try:
+        return datetime.fromisoformat(run.info.started).date()
+    except ValueError:
+        return date.today()
+
+
+def report_context(
+    run: RunData, findings: list[Finding] | None = None, history_note: str | None = None
+) -> dict[str, Any]:
+    """Everything the template shows, computed from the run data."""
+    matrix: Matrix = build_matrix(run.requirements, run.tests, run.measurements)
+    verdict = run.info.verdict or run_verdict(matrix, run.tests)
+    on = _run_date(run)
+    outcomes = {
+        o: sum(1 for t in run.tests if t.outcome == o) for o in ("passed", "failed", "error", "skipped")
+    }
+    measurements = sorted(
+        run.measurements, key=lambda m: ({"fail": 0, "inconclusive": 1}.get(m.verdict, 2), m.timestamp)
+    )
+    data_files = []
+    for rel in _DATA_FILES:
+        path = run.run_dir / rel
+        if path.exists():
+            data_files.append((rel, hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size))
+    figures = [
+        (
+            "Quiescent bus current vs supply voltage (both polarities)",
+            "Product sheet: 21-42 VDC, polarity independent, 1 unit load = 1.5 mA.",
+            _png_data_uri(plots.quiescent_current_plot(run.measurements)),
+            "quiescent_current",
+        ),
+        (
+            "Reply latency against the reply window per baud rate",
+            "EN 13757-2: a slave answers no earlier than 11 bit times and no later than "
+            "330 bit times + 50 ms "
+            "after the end of the request.",
+            _png_data_uri(plots.reply_latency_plot(run.measurements)),
+            "reply_latency",
+        ),
+        (
+            "Rate-input detection timeline",
+            "Product sheet: minimum detection time 5 s; a level held at least 5 s is detected.",
+            _png_data_uri(plots.rate_detection_plot(run.measurements)),
+            "rate_detection_time",
+        ),
+    ]
+    return {
+        "run": run,
+        "info": run.info,
+        "verdict": verdict,
+        "matrix": matrix,
+        "outcomes": outcomes,
+        "measurements": measurements,
+        "instruments": [(i, _calibration_state(i, on)) for i in run.info.rig.instruments],
+        "medium_name": MEDIUM_NAMES.get(run.info.dut.medium or -1)
+        if run.info.dut.medium is not None
+        else None,
+        "figures": figures,
+        "transcripts": _transcript_blocks(run),
+        "max_frames": MAX_FRAMES_PER_TRANSCRIPT,
+        "findings": findings or [],
+        "history_note": history_note,
+        "data_files": data_files,
+        "generated": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "units": units,
+    }
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["brk"] = _breakable
+    env.filters["si"] = units.si
+    env.filters["when"] = _when
+    return env
+
+
+def render_html(context: dict[str, Any], *, pdf: bool = False) -> str:
+    """The report as HTML; ``pdf=True`` adds what xhtml2pdf uses: page frame, footer, page numbers, font."""
+    font_dir = _font_dir()
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            **context,
+            pdf=pdf,
+            font_regular=(font_dir / "DejaVuSans.ttf").as_posix(),
+            font_bold=(font_dir / "DejaVuSans-Bold.ttf").as_posix(),
+            font_mono=(font_dir / "DejaVuSansMono.ttf").as_posix(),
+        )
+    )
+
+
+def _font_dir() -> Path:
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu ships with matplotlib: µ, ±, ≤ render
+
+
+def html_to_pdf(html: str) -> bytes:
+    """PDF of the report HTML. The document may read only the font directory and nothing remote."""
+    from xhtml2pdf import pisa
+
+    kwargs: dict[str, Any] = {}
+    try:
+        from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+        kwargs["resource_policy"] = ResourceAccessPolicy(allow_remote=False, base_dir=_font_dir())
+    except ImportError:  # older xhtml2pdf without resource policies reads local files freely
+        pass
+    out = io.BytesIO()
+    status = pisa.CreatePDF(src=html, dest=out, encoding="utf-8", **kwargs)
+    if status.err:
+        raise ReportError(f"PDF rendering failed with {status.err} error(s); the HTML report is still valid")
+    return out.getvalue()
+
+
+def write_report(
+    run: RunData, findings: list[Finding] | None = None, history_note: str | None = None
+) -> tuple[Path, Path]:
+    """Write report.html and report.pdf into the run folder; returns their paths."""
+    context = report_context(run, findings, history_note)
+    html_path = run.run_dir / "report.html"
+    pdf_path = run.run_dir / "report.pdf"
+    html_path.write_text(render_html(context), encoding="utf-8")
+    pdf_path.write_bytes(html_to_pdf(render_html(context, pdf=True)))
+    return html_path, pdf_path

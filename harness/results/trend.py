@@ -1,0 +1,277 @@
+"""Nightly regression and drift: compare a run with earlier runs on the same rig.
+
+A measurement drifted when the run's value (median of its samples in the run) lies further from the
+usual value than ``k`` robust standard deviations of the earlier runs' samples (median +- k * 1.4826 * MAD,
+with a floor of the stated uncertainty and a small fraction of the value, so a perfectly repeatable
+simulated bench does not flag noise). A requirement is newly failing when it fails now and did not in
+the last earlier run that gave it a verdict. A test got slower when it took markedly longer than its
+usual duration (ratio and absolute floor both exceeded).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from harness.results.schema import MeasurementRow, RequirementRow, RunRow, TestRow
+
+MAD_TO_SIGMA = 1.4826  #: MAD of a normal distribution times this is its standard deviation
+
+
+@dataclass(frozen=True)
+class TrendPolicy:
+    k: float = 4.0  #: drift threshold in robust standard deviations
+    window_runs: int = 20  #: earlier runs compared with
+    min_runs: int = 3  #: earlier runs needed before a series is judged
+    rel_floor: float = 0.01  #: spread never below this fraction of the usual value
+    slower_factor: float = 1.5  #: a test is slower when it takes this many times its usual duration...
+    slower_min_delta_s: float = 1.0  #: ...and at least this much longer
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A regression found by comparing a run with earlier runs on the same rig."""
+
+    kind: str  #: "drift", "new_failure", "slower"
+    subject: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Spread:
+    median: float
+    sigma: float  #: robust standard deviation used for the threshold (floors applied)
+
+
+def robust_spread(values: Sequence[float], *, uncertainty: float = 0.0, rel_floor: float = 0.01) -> Spread:
+    """Median and robust standard deviation (1.4826 * MAD) of ``values``, floored by the measurement's
+    uncertainty and ``rel_floor`` of the median."""
+    med = statistics.median(values)
+    mad = statistics.median(abs(v - med) for v in values)
+    return Spread(med, max(MAD_TO_SIGMA * mad, uncertainty, rel_floor * abs(med), 1e-12))
+
+
+def drifted(
+    history: Sequence[float], value: float, *, uncertainty: float = 0.0, policy: TrendPolicy = TrendPolicy()
+) -> tuple[bool, Spread]:
+    """Whether ``value`` lies beyond median +- k * sigma of ``history``."""
+    spread = robust_spread(history, uncertainty=uncertainty, rel_floor=policy.rel_floor)
+    return abs(value - spread.median) > policy.k * spread.sigma, spread
+
+
+def slower(history_s: Sequence[float], duration_s: float, *, policy: TrendPolicy = TrendPolicy()) -> bool:
+    """Whether a test duration is markedly above its usual duration."""
+    spread = robust_spread(history_s, rel_floor=policy.rel_floor)
+    return (
+        duration_s > spread.median * policy.slower_factor
+        and duration_s - spread.median > policy.slower_min_delta_s
+        and duration_s > spread.median + policy.k * spread.sigma
+    )
+
+
+def _fmt(value: float, unit: str) -> str:
+    from harness.report.units import si  # local: results must not import the report package at load time
+
+    return si(value, unit)
+
+
+@dataclass
+class Comparison:
+    run_id: str
+    rig: str
+    earlier_runs: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def note(self) -> str:
+        if not self.earlier_runs:
+            return (
+                f"No earlier runs on rig {self.rig} with the same seeded faults: nothing to compare with yet."
+            )
+        return (
+            f"Compared with {len(self.earlier_runs)} earlier run(s) on rig {self.rig} "
+            f"({self.earlier_runs[-1]} .. {self.earlier_runs[0]}): "
+            + (f"{len(self.findings)} regression finding(s)." if self.findings else "no regression.")
+        )
+
+
+def compare_with_history(engine: Engine, run_id: str, *, policy: TrendPolicy = TrendPolicy()) -> Comparison:
+    """Findings for ``run_id`` against up to ``policy.window_runs`` earlier runs on the same rig with the
+    same seeded faults (a clean run is compared with clean runs only)."""
+    with Session(engine) as session:
+        run = session.scalar(select(RunRow).where(RunRow.run_id == run_id))
+        if run is None:
+            raise LookupError(f"run {run_id!r} is not in the results database")
+        earlier = list(
+            session.scalars(
+                select(RunRow)
+                .where(
+                    RunRow.rig == run.rig,
+                    RunRow.faults == run.faults,
+                    RunRow.started < run.started,
+                    RunRow.pk != run.pk,
+                )
+                .order_by(RunRow.started.desc())
+                .limit(policy.window_runs)
+            )
+        )
+        comparison = Comparison(run_id, run.rig, [r.run_id for r in earlier])
+        if not earlier:
+            return comparison
+        pks = [r.pk for r in earlier]
+        order = {r.pk: i for i, r in enumerate(earlier)}  # 0 = most recent
+        findings = comparison.findings
+
+        # newly failing requirements
+        last_verdict: dict[str, tuple[int, str, str]] = {}
+        for req in session.scalars(select(RequirementRow).where(RequirementRow.run_pk.in_(pks))):
+            if req.verdict not in ("pass", "fail", "inconclusive"):
+                continue
+            seen = last_verdict.get(req.requirement)
+            if seen is None or order[req.run_pk] < seen[0]:
+                last_verdict[req.requirement] = (
+                    order[req.run_pk],
+                    req.verdict,
+                    earlier[order[req.run_pk]].run_id,
+                )
+        for req in sorted(run.requirements, key=lambda r: r.requirement):
+            if req.verdict != "fail":
+                continue
+            seen = last_verdict.get(req.requirement)
+            if seen is None:
+                findings.append(
+                    Finding(
+                        "new_failure",
+                        req.requirement,
+                        f"fails now; no earlier run on this rig gave it a verdict (tests: {req.tests})",
+                    )
+                )
+            elif seen[1] != "fail":
+                findings.append(
+                    Finding(
+                        "new_failure",
+                        req.requirement,
+                        f"fails now; was {seen[1]} in {seen[2]} (tests: {req.tests})",
+                    )
+                )
+
+        # measurement drift, per series (name + conditions)
+        history: dict[tuple[str, str], list[float]] = {}
+        runs_with: dict[tuple[str, str], set[int]] = {}
+        for m in session.scalars(select(MeasurementRow).where(MeasurementRow.run_pk.in_(pks))):
+            if m.value is not None:
+                history.setdefault((m.name, m.conditions), []).append(m.value)
+                runs_with.setdefault((m.name, m.conditions), set()).add(m.run_pk)
+        current: dict[tuple[str, str], list[MeasurementRow]] = {}
+        for m in run.measurements:
+            if m.value is not None:
+                current.setdefault((m.name, m.conditions), []).append(m)
+        for key, rows in sorted(current.items()):
+            if len(runs_with.get(key, ())) < policy.min_runs:
+                continue
+            value = statistics.median(r.value for r in rows if r.value is not None)
+            flag, spread = drifted(
+                history[key], value, uncertainty=max(r.uncertainty for r in rows), policy=policy
+            )
+            if flag:
+                unit = rows[0].unit
+                conds = "" if key[1] == "{}" else f" {key[1]}"
+                findings.append(
+                    Finding(
+                        "drift",
+                        f"{key[0]}{conds}",
+                        f"{_fmt(value, unit)} (median of {len(rows)} sample(s)) vs usual "
+                        f"{_fmt(spread.median, unit)} +- {policy.k:g} x {_fmt(spread.sigma, unit)} "
+                        f"over {len(runs_with[key])} earlier run(s); "
+                        f"moved {abs(value - spread.median) / spread.sigma:.1f} robust standard deviations",
+                    )
+                )
+
+        # slower tests
+        durations: dict[str, list[float]] = {}
+        for t in session.scalars(
+            select(TestRow).where(TestRow.run_pk.in_(pks), TestRow.outcome != "skipped")
+        ):
+            durations.setdefault(t.nodeid, []).append(t.duration_s)
+        for t in sorted(run.tests, key=lambda t: t.nodeid):
+            past = durations.get(t.nodeid, [])
+            if t.outcome == "skipped" or len(past) < policy.min_runs:
+                continue
+            if slower(past, t.duration_s, policy=policy):
+                findings.append(
+                    Finding(
+                        "slower",
+                        t.nodeid,
+                        f"took {t.duration_s:.2f} s; usually "
+                        f"{statistics.median(past):.2f} s over {len(past)} earlier run(s)",
+                    )
+                )
+    return comparison
+
+
+@dataclass
+class SeriesPoint:
+    run_id: str
+    started: str
+    rig: str
+    values: list[float]
+    verdicts: list[str]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+
+@dataclass
+class Series:
+    name: str
+    conditions: str
+    unit: str
+    points: list[SeriesPoint] = field(default_factory=list)  #: oldest first
+
+    def latest_drift(self, policy: TrendPolicy = TrendPolicy()) -> tuple[bool, Spread] | None:
+        """Drift of the latest run against the earlier ones (None while there are too few)."""
+        if len(self.points) < policy.min_runs + 1:
+            return None
+        earlier = self.points[-1 - policy.window_runs : -1]
+        return drifted([v for p in earlier for v in p.values], self.points[-1].median, policy=policy)
+
+
+def measurement_series(
+    engine: Engine, *, rig: str | None = None, name: str | None = None, include_faulted: bool = False
+) -> list[Series]:
+    """History of every measurement series (name + conditions) across runs, oldest run first."""
+    query = (
+        select(MeasurementRow, RunRow)
+        .join(RunRow, MeasurementRow.run_pk == RunRow.pk)
+        .order_by(RunRow.started, MeasurementRow.pk)
+    )
+    if rig is not None:
+        query = query.where(RunRow.rig == rig)
+    if name is not None:
+        query = query.where(MeasurementRow.name == name)
+    if not include_faulted:
+        query = query.where(RunRow.faults == "")
+    series: dict[tuple[str, str], Series] = {}
+    with Session(engine) as session:
+        for m, run in session.execute(query).tuples():
+            if m.value is None:
+                continue
+            s = series.setdefault((m.name, m.conditions), Series(m.name, m.conditions, m.unit))
+            if not s.points or s.points[-1].run_id != run.run_id:
+                s.points.append(SeriesPoint(run.run_id, run.started, run.rig, [], []))
+            s.points[-1].values.append(m.value)
+            s.points[-1].verdicts.append(m.verdict)
+    return sorted(series.values(), key=lambda s: (s.name, s.conditions))
+
+
+def latest_run_ids(engine: Engine, *, rig: str | None = None) -> dict[str, str]:
+    """rig -> id of its most recent run without seeded faults."""
+    with Session(engine) as session:
+        query = select(RunRow.rig, RunRow.run_id).where(RunRow.faults == "").order_by(RunRow.started)
+        if rig is not None:
+            query = query.where(RunRow.rig == rig)
+        return {r: run_id for r, run_id in session.execute(query).tuples()}
