@@ -44,6 +44,9 @@ def test_every_entry_cites_a_source() -> None:
         assert "EN 13757" in req.source or "product sheet" in req.source or "E350" in req.source, req.id
 
 
+HEAD = "version: 1\nrequirements:\n"
+
+
 def _write(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "reqs.yaml"
     path.write_text(body, encoding="utf-8")
@@ -57,7 +60,7 @@ def test_duplicate_id_is_rejected(tmp_path: Path) -> None:
 
 
 def test_unknown_method_names_the_field_and_allowed_values(tmp_path: Path) -> None:
-    body = "version: 1\nrequirements:\n  - {id: LL-X, area: link, text: some testable text, source: EN 13757, method: guess}\n"
+    body = HEAD + "  - {id: LL-X, area: link, text: some testable text, source: EN 13757, method: guess}\n"
     with pytest.raises(CatalogueError) as err:
         load_catalogue(_write(tmp_path, body))
     assert "requirements.0.method" in str(err.value)
@@ -65,7 +68,7 @@ def test_unknown_method_names_the_field_and_allowed_values(tmp_path: Path) -> No
 
 
 def test_badly_formed_id_is_rejected(tmp_path: Path) -> None:
-    body = "version: 1\nrequirements:\n  - {id: ll x, area: link, text: some testable text, source: EN 13757, method: test}\n"
+    body = HEAD + "  - {id: ll x, area: link, text: some testable text, source: EN 13757, method: test}\n"
     with pytest.raises(CatalogueError, match="must look like AREA-TOPIC"):
         load_catalogue(_write(tmp_path, body))
 

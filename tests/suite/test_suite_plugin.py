@@ -10,7 +10,6 @@ import pytest
 from harness.evidence import Measurement, read_jsonl, read_run_info
 from harness.evidence import TestResult as ResultRecord
 
-
 SUITE = """
 import pytest
 from harness.measure import measure
