@@ -29,6 +29,7 @@ from harness.mbus.model import (
     ShortFrame,
     ShortHeader,
 )
+from harness.mbus.names import ci_name
 
 ACK = 0xE5
 START_SHORT = 0x10
@@ -54,6 +55,7 @@ APPLICATION_ERRORS = {
     8: "application too busy for handling readout request",
     9: "too many readouts",
 }
+CI_FIXED_DATA = 0x73  #: fixed data structure (EN 1434-3 legacy); kept raw
 _VARIABLE_CIS = frozenset({CI_RESPONSE_LONG, CI_RESPONSE_MODE2, CI_RESPONSE_NONE, CI_RESPONSE_SHORT})
 
 
@@ -219,6 +221,23 @@ def _decode(data: bytes, strict: bool) -> Frame:
         return ShortFrame(c=c, a=a, diagnostics=tuple(diags))
     ci = buf[6]
     if frame_end == 9:
+        if ci == CI_APPLICATION_ERROR:
+            diags.append(
+                Diagnostic(
+                    "error",
+                    "EN13757-3:application-error",
+                    "slave reports an application error (CI 70 without error code: unspecified)",
+                    6,
+                )
+            )
+        elif ci in _VARIABLE_CIS or ci in (CI_SELECT, CI_SELECT_MODE2, CI_FIXED_DATA):
+            _deviation(
+                diags,
+                strict,
+                "EN13757-2:frame-type",
+                f"CI {ci:02X} ({ci_name(ci)}) needs application data; got a control frame without any",
+                6,
+            )
         return ControlFrame(c=c, a=a, ci=ci, diagnostics=tuple(diags))
     return _decode_long(buf, c, a, ci, frame_end - 2, strict, diags)
 
@@ -294,6 +313,16 @@ def _decode_long(
                 "error",
                 "EN13757-3:application-error",
                 f"slave reports application error {code:02X} ({text})",
+                start,
+            )
+        )
+    elif ci == CI_FIXED_DATA and end - start != 16:
+        diags.append(
+            Diagnostic(
+                "error",
+                "EN13757-3:fixed-data",
+                f"fixed data structure (CI 73) is 16 bytes (ID, access number, status, medium/unit, "
+                f"two counters), got {end - start}",
                 start,
             )
         )

@@ -46,7 +46,14 @@ CI_BAUD_2400 = 0xBB
 CI_BAUD_9600 = 0xBD
 #: CI B8..BF select the baud rate (EN 13757-3 table of CI fields)
 BAUD_BY_CI: dict[int, int] = {
-    0xB8: 300, 0xB9: 600, 0xBA: 1200, 0xBB: 2400, 0xBC: 4800, 0xBD: 9600, 0xBE: 19200, 0xBF: 38400,
+    0xB8: 300,
+    0xB9: 600,
+    0xBA: 1200,
+    0xBB: 2400,
+    0xBC: 4800,
+    0xBD: 9600,
+    0xBE: 19200,
+    0xBF: 38400,
 }
 
 

@@ -88,10 +88,9 @@ def parse_records(
                 chain.append(b)
                 if not b & 0x80:
                     break
-            if len(chain) > MAX_DIFE:
-                _dev(
+            if len(chain) > MAX_DIFE:  # the slave itself must refuse this (application error 05)
+                _err(
                     diags,
-                    strict,
                     "EN13757-3:dife-chain",
                     f"record at offset {start}: at most {MAX_DIFE} DIFEs allowed, got {len(chain)}",
                     start,
@@ -143,10 +142,9 @@ def parse_records(
                 chain.append(b)
                 if not b & 0x80:
                     break
-            if len(chain) > MAX_VIFE:
-                _dev(
+            if len(chain) > MAX_VIFE:  # the slave itself must refuse this (application error 06)
+                _err(
                     diags,
-                    strict,
                     "EN13757-3:vife-chain",
                     f"record at offset {start}: at most {MAX_VIFE} VIFEs allowed, got {len(chain)}",
                     start,
@@ -196,9 +194,18 @@ def parse_records(
                 f"record at offset {start}: BCD data {data[::-1].hex().upper()} has non-decimal digits",
                 start,
             )
-        problem = _vif.vif_info(vif, vife).problem
-        if problem is not None:
-            _dev(diags, strict, "EN13757-3:vif", f"record at offset {start}: {problem}", start)
+        info = _vif.vif_info(vif, vife)
+        if info.problem is not None:
+            _dev(diags, strict, "EN13757-3:vif", f"record at offset {start}: {info.problem}", start)
+        if info.kind in _DATE_KINDS and coding not in _DATE_CODINGS and coding not in (0x0, 0x8):
+            _dev(
+                diags,
+                strict,
+                "EN13757-3:data-coding",
+                f"record at offset {start}: date/time VIF needs coding INT16/24/32/48 (types G/J/F/I), "
+                f"got {Coding(coding).name}",
+                start,
+            )
         append(DataRecord(dif, dife, vif, vife, data, lvar, text))
     return tuple(out), None, False
 
@@ -208,6 +215,13 @@ def _bcd_ok(data: bytes) -> bool:
     if digits[:1] == "f":
         digits = digits[1:]  # Type A: F in the most significant digit marks a negative value
     return digits.isdigit() or not digits
+
+
+_DATE_KINDS = frozenset({"date", "datetime"})
+
+
+def _err(diags: list[Diagnostic], rule: str, message: str, offset: int) -> None:
+    diags.append(Diagnostic("error", rule, message, offset))
 
 
 def _dev(diags: list[Diagnostic], strict: bool, rule: str, message: str, offset: int) -> None:
@@ -253,9 +267,7 @@ def _check_record(r: DataRecord) -> None:
     coding = r.dif & 0x0F
     if coding == 0x0F:
         if r.dif != 0x7F or r.vif is not None or r.dife or r.vife or r.data:
-            raise _fail(
-                f"DIF {r.dif:02X}: only 7F is a record; 0F/1F go in manufacturer_data, 2F is filler"
-            )
+            raise _fail(f"DIF {r.dif:02X}: only 7F is a record; 0F/1F go in manufacturer_data, 2F is filler")
         return
     for k, b in enumerate(r.dife):
         if not 0 <= b <= 0xFF or bool(b & 0x80) != (k < len(r.dife) - 1):

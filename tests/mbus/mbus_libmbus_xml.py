@@ -33,7 +33,7 @@ _MEDIUM = {
     "Steam": 0x05, "Warm water (30-90°C)": 0x06, "Warm water (30-90Â°C)": 0x06, "Water": 0x07, "Heat Cost Allocator": 0x08,
     "Compressed Air": 0x09, "Cooling load meter: Outlet": 0x0A, "Cooling load meter: Inlet": 0x0B,
     "Heat: Inlet": 0x0C, "Heat / Cooling load meter": 0x0D, "Bus/System": 0x0E, "Unknown Medium": 0x0F,
-    "Cold water": 0x16, "Dual water": 0x17, "Pressure": 0x18, "A/D Converter": 0x19,
+    "Breaker: Electricity": 0x20, "Cold water": 0x16, "Dual water": 0x17, "Pressure": 0x18, "A/D Converter": 0x19,
 }
 
 
@@ -103,7 +103,7 @@ def compare_frame(path: Path) -> tuple[list[Mismatch], int]:
         view = describe(rec, big_endian=big)
         where = f"record[{n}]"
         func = _FUNCTION.get(xr.findtext("Function", ""), xr.findtext("Function"))
-        if view.function.value != func and not (rec.dif in (0x0F, 0x1F)):
+        if func is not None and view.function.value != func:
             out.append(Mismatch(name, f"{where}.function", view.function.value, func))
         for tag, ours in (("StorageNumber", view.storage), ("Tariff", view.tariff), ("Device", view.subunit)):
             text = xr.findtext(tag)
@@ -119,7 +119,7 @@ def compare_frame(path: Path) -> tuple[list[Mismatch], int]:
                 out.append(Mismatch(name, f"{where}.value", view.value, theirs_num))
         elif isinstance(view.value, str) or view.value is None:
             theirs_text = value.removesuffix("Z")
-            if (view.value or "") != theirs_text and not (
+            if (view.value or "").strip() != theirs_text and not (
                 isinstance(view.raw_value, (int, float)) and theirs_num is not None
                 and math.isclose(float(view.raw_value), theirs_num)
             ):
