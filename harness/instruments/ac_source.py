@@ -23,11 +23,17 @@ from harness.instruments.scpi import (
 
 class ScpiAcSource(ScpiInstrument):
     voltage_vac: Control[float] = Control(
-        "VOLT?", "VOLT {}", "output voltage, V rms", unit="V",
+        "VOLT?",
+        "VOLT {}",
+        "output voltage, V rms",
+        unit="V",
         validator=InRange(lambda s: Bounds(0.0, s.max_vac, "rig limit limits.max_rate_input_vac")),
     )
     frequency_hz: Control[float] = Control(
-        "FREQ?", "FREQ {}", "output frequency", unit="Hz",
+        "FREQ?",
+        "FREQ {}",
+        "output frequency",
+        unit="Hz",
         validator=InRange(Bounds(45.0, 65.0, "mains frequencies")),
     )
     output_enabled = Control(

@@ -17,11 +17,17 @@ NPLC_VALUES = (0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
 
 class ScpiDmm(ScpiInstrument):
     current_range_a: Control[float] = Control(
-        "CURR:DC:RANG?", "CURR:DC:RANG {}", "fixed DC current range", unit="A",
+        "CURR:DC:RANG?",
+        "CURR:DC:RANG {}",
+        "fixed DC current range",
+        unit="A",
         validator=OneOf(DC_CURRENT_RANGES_A),
     )
     nplc: Control[float] = Control(
-        "CURR:DC:NPLC?", "CURR:DC:NPLC {}", "integration time of DC current", unit="PLC",
+        "CURR:DC:NPLC?",
+        "CURR:DC:NPLC {}",
+        "integration time of DC current",
+        unit="PLC",
         validator=OneOf(NPLC_VALUES),
     )
 

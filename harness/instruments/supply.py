@@ -34,25 +34,42 @@ class SupplyLimits:
 
 class ScpiPowerSupply(ScpiInstrument):
     selected_output = Control(
-        "INST:NSEL?", "INST:NSEL {}", "output addressed by the following commands", parse=parse_int, fmt=str,
+        "INST:NSEL?",
+        "INST:NSEL {}",
+        "output addressed by the following commands",
+        parse=parse_int,
+        fmt=str,
         validator=InRange(lambda s: Bounds(1, s.channel_count, "outputs of this supply in the rig file")),
     )
     voltage_setpoint_v: Control[float] = Control(
-        "VOLT?", "VOLT {}", "output voltage setpoint of the selected output", unit="V",
+        "VOLT?",
+        "VOLT {}",
+        "output voltage setpoint of the selected output",
+        unit="V",
         validator=InRange(lambda s: Bounds(0.0, s.limits.max_volts, "rig limit limits.max_supply_volts")),
     )
     current_limit_a: Control[float] = Control(
-        "CURR?", "CURR {}", "current limit of the selected output", unit="A",
+        "CURR?",
+        "CURR {}",
+        "current limit of the selected output",
+        unit="A",
         validator=InRange(lambda s: Bounds(0.0, s.limits.max_current_a, "rig limit limits.current_limit_a")),
     )
     ovp_v: Control[float] = Control(
-        "VOLT:PROT?", "VOLT:PROT {}", "over-voltage protection level of the selected output", unit="V",
+        "VOLT:PROT?",
+        "VOLT:PROT {}",
+        "over-voltage protection level of the selected output",
+        unit="V",
         validator=InRange(
             lambda s: Bounds(0.0, s.limits.max_volts + s.limits.ovp_margin_volts, "rig limit + OVP margin")
         ),
     )
     output_enabled = Control(
-        "OUTP?", "OUTP {}", "output state of the selected output", parse=parse_bool, fmt=format_bool,
+        "OUTP?",
+        "OUTP {}",
+        "output state of the selected output",
+        parse=parse_bool,
+        fmt=format_bool,
         validator=OneOf((True, False)),
     )
 

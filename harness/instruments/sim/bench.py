@@ -38,7 +38,9 @@ class SimWiring:
 
 
 def sim_idn(role: str, serial: str) -> str:
-    model = {"supply": "SIM-PSU60", "dmm": "SIM-DMM6", "relays": "SIM-RELAY20", "ac_source": "SIM-AC310"}[role]
+    model = {"supply": "SIM-PSU60", "dmm": "SIM-DMM6", "relays": "SIM-RELAY20", "ac_source": "SIM-AC310"}[
+        role
+    ]
     return f"cmi-hil,{model},{serial},1.0"
 
 
@@ -58,7 +60,10 @@ class SimBench:
         self.relays = SimRelayCard(sim_idn("relays", serial("relays", "SIM0003")))
         self.ac_source = SimAcSource(sim_idn("ac_source", serial("ac_source", "SIM0004")))
         self.instruments: dict[str, SimInstrument] = {
-            "supply": self.supply, "dmm": self.dmm, "relays": self.relays, "ac_source": self.ac_source,
+            "supply": self.supply,
+            "dmm": self.dmm,
+            "relays": self.relays,
+            "ac_source": self.ac_source,
         }
         for instrument in self.instruments.values():
             instrument.changed = self.update  # type: ignore[method-assign]
@@ -109,7 +114,9 @@ class SimBench:
     def _supply_current_a(self, output_index: int) -> float:
         output = output_index + 1
         w = self.wiring
-        feeding = output == w.positive_output or (w.polarity_method == "supply_channel" and output == w.negative_output)
+        feeding = output == w.positive_output or (
+            w.polarity_method == "supply_channel" and output == w.negative_output
+        )
         if not feeding or not self._output_volts(output) or self.bus_volts() == 0.0:
             return 0.0
         return abs(self.physics.bus_current_a())

@@ -1,7 +1,7 @@
 """Simulated bench instruments: the SCPI subset the drivers use, with the state a real instrument keeps.
 
 Outputs are not computed here: each instrument calls :meth:`SimInstrument.changed` after a command and the
-bench wiring (:mod:`harness.instruments.sim.bench`) turns the new state into physics (bus voltage, rate inputs).
+bench wiring (:mod:`harness.instruments.sim.bench`) turns the new state into physics.
 Readings (DMM, supply ``MEAS:CURR?``) come from a callable the wiring provides.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from harness.instruments.scpi import OVERLOAD
 from harness.instruments.sim.scpi_server import (
     ERR_ILLEGAL_PARAMETER,
     ERR_MISSING_PARAMETER,
@@ -21,7 +22,6 @@ from harness.instruments.sim.scpi_server import (
     parse_number,
     parse_switch,
 )
-from harness.instruments.scpi import OVERLOAD
 
 
 def _first(params: list[str]) -> str:
@@ -179,16 +179,20 @@ class SimDmm(SimInstrument):
 
 
 class SimRelayCard(SimInstrument):
-    """Actuator card with Form C channels ``slot*100 + 1..20`` (``ROUT:CLOS``, ``ROUT:OPEN``, ``ROUT:CLOS?``)."""
+    """Actuator card, Form C channels ``slot*100 + 1..20`` (``ROUT:CLOS``, ``ROUT:OPEN``, ``ROUT:CLOS?``)."""
 
     def __init__(self, idn: str, *, slot: int = 1, count: int = 20) -> None:
         super().__init__(idn)
         self.valid = {slot * 100 + n for n in range(1, count + 1)}
         self.closed: set[int] = set()
         self.add("ROUTe:CLOSe", self._close)
-        self.add("ROUTe:CLOSe?", lambda p: ",".join("1" if c in self.closed else "0" for c in self._channels(p)))
+        self.add(
+            "ROUTe:CLOSe?", lambda p: ",".join("1" if c in self.closed else "0" for c in self._channels(p))
+        )
         self.add("ROUTe:OPEN", self._open)
-        self.add("ROUTe:OPEN?", lambda p: ",".join("0" if c in self.closed else "1" for c in self._channels(p)))
+        self.add(
+            "ROUTe:OPEN?", lambda p: ",".join("0" if c in self.closed else "1" for c in self._channels(p))
+        )
         self.add("ROUTe:OPEN:ALL", self._open_all)
 
     def reset(self) -> None:

@@ -8,6 +8,7 @@ case-insensitive, optional nodes in brackets, several commands per line separate
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import socketserver
@@ -59,7 +60,8 @@ def header_regex(pattern: str) -> re.Pattern[str]:
 def split_params(text: str) -> list[str]:
     """Split parameters on commas outside parentheses and quotes (channel lists hold commas)."""
     params: list[str] = []
-    depth, quoted, current = 0, False, []
+    depth, quoted = 0, False
+    current: list[str] = []
     for ch in text:
         if ch == '"':
             quoted = not quoted
@@ -236,10 +238,8 @@ class _TcpServer(socketserver.ThreadingTCPServer):
     def close_clients(self) -> None:
         with self._clients_lock:
             for sock in list(self._clients):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 class ScpiServer:
@@ -250,7 +250,9 @@ class ScpiServer:
         self._server = _TcpServer(instrument)
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
             name=f"scpi-sim-{self.port}",
         )
         self._thread.start()

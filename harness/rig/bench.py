@@ -1,0 +1,588 @@
+"""The bench a test drives: instruments of one rig, connected, limited, interlocked and always left safe.
+
+``open_bench(rig)`` takes the rig lock (real rigs), starts the emulator and the simulated SCPI servers
+(simulated rigs), connects every instrument, puts the bench in its safe state and returns a :class:`Bench`.
+Closing it (the ``with`` block, :meth:`Bench.close`, SIGINT, SIGTERM or interpreter exit) restores the safe
+state — supply off, AC source off, relays open — then disconnects, stops the simulation, releases the lock.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import signal
+import sys
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Literal
+
+from harness.evidence import Instrument, RigInfo
+from harness.instruments import (
+    InstrumentError,
+    InstrumentUnreachable,
+    InterlockError,
+    LimitError,
+    MainsInterlock,
+    ScpiAcSource,
+    ScpiDmm,
+    ScpiPowerSupply,
+    ScpiRelayCard,
+    SupplyLimits,
+)
+from harness.instruments.scpi import ScpiInstrument
+from harness.instruments.sim import SimBench, SimWiring
+from harness.instruments.visa import open_resource
+from harness.physics import BenchPhysics
+from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems
+from harness.rig.lock import RigLock
+
+Polarity = Literal["+", "-"]
+CAPABILITIES = ("supply", "polarity", "dmm", "ac_source", "mains", "button", "led")
+
+
+class BenchError(Exception):
+    """The bench cannot do what was asked (missing capability, configuration conflict, cleanup failure)."""
+
+
+class CapabilityMissing(BenchError):
+    """The rig has no instrument or wiring for this; tests skip with this message."""
+
+
+class CalibrationWarning(UserWarning):
+    """An instrument's calibration has expired or is not recorded."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so every ``finally`` and fixture teardown runs."""
+
+
+class Bench:
+    """One opened rig. Use :func:`open_bench` to create it."""
+
+    def __init__(self, rig: RigConfig) -> None:
+        self.rig = rig
+        self.supply: ScpiPowerSupply | None = None
+        self.dmm: ScpiDmm | None = None
+        self.relays: ScpiRelayCard | None = None
+        self.ac_source: ScpiAcSource | None = None
+        self.mbus_url: str = rig.mbus.url
+        self.mbus_baud: int = rig.mbus.baud
+        self.emulator: Any = None
+        self.physics: BenchPhysics | None = None
+        self.sim: SimBench | None = None
+        self.time_scale: float = 1.0
+        self.resources: dict[str, str] = {}
+        self.faults: list[str] = []
+        self.interlock = MainsInterlock(
+            rig.rate_input_channels.values(),
+            rig.mains_channels,
+            elv_limit_vac=rig.limits.elv_limit_vac,
+            ac_source_present=rig.instruments.ac_source is not None,
+        )
+        self.polarity: Polarity | None = None  # None = path state unknown
+        self.rate_levels_vac: dict[int, float] = {}
+        self.closed = False
+        self._lock: RigLock | None = None
+        self._cleanups: list[Callable[[], None]] = []
+
+    # -- capabilities ----------------------------------------------------------------------------
+    @property
+    def capabilities(self) -> set[str]:
+        caps = set()
+        if self.supply is not None:
+            caps.add("supply")
+            if self.rig.wiring.polarity.method != "none":
+                caps.add("polarity")
+        if self.dmm is not None:
+            caps.add("dmm")
+        if self.ac_source is not None and self.rig.rate_input_channels:
+            caps.add("ac_source")
+            if self.rig.mains_channels and self.rig.limits.max_rate_input_vac >= 230.0:
+                caps.add("mains")
+        if self.physics is not None or self.rig.wiring.button_channel is not None:
+            caps.add("button")
+        if self.physics is not None:
+            caps.add("led")
+        return caps
+
+    def require(self, capability: str) -> None:
+        if capability not in self.capabilities:
+            raise CapabilityMissing(
+                f"rig {self.rig.name!r} has no {capability!r} capability "
+                f"(it has: {', '.join(sorted(self.capabilities)) or 'none'}); "
+                f"see {self.rig.describe_source()}"
+            )
+
+    # -- supply ----------------------------------------------------------------------------------
+    def _wired_outputs(self) -> list[int]:
+        assert self.rig.instruments.supply is not None
+        outputs = [self.rig.instruments.supply.output]
+        negative = self.rig.wiring.polarity.negative_output
+        if self.rig.wiring.polarity.method == "supply_channel" and negative is not None:
+            outputs.append(negative)
+        return outputs
+
+    def _set_polarity_path(self, polarity: Polarity) -> None:
+        """Switch the polarity path with every wired output off (never hot-switch the DUT)."""
+        assert self.supply is not None
+        for output in self._wired_outputs():
+            self.supply.set_output(False, channel=output)
+        wiring = self.rig.wiring.polarity
+        if wiring.method == "relay_dpdt":
+            assert self.relays is not None and wiring.relay_channels is not None
+            if polarity == "-":
+                self.relays.close_channels(wiring.relay_channels)
+            else:
+                self.relays.open_channels(wiring.relay_channels)
+            self.sleep(wiring.switch_settle_s)
+        self.polarity = polarity
+
+    def power_dut(self, volts: float, polarity: Polarity = "+") -> None:
+        """Supply the M-Bus slave terminals with ``volts`` DC, ``+`` normal or ``-`` reversed polarity.
+
+        Product sheet: nominal 21-42 VDC, independent of wiring polarity. Limits are checked first.
+        """
+        self.require("supply")
+        assert self.supply is not None and self.rig.instruments.supply is not None
+        if polarity not in ("+", "-"):
+            raise LimitError(f"polarity must be '+' or '-', got {polarity!r}")
+        if polarity == "-":
+            self.require("polarity")
+        limit = self.rig.limits.max_supply_volts
+        if isinstance(volts, bool) or not isinstance(volts, int | float) or not 0.0 <= volts <= limit:
+            raise LimitError(
+                f"power_dut: {volts!r} V is outside 0..{limit:g} V (rig limit limits.max_supply_volts in "
+                f"{self.rig.describe_source()}); nothing was sent"
+            )
+        if polarity != self.polarity:
+            self._set_polarity_path(polarity)
+        output = self.rig.instruments.supply.output
+        if polarity == "-" and self.rig.wiring.polarity.method == "supply_channel":
+            assert self.rig.wiring.polarity.negative_output is not None
+            output = self.rig.wiring.polarity.negative_output
+        self.supply.apply(float(volts), self.rig.limits.current_limit_a, channel=output)
+        self.supply.set_output(True, channel=output)
+
+    def power_off(self) -> None:
+        """Every wired supply output off."""
+        if self.supply is None:
+            return
+        for output in self._wired_outputs():
+            self.supply.set_output(False, channel=output)
+
+    # -- rate inputs -----------------------------------------------------------------------------
+    def set_rate_input(self, index: int, vac: float) -> None:
+        """Put ``vac`` V rms (50 Hz) on rate input ``index`` through its relay channel; 0 disconnects it.
+
+        Product sheet: rate input low < 24 VAC, high > 24 VAC, max 230 VAC. Levels above the extra-low-
+        voltage class (50 VAC) only reach inputs declared ``mains: true``. The rig has one AC source, so
+        inputs that are on at the same time share one level.
+        """
+        self.require("ac_source")
+        assert self.ac_source is not None and self.relays is not None
+        channels = self.rig.rate_input_channels
+        if index not in channels:
+            raise LimitError(
+                f"rate input {index} is not wired on rig {self.rig.name!r} (wired: {sorted(channels)}); "
+                f"see wiring.rate_inputs in {self.rig.describe_source()}"
+            )
+        limit = self.rig.limits.max_rate_input_vac
+        if isinstance(vac, bool) or not isinstance(vac, int | float) or not 0.0 <= vac <= limit:
+            raise LimitError(
+                f"set_rate_input: {vac!r} VAC is outside 0..{limit:g} VAC "
+                "(rig limit limits.max_rate_input_vac); "
+                "nothing was sent"
+            )
+        channel = channels[index]
+        if vac > self.rig.limits.elv_limit_vac and channel not in self.rig.mains_channels:
+            raise InterlockError(
+                f"interlock: {vac:g} VAC is above the {self.rig.limits.elv_limit_vac:g} VAC "
+                "extra-low-voltage class "
+                f"and rate input {index} (channel {channel}) is not declared `mains: true` in "
+                f"{self.rig.describe_source()}; nothing was sent"
+            )
+        others = {i: v for i, v in self.rate_levels_vac.items() if v > 0 and i != index}
+        if vac > 0 and others and any(v != vac for v in others.values()):
+            raise BenchError(
+                f"rate input {index} cannot be set to {vac:g} VAC while input(s) {sorted(others)} carry "
+                f"{sorted(set(others.values()))} VAC: the rig has one AC source. Clear them first"
+            )
+        if vac == 0.0:
+            self.relays.open_channels([channel])
+            self.rate_levels_vac[index] = 0.0
+            if not others:
+                self.ac_source.set_output(False)
+                self.ac_source.set_level(0.0)
+            return
+        if not others:
+            self.relays.open_channels([channel])
+            self.ac_source.set_level(float(vac))
+            self.ac_source.set_output(True)
+        self.relays.close_channels([channel])
+        self.rate_levels_vac[index] = float(vac)
+        self.sleep(self.rig.wiring.relay_settle_s)
+
+    def clear_rate_inputs(self) -> None:
+        """AC source off and level 0, every rate-input channel open."""
+        if self.ac_source is not None:
+            self.ac_source.set_output(False)
+            self.ac_source.set_level(0.0)
+        if self.relays is not None and self.rig.rate_input_channels:
+            self.relays.open_channels(self.rig.rate_input_channels.values())
+        self.rate_levels_vac = {}
+
+    # -- user interface ----------------------------------------------------------------------------
+    def press_button(self) -> None:
+        """Press and release the module's push button (product sheet, user interface)."""
+        self.require("button")
+        if self.physics is not None:
+            self.physics.press_button()
+            return
+        assert self.relays is not None and self.rig.wiring.button_channel is not None
+        self.relays.close_channels([self.rig.wiring.button_channel])
+        try:
+            self.sleep(self.rig.wiring.button_press_s)
+        finally:
+            self.relays.open_channels([self.rig.wiring.button_channel])
+
+    def led_on(self) -> bool:
+        """Green LED, communication with meter (product sheet, user interface)."""
+        self.require("led")
+        assert self.physics is not None
+        return bool(self.physics.led_on())
+
+    # -- measurement -------------------------------------------------------------------------------
+    def bus_current_a(self) -> float:
+        """Bus current through the DMM (A). EN 13757-2: one unit load is at most 1.5 mA."""
+        self.require("dmm")
+        assert self.dmm is not None
+        value = self.dmm.read_current_a()
+        if value in (float("inf"), float("-inf")):
+            raise InstrumentError(
+                f"dmm overload on the {self.dmm.range_a:g} A range (bus current above 120 % of range); "
+                "choose a larger dmm.range_a in the rig file or check the bus for a short"
+            )
+        return value
+
+    def dmm_uncertainty_a(self, reading_a: float) -> float:
+        """± uncertainty of a DMM current reading from the rig's accuracy budget."""
+        accuracy = self.rig.uncertainty.dmm
+        range_a = self.dmm.range_a if self.dmm is not None else 0.0
+        return abs(reading_a) * accuracy.percent_of_reading / 100 + range_a * accuracy.percent_of_range / 100
+
+    def sleep(self, seconds: float) -> None:
+        """A wall-clock wait for instrument settling (not scaled: the instruments are real sockets)."""
+        if seconds > 0:
+            time.sleep(seconds)
+
+    # -- evidence ----------------------------------------------------------------------------------
+    def instruments_info(self) -> list[Instrument]:
+        info = []
+        for role, cfg in self.rig.instruments.items():
+            driver = getattr(self, role)
+            info.append(
+                Instrument(
+                    name=cfg.model or role,
+                    role=role,
+                    resource=self.resources.get(role, cfg.resource),
+                    idn=driver.idn if driver is not None else None,
+                    serial=cfg.serial or _idn_serial(driver),
+                    calibration_due=cfg.calibration_due.isoformat() if cfg.calibration_due else None,
+                )
+            )
+        return info
+
+    def rig_info(self) -> RigInfo:
+        return RigInfo(
+            name=self.rig.name,
+            file=str(self.rig.source or ""),
+            simulated=self.rig.simulated,
+            instruments=self.instruments_info(),
+            mbus_port=self.mbus_url,
+            faults=list(self.faults),
+        )
+
+    # -- safety ------------------------------------------------------------------------------------
+    def safe_state(self) -> None:
+        """Supply off, AC source off, relays open: every step is tried even if one fails."""
+        failures: list[str] = []
+        steps: list[tuple[str, Callable[[], None]]] = []
+        if self.supply is not None:
+            steps.append(("supply", self.supply.safe_state))
+        if self.ac_source is not None:
+            steps.append(("ac_source", self.ac_source.safe_state))
+        if self.relays is not None:
+            steps.append(("relays", self.relays.safe_state))
+        for role, step in steps:
+            try:
+                step()
+            except Exception as exc:  # keep going: the other outputs must still be made safe
+                failures.append(f"{role}: {exc}")
+        self.rate_levels_vac = {}
+        self.polarity = "+" if self.relays is not None or self.supply is not None else None
+        if failures:
+            raise BenchError(
+                "safe state NOT fully restored on rig "
+                f"{self.rig.name!r}: {'; '.join(failures)}. Switch the failed instruments off by hand"
+            )
+
+    def close(self) -> None:
+        """Safe state, disconnect, stop the simulation, release the lock. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        error: BaseException | None = None
+        try:
+            self.safe_state()
+        except BaseException as exc:  # still disconnect and release below
+            error = exc
+        for cleanup in reversed(self._cleanups):
+            try:
+                cleanup()
+            except Exception as exc:
+                print(f"cmi-hil: bench cleanup: {exc}", file=sys.stderr)
+        self._cleanups = []
+        _unregister(self)
+        if error is not None:
+            raise error
+
+    def __enter__(self) -> Bench:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except Exception as cleanup_error:  # report, but let the original exception through
+            print(f"cmi-hil: {cleanup_error}", file=sys.stderr)
+
+
+def _idn_serial(driver: ScpiInstrument | None) -> str | None:
+    if driver is None or not driver.idn:
+        return None
+    fields = driver.idn_fields
+    return fields[2] if len(fields) > 2 else None
+
+
+# -- signals and exit ------------------------------------------------------------------------------
+_open_benches: weakref.WeakSet[Bench] = weakref.WeakSet()
+_saved_handlers: dict[int, Any] = {}
+_registry_lock = threading.Lock()
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+def _register(bench: Bench) -> None:
+    with _registry_lock:
+        _open_benches.add(bench)
+        if _saved_handlers or threading.current_thread() is not threading.main_thread():
+            return
+        # SIGINT already raises KeyboardInterrupt; SIGTERM would kill without cleanup unless handled.
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            _saved_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _on_sigterm)
+        if signal.getsignal(signal.SIGINT) in (signal.SIG_DFL, None):
+            _saved_handlers[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _unregister(bench: Bench) -> None:
+    with _registry_lock:
+        _open_benches.discard(bench)
+        if len(_open_benches) or threading.current_thread() is not threading.main_thread():
+            return
+        for signum, handler in _saved_handlers.items():
+            signal.signal(signum, handler)
+        _saved_handlers.clear()
+
+
+@atexit.register
+def _close_open_benches() -> None:
+    for bench in list(_open_benches):
+        with contextlib.suppress(BaseException):
+            bench.close()
+
+
+# -- opening -------------------------------------------------------------------------------------
+def _unreachable(rig: RigConfig, role: str, address: str, exc: BaseException) -> InstrumentUnreachable:
+    hint = "check that it is powered, cabled and on the network, and that no other program holds it"
+    if address.startswith("TCPIP"):
+        host = address.split("::")[1] if "::" in address else address
+        hint = f"check power and network (ping {host}), address and port, and that no other program holds it"
+    elif address.startswith(("USB", "GPIB", "ASRL")):
+        hint = "check the cable, the VISA address (pyvisa-shell: list) and access rights to the device"
+    return InstrumentUnreachable(
+        f"rig {rig.name!r} ({rig.describe_source()}): instrument {role!r} at {address} "
+        f"did not answer: {exc}. "
+        f"{hint.capitalize()}; fix instruments.{role}.resource if the address is wrong"
+    )
+
+
+def _make_driver(bench: Bench, role: str, cfg: InstrumentConfig, resource: Any) -> ScpiInstrument:
+    rig = bench.rig
+    if role == "supply":
+        assert rig.instruments.supply is not None
+        limits = SupplyLimits(
+            rig.limits.max_supply_volts, rig.limits.current_limit_a, rig.limits.ovp_margin_volts
+        )
+        return ScpiPowerSupply(
+            resource,
+            name=role,
+            limits=limits,
+            channel_count=rig.instruments.supply.outputs,
+            write_delay_s=cfg.write_delay_s,
+        )
+    if role == "dmm":
+        assert rig.instruments.dmm is not None
+        return ScpiDmm(
+            resource,
+            name=role,
+            range_a=rig.instruments.dmm.range_a,
+            nplc=rig.instruments.dmm.nplc,
+            write_delay_s=cfg.write_delay_s,
+        )
+    if role == "relays":
+        return ScpiRelayCard(
+            resource,
+            name=role,
+            channels=rig.wiring.relay_channels(),
+            interlock=bench.interlock,
+            write_delay_s=cfg.write_delay_s,
+        )
+    assert rig.instruments.ac_source is not None
+    return ScpiAcSource(
+        resource,
+        name=role,
+        max_vac=rig.limits.max_rate_input_vac,
+        frequency_hz=rig.instruments.ac_source.frequency_hz,
+        interlock=bench.interlock,
+        write_delay_s=cfg.write_delay_s,
+    )
+
+
+def connect_instrument(bench: Bench, role: str, cfg: InstrumentConfig, address: str) -> ScpiInstrument:
+    """Open, identify, reset and configure one instrument; unreachable -> a message naming what to check."""
+    try:
+        resource = open_resource(address, timeout_s=cfg.timeout_s)
+    except InstrumentUnreachable as exc:
+        raise _unreachable(bench.rig, role, address, exc.__cause__ or exc) from exc
+    driver = _make_driver(bench, role, cfg, resource)
+    try:
+        driver.identify()
+    except Exception as exc:  # VisaIOError (timeout), OSError (connection reset)
+        with contextlib.suppress(Exception):
+            driver.close()
+        raise _unreachable(bench.rig, role, address, exc) from exc
+    try:
+        if cfg.reset_on_connect:
+            driver.reset()
+        else:
+            driver.write("*CLS")
+        driver.configure()
+        driver.check_errors("connect and configuration")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            driver.close()
+        raise
+    return driver
+
+
+def start_simulation(
+    bench: Bench, *, faults: list[str] | None, profile: Path | None, physics: BenchPhysics | None
+) -> None:
+    """Start the emulator (unless physics is given) and the SCPI servers; resolve sim:// placeholders."""
+    rig = bench.rig
+    settings = rig.emulator
+    assert settings is not None
+    bench.time_scale = settings.time_scale
+    bench.faults = list(settings.faults if faults is None else faults)
+    if physics is None:
+        try:
+            from harness.emulator import EmulatorOptions, start_emulator
+        except ImportError as exc:
+            raise BenchError(f"simulated rig {rig.name!r} needs harness.emulator: {exc}") from exc
+        options = EmulatorOptions(
+            profile=profile if profile is not None else settings.profile,
+            faults=bench.faults,
+            extra_slaves=settings.extra_slaves,
+            slave_ids=settings.slave_ids,
+            time_scale=settings.time_scale,
+            seed=settings.seed,
+        )
+        emulator = start_emulator(options)
+        bench._cleanups.append(emulator.stop)
+        bench.emulator = emulator
+        bench.time_scale = float(getattr(emulator, "time_scale", settings.time_scale))
+        bench.mbus_url = emulator.endpoints["mbus"]
+        physics = emulator.physics
+    bench.physics = physics
+    polarity = rig.wiring.polarity
+    supply = rig.instruments.supply
+    sim = SimBench(
+        physics,
+        SimWiring(
+            rate_input_channels=rig.rate_input_channels,
+            polarity_method=polarity.method,
+            polarity_relays=tuple(polarity.relay_channels or ()),
+            positive_output=supply.output if supply else 1,
+            negative_output=polarity.negative_output,
+            serials={role: cfg.serial for role, cfg in rig.instruments.items() if cfg.serial},
+            roles=tuple(role for role, _ in rig.instruments.items()),
+        ),
+    )
+    bench._cleanups.append(sim.stop)
+    bench.sim = sim
+    bench.resources.update(sim.resources)
+
+
+def open_bench(
+    rig: RigConfig,
+    *,
+    faults: list[str] | None = None,
+    profile: Path | None = None,
+    physics: BenchPhysics | None = None,
+    strict_calibration: bool = False,
+) -> Bench:
+    """Open a rig: lock, simulation (simulated rigs), instruments, safe state. Use as a context manager.
+
+    ``faults``/``profile`` override the rig's emulator settings (simulated rigs only). ``physics`` replaces
+    the emulator by a given BenchPhysics (self-tests of the bench; the M-Bus URL then stays unresolved).
+    ``strict_calibration`` (certification runs) refuses expired or missing calibration instead of warning.
+    """
+    if not rig.simulated and (faults or profile is not None or physics is not None):
+        raise BenchError(f"rig {rig.name!r} is a real bench: faults/profile/physics are for simulated rigs")
+    problems = calibration_problems(rig)
+    if problems and strict_calibration:
+        raise BenchError("strict certification run refused: " + "; ".join(problems))
+    for problem in problems:
+        warnings.warn(problem, CalibrationWarning, stacklevel=2)
+    bench = Bench(rig)
+    try:
+        if rig.is_exclusive:
+            lock = RigLock(rig.name)
+            lock.acquire()
+            bench._cleanups.append(lock.release)
+        if rig.simulated:
+            start_simulation(bench, faults=faults, profile=profile, physics=physics)
+        for role, cfg in rig.instruments.items():
+            address = bench.resources.get(role, cfg.resource)
+            bench.resources[role] = address
+            driver = connect_instrument(bench, role, cfg, address)
+            bench._cleanups.append(driver.close)
+            setattr(bench, role, driver)
+        _register(bench)
+        bench.safe_state()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            bench.close()
+        raise
+    return bench
