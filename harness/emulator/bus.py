@@ -1,0 +1,289 @@
+"""The virtual M-Bus line: master port(s), slaves, wire time, reply timing and collisions (EN 13757-2).
+
+Bytes from a master take wire time at the master's baud (11 bit times per 8E1 character, scaled by the time
+scale); each slave reads them through its own UART (:mod:`harness.emulator.wire`), so a wrong baud or parity
+is garbage it discards. A complete frame is decoded once and offered to every powered slave; only the slaves
+that answer build a reply. Replies start after the slave's reply delay, are paced at wire time, and when
+several slaves answer the master reads the wired-AND of their bit streams: a collision.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from harness.emulator.clock import ScaledClock
+from harness.emulator.module import Cmi1020, Response
+from harness.emulator.wire import CharFormat, RxChar, Transmission, receive
+from harness.mbus import frames
+from harness.mbus.model import Frame, MBusError
+
+_START_BYTES = (0xE5, 0x10, 0x68)
+
+
+class Scheduler:
+    """One thread running callbacks at wall-clock instants (time.monotonic)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._cv = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="mbus-bus-scheduler", daemon=True)
+        self._thread.start()
+
+    def at(self, wall_s: float, fn: Callable[[], None]) -> None:
+        with self._cv:
+            heapq.heappush(self._heap, (wall_s, next(self._seq), fn))
+            self._cv.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    timeout = None if not self._heap else max(0.0, self._heap[0][0] - time.monotonic())
+                    self._cv.wait(timeout)
+                if self._stopped:
+                    return
+                _, _, fn = heapq.heappop(self._heap)
+            fn()
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stopped = True
+            self._cv.notify()
+        self._thread.join(timeout=2)
+
+
+@dataclass
+class _Assembler:
+    """Cuts frames out of the characters a UART group reads; a bad character spoils the frame in progress."""
+
+    check_parity: bool
+    buf: bytearray = field(default_factory=bytearray)
+    last_end: float = float("-inf")
+    discarding: bool = False
+
+    def feed(self, chars: list[RxChar], ends: list[float], gap_s: float) -> list[tuple[bytes, float]]:
+        out: list[tuple[bytes, float]] = []
+        for ch, t in zip(chars, ends, strict=True):
+            if t - self.last_end > gap_s:  # line silence ends any frame in progress (EN 13757-2)
+                self.buf.clear()
+                self.discarding = False
+            self.last_end = t
+            if not ch.framing_ok or (self.check_parity and not ch.parity_ok):
+                self.buf.clear()
+                self.discarding = True
+                continue
+            if self.discarding:
+                continue
+            self.buf.append(ch.value)
+            while self.buf:
+                if self.buf[0] not in _START_BYTES:
+                    del self.buf[0]
+                    continue
+                try:
+                    n = frames.frame_length(bytes(self.buf))
+                except MBusError:
+                    del self.buf[0]
+                    continue
+                if n is None or len(self.buf) < n:
+                    break
+                out.append((bytes(self.buf[:n]), t))
+                del self.buf[:n]
+        return out
+
+
+@dataclass(frozen=True)
+class TimingRecord:
+    """Emulator-side timestamps of one exchange (wall clock, time.monotonic)."""
+
+    request: bytes
+    request_end_wall: float
+    reply_start_wall: float
+    reply_end_wall: float
+    baud: int
+    responders: tuple[int, ...]
+    time_scale: float
+
+    @property
+    def reply_delay_s(self) -> float:
+        """End of request to the start bit of the reply, in emulated (unscaled) seconds."""
+        return (self.reply_start_wall - self.request_end_wall) / self.time_scale
+
+
+def _with_checksum(raw: bytes) -> bytes:
+    """The same frame with its checksum recomputed (to model a slave that does not check it)."""
+    b = bytearray(raw)
+    if b[0] == 0x10 and len(b) == 5:
+        b[3] = (b[1] + b[2]) & 0xFF
+    elif b[0] == 0x68 and len(b) >= 9:
+        b[-2] = sum(b[4:-2]) & 0xFF
+    return bytes(b)
+
+
+def _decode(raw: bytes) -> tuple[Frame | None, Frame | None]:
+    """(frame if valid, frame if only its checksum is wrong)."""
+    try:
+        return frames.decode(raw), None
+    except MBusError:
+        pass
+    fixed = _with_checksum(raw)
+    if fixed == raw:
+        return None, None
+    try:
+        return None, frames.decode(fixed)
+    except MBusError:
+        return None, None
+
+
+Sink = Callable[[bytes], None]
+
+
+@dataclass
+class MasterPort:
+    """A master's end of the line: its UART format and where the bytes it reads go."""
+
+    name: str
+    fmt: CharFormat
+    sink: Sink | None = None
+
+
+class Bus:
+    """The line shared by the master port(s) and every slave."""
+
+    def __init__(self, slaves: list[Cmi1020], clock: ScaledClock) -> None:
+        self.slaves = slaves
+        self.clock = clock
+        self.volts = 0.0
+        self.ports: list[MasterPort] = []
+        self.timing_log: deque[TimingRecord] = deque(maxlen=1000)
+        self.lock = threading.RLock()  #: guards every slave's state (bus, physics and scheduler threads)
+        self._lock = self.lock
+        self._wire_free_wall = 0.0
+        self._assemblers: dict[tuple[CharFormat, bool], _Assembler] = {}
+        self._scheduler = Scheduler()
+
+    def stop(self) -> None:
+        self._scheduler.stop()
+
+    def add_port(self, port: MasterPort) -> None:
+        with self._lock:
+            self.ports.append(port)
+
+    def remove_port(self, port: MasterPort) -> None:
+        with self._lock:
+            if port in self.ports:
+                self.ports.remove(port)
+
+    # --- supply -------------------------------------------------------------------------------------------
+    def set_bus_voltage(self, volts: float) -> None:
+        with self._lock:
+            self.volts = volts
+            now = self.clock.now_s()
+            for s in self.slaves:
+                s.set_bus_voltage(volts, now)
+
+    def current_a(self) -> float:
+        wall = time.monotonic()
+        with self._lock:
+            return sum(s.current_a(wall) for s in self.slaves)
+
+    # --- master -> slaves ---------------------------------------------------------------------------------
+    def master_write(self, port: MasterPort, data: bytes, arrival_wall: float | None = None) -> None:
+        """Bytes a master puts on the line (they arrive now and take wire time at the master's format)."""
+        if not data:
+            return
+        arrival = time.monotonic() if arrival_wall is None else arrival_wall
+        ts = self.clock.time_scale
+        with self._lock:
+            fmt = port.fmt
+            start = max(arrival, self._wire_free_wall)
+            duration = len(data) * fmt.char_time_s() * ts
+            self._wire_free_wall = start + duration
+            groups: dict[tuple[CharFormat, bool], list[Cmi1020]] = {}
+            for s in self.slaves:
+                if s.powered:
+                    groups.setdefault((s.fmt, s.checks_parity), []).append(s)
+            replies: dict[float, list[tuple[Cmi1020, Response]]] = {}
+            requests: dict[float, bytes] = {}
+            decoded: dict[bytes, tuple[Frame | None, Frame | None]] = {}
+            chars_by_fmt: dict[CharFormat, list[RxChar]] = {}
+            for key, members in groups.items():
+                rx_fmt, check_parity = key
+                chars = chars_by_fmt.get(rx_fmt)
+                if chars is None:
+                    chars = chars_by_fmt[rx_fmt] = receive([Transmission(data, fmt)], rx_fmt)
+                if not chars:
+                    continue
+                step = duration / len(chars)
+                ends = [start + (i + 1) * step for i in range(len(chars))]
+                gap_s = max(33 / rx_fmt.baud, 0.010) * ts  # about 3 characters of silence
+                asm = self._assemblers.setdefault(key, _Assembler(check_parity))
+                for raw, end in asm.feed(chars, ends, gap_s):
+                    if raw not in decoded:
+                        decoded[raw] = _decode(raw)
+                    good, bad_cs = decoded[raw]
+                    now_s = self.clock.at_wall(end)
+                    for s in members:
+                        frame = good if good is not None else (bad_cs if s.accepts_bad_checksum else None)
+                        if frame is None:
+                            continue
+                        resp = s.handle(frame, now_s)
+                        if resp is not None:
+                            replies.setdefault(end, []).append((s, resp))
+                            requests[end] = raw
+            for end, responders in replies.items():
+                self._schedule_reply(requests[end], end, responders)
+
+    # --- slaves -> master ---------------------------------------------------------------------------------
+    def _schedule_reply(
+        self, request: bytes, end_wall: float, responders: list[tuple[Cmi1020, Response]]
+    ) -> None:
+        ts = self.clock.time_scale
+        starts = [end_wall + r.delay_s * ts for _, r in responders]
+        t0 = min(starts)
+        sources: list[Transmission] = []
+        finish = t0
+        for k, ((slave, resp), start) in enumerate(zip(responders, starts, strict=True)):
+            # slaves never start on the same bit: each has its own oscillator and firmware timing
+            offset_bits = (start - t0) / ts * resp.fmt.baud + (k % 7)
+            sources.append(Transmission(resp.data, resp.fmt, offset_bits))
+            t_end = t0 + (offset_bits + len(resp.data) * resp.fmt.bits_per_char) / resp.fmt.baud * ts
+            slave.sending_until_wall = t_end
+            finish = max(finish, t_end)
+        self.timing_log.append(
+            TimingRecord(
+                request,
+                end_wall,
+                t0,
+                finish,
+                responders[0][1].fmt.baud,
+                tuple(s.index for s, _ in responders),
+                ts,
+            )
+        )
+        for port in list(self.ports):
+            chars = receive(sources, port.fmt)
+            if not chars:
+                continue
+            step = (finish - t0) / len(chars)
+            for i, ch in enumerate(chars):
+                self._scheduler.at(t0 + (i + 1) * step, _deliver(port, bytes([ch.value])))
+
+
+def _deliver(port: MasterPort, data: bytes) -> Callable[[], None]:
+    def run() -> None:
+        sink = port.sink
+        if sink is not None:
+            try:
+                sink(data)
+            except OSError:
+                port.sink = None  # the master went away; the line stays up for the next one
+
+    return run

@@ -1,0 +1,425 @@
+"""CMi1020 model: bus-powered M-Bus slave in front of an E350 (EN 13757-2 link layer, EN 13757-3 application).
+
+One instance per module on the line. :meth:`Cmi1020.handle` takes a decoded request frame and returns the
+reply bytes and delay (or None for silence); the bus does the wire, timing and collisions. Seeded faults
+(:mod:`harness.emulator.faults`) each change one rule, flagged where the rule is implemented.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass
+
+from harness.emulator.clock import ScaledClock
+from harness.emulator.meter import E350Meter, MeterSnapshot
+from harness.emulator.rate_inputs import DamageEvent, RateInput, RateInputBank
+from harness.emulator.telegram import register_record, rsp_ud
+from harness.emulator.wire import CharFormat
+from harness.mbus import encode
+from harness.mbus.model import (
+    ADDR_BROADCAST_NO_REPLY,
+    ADDR_BROADCAST_REPLY,
+    ADDR_SELECTED,
+    BAUD_BY_CI,
+    CI_APPLICATION_RESET,
+    CI_DATA_SEND,
+    CI_SELECT,
+    REQ_UD1,
+    REQ_UD2,
+    SND_NKE,
+    SND_UD,
+    AckFrame,
+    ControlFrame,
+    DataRecord,
+    Frame,
+    LongFrame,
+    LongHeader,
+    SecondaryAddress,
+    ShortFrame,
+)
+from harness.profile import DeviceProfile
+
+ACK = b"\xe5"
+_FCB_FCV = 0x30  # FCB and FCV bits of a master C field (EN 13757-2)
+
+
+@dataclass(frozen=True)
+class Response:
+    """A reply: bytes sent with ``fmt`` starting ``delay_s`` (emulated) after the end of the request."""
+
+    data: bytes
+    delay_s: float
+    fmt: CharFormat
+
+
+class Cmi1020:
+    """One CMi1020 module with its E350 meter."""
+
+    def __init__(
+        self,
+        profile: DeviceProfile,
+        *,
+        index: int,
+        ident: str,
+        clock: ScaledClock,
+        faults: frozenset[str] = frozenset(),
+        seed: int = 0,
+    ) -> None:
+        self.profile = profile
+        self.index = index
+        self.id = ident
+        self.faults = faults
+        self.clock = clock
+        ident_p = profile.identity
+        self.manufacturer = "ELS" if "wrong_manufacturer" in faults else ident_p.manufacturer
+        self.version = ident_p.version
+        self.medium = ident_p.medium
+        self.primary_address = ident_p.primary_address
+        self.baud = profile.link.default_baud
+        self.selected = False
+        self.powered = False
+        self.access_number = random.Random(seed * 7919 + index).randrange(256)
+        now = clock.now_s()
+        self.meter = E350Meter(
+            profile.meter,
+            firmware=ident_p.firmware,
+            time_s=now,
+            default_tariff=profile.rate_inputs.default_tariff,
+        )
+        ri = profile.rate_inputs
+        threshold = 12.0 if "threshold_12vac" in faults else ri.threshold_vac
+        detection = ri.detection_time_s
+        if "rate_detect_1s" in faults:
+            detection = 1.0
+        elif "rate_detect_10s" in faults:
+            detection = 10.0
+        damage_at = ri.max_vac if "rate_input_dies_at_230vac" in faults else None
+        self.rate_inputs = RateInputBank(
+            [
+                RateInput(
+                    i + 1,
+                    threshold_vac=threshold,
+                    max_vac=ri.max_vac,
+                    detection_time_s=detection,
+                    damage_at_vac=damage_at,
+                )
+                for i in range(ri.count)
+            ]
+        )
+        self._last_fcb: int | None = None
+        self._telegram_index = 0
+        self._last_reply: bytes | None = None
+        self._last_more_follow = False
+        self._powered_since_s = now
+        self._last_exchange_s = float("-inf")
+        self._stale: MeterSnapshot | None = None
+        #: wall-clock instant until which the module is sending (space current flows)
+        self.sending_until_wall = 0.0
+        self.volts = 0.0
+
+    # --- physical layer ------------------------------------------------------------------------------------
+    @property
+    def fmt(self) -> CharFormat:
+        """The UART format the module listens and answers with (EN 13757-2: 8E1)."""
+        return CharFormat(self.baud, 8, "N" if "parity_8n1" in self.faults else "E", 1)
+
+    @property
+    def checks_parity(self) -> bool:
+        return "accepts_bad_parity" not in self.faults
+
+    @property
+    def accepts_bad_checksum(self) -> bool:
+        return "accepts_bad_checksum" in self.faults
+
+    def min_volts(self) -> float:
+        return 24.0 if "dead_below_24v" in self.faults else self.profile.supply.min_volts
+
+    def supply_ok(self, volts: float) -> bool:
+        """Powered when min <= |V| <= max, either polarity (product sheet 'Nominal voltage')."""
+        if volts < 0 and (
+            "polarity_dependent" in self.faults or not self.profile.supply.polarity_independent
+        ):
+            return False
+        return self.min_volts() <= abs(volts) <= self.profile.supply.max_volts
+
+    def set_bus_voltage(self, volts: float, now_s: float) -> None:
+        self.volts = volts
+        ok = self.supply_ok(volts)
+        if self.powered and not ok:
+            self._power_down(now_s)
+        elif ok and not self.powered:
+            self._power_up(now_s)
+
+    def _power_down(self, now_s: float) -> None:
+        self.sync(now_s)
+        self.powered = False
+        self.selected = False
+        self._last_fcb = None
+        self._last_reply = None
+        # assumption (profile): the E350 counts the loss of the bench supply as a power failure
+        if "power_fail_counter_stuck" not in self.faults:
+            self.meter.power_fail_count += 1
+
+    def _power_up(self, now_s: float) -> None:
+        link = self.profile.link
+        self.powered = True
+        self._powered_since_s = now_s
+        if "loses_address_after_power_cycle" in self.faults:
+            self.primary_address = 0
+        elif link.address_after_power_cycle == "default":
+            self.primary_address = self.profile.identity.primary_address
+        if link.baud_after_power_cycle == "default":
+            self.baud = link.default_baud
+        self._telegram_index = 0
+        if "stale_energy" in self.faults:
+            self.sync(now_s)
+            self._stale = self.meter.snapshot()
+
+    def current_a(self, wall_now: float) -> float:
+        """Bus current drawn: quiescent (unit loads) plus space current while sending (EN 13757-2)."""
+        if not self.powered:
+            return 0.0
+        supply = self.profile.supply
+        quiescent = supply.quiescent_ua * 1e-6 * (2 if "two_unit_loads" in self.faults else 1)
+        sending = supply.space_current_ma * 1e-3 if wall_now < self.sending_until_wall else 0.0
+        return quiescent + sending
+
+    # --- meter side ----------------------------------------------------------------------------------------
+    def sync(self, now_s: float) -> None:
+        """Bring the meter to ``now_s``, switching tariff exactly when a rate input level becomes detected."""
+        while (nxt := self.rate_inputs.next_commit(now_s)) is not None:
+            t, inp = nxt
+            self.meter.advance_to(t)
+            inp.settle(t)
+            self.meter.active_tariff = self.tariff_for(self.rate_inputs.levels())
+        self.meter.advance_to(now_s)
+
+    def tariff_for(self, levels: list[bool]) -> int:
+        if "wrong_tariff_mapping" in self.faults and len(levels) >= 2:
+            levels = [levels[1], levels[0], *levels[2:]]
+        return self.profile.rate_inputs.tariff_for(levels)
+
+    def set_rate_input_vac(self, index: int, vac: float, now_s: float) -> DamageEvent | None:
+        self.sync(now_s)
+        event = self.rate_inputs.input(index).set_vac(vac, now_s)
+        if event is not None:
+            self.rate_inputs.damage_events.append(event)
+        return event
+
+    def press_button(self, now_s: float) -> None:
+        """Push button toggles the E350 disconnector (product sheet 'Push button: breaker functionality')."""
+        if not self.powered or "button_dead" in self.faults:
+            return
+        self.sync(now_s)
+        self.meter.breaker_closed = not self.meter.breaker_closed
+        self._last_exchange_s = now_s
+
+    def led_on(self, now_s: float) -> bool:
+        """Green LED: on while the module exchanges data with the meter (periodic poll and each read-out)."""
+        if not self.powered or "led_dead" in self.faults:
+            return False
+        ui = self.profile.ui
+        if 0 <= now_s - self._last_exchange_s < ui.meter_exchange_s:
+            return True
+        return (now_s - self._powered_since_s) % ui.meter_poll_interval_s < ui.meter_exchange_s
+
+    # --- link layer (EN 13757-2) ---------------------------------------------------------------------------
+    def reply_delay_s(self) -> float:
+        link = self.profile.link
+        if "reply_late" in self.faults:
+            return 1.3 * (330 / self.baud + 0.050)
+        if "reply_early" in self.faults:
+            return 2 / self.baud
+        return link.reply_delay_s(self.baud)
+
+    def _reply(self, data: bytes, fmt: CharFormat | None = None) -> Response:
+        return Response(data, self.reply_delay_s(), fmt or self.fmt)
+
+    def _addressed(self, a: int) -> bool:
+        return (
+            a == self.primary_address or (a == ADDR_SELECTED and self.selected) or a >= ADDR_BROADCAST_REPLY
+        )
+
+    def _may_answer(self, a: int) -> bool:
+        if a == ADDR_BROADCAST_NO_REPLY:
+            return "answers_broadcast_255" in self.faults
+        if a == ADDR_BROADCAST_REPLY:
+            return "broadcast_254_silent" not in self.faults
+        return True
+
+    def handle(self, frame: Frame, now_s: float) -> Response | None:
+        """Process one request frame addressed to the line; return the reply or None (silence)."""
+        if not self.powered or isinstance(frame, AckFrame):
+            return None
+        if isinstance(frame, ShortFrame):
+            return self._short(frame, now_s)
+        if frame.c & ~0x20 != SND_UD:
+            return None
+        if isinstance(frame, ControlFrame):
+            return self._control(frame.a, frame.ci)
+        return self._long(frame)
+
+    def _short(self, frame: ShortFrame, now_s: float) -> Response | None:
+        a, c = frame.a, frame.c
+        if c == SND_NKE:
+            if a == ADDR_SELECTED:
+                if not self.selected:
+                    return None
+                if "deselect_broken" not in self.faults:
+                    self.selected = False
+            elif not self._addressed(a):
+                return None
+            self._last_fcb = None
+            self._telegram_index = 0
+            if "snd_nke_no_ack" in self.faults or not self._may_answer(a):
+                return None
+            return self._reply(ACK)
+        base = c & ~_FCB_FCV
+        if base == REQ_UD2 & ~_FCB_FCV:
+            unselected_answer = a == ADDR_SELECTED and "answers_unselected" in self.faults
+            if not (self._addressed(a) or unselected_answer) or not self._may_answer(a):
+                return None
+            return self._reply(self._req_ud2(c, now_s))
+        if base == REQ_UD1 & ~_FCB_FCV:
+            if not self._addressed(a) or not self._may_answer(a):
+                return None
+            return self._reply(ACK)  # no alarm pending: E5 (EN 13757-2 REQ_UD1)
+        return None
+
+    def _control(self, a: int, ci: int) -> Response | None:
+        if not self._addressed(a):
+            return None
+        if ci in BAUD_BY_CI:
+            return self._baud_switch(a, BAUD_BY_CI[ci])
+        if ci == CI_APPLICATION_RESET:
+            self._telegram_index = 0
+            self._last_fcb = None
+            return self._reply(ACK) if self._may_answer(a) else None
+        return None
+
+    def _baud_switch(self, a: int, new_baud: int) -> Response | None:
+        """EN 13757-3 CI B8-BF: E5 at the old rate, then switch; unsupported rates get no answer."""
+        supported = list(self.profile.link.bauds)
+        if "no_300_baud" in self.faults and 300 in supported:
+            supported.remove(300)
+        if new_baud not in supported:
+            return None
+        old_fmt, delay_s = self.fmt, self.reply_delay_s()
+        self.baud = new_baud
+        if "baud_switch_no_e5" in self.faults or not self._may_answer(a):
+            return None
+        return Response(ACK, delay_s, old_fmt)
+
+    def _long(self, frame: LongFrame) -> Response | None:
+        a, ci = frame.a, frame.ci
+        if ci == CI_SELECT:
+            if a != ADDR_SELECTED or frame.select is None:
+                return None
+            if self.matches(frame.select):
+                self.selected = True
+                return self._reply(ACK)
+            if "deselect_broken" not in self.faults:
+                self.selected = False
+            return None
+        if not self._addressed(a):
+            return None
+        if ci in BAUD_BY_CI:
+            return self._baud_switch(a, BAUD_BY_CI[ci])
+        if ci == CI_DATA_SEND:
+            data = frame.data
+            # set primary address: DIF 01, VIF 7A, new address (EN 13757-3)
+            if len(data) == 3 and data[0] == 0x01 and data[1] & 0x7F == 0x7A:
+                if data[2] > 250:
+                    return None
+                if "ignores_set_address" not in self.faults:
+                    self.primary_address = data[2]
+            return self._reply(ACK) if self._may_answer(a) else None
+        if ci == CI_APPLICATION_RESET:
+            self._telegram_index = 0
+            self._last_fcb = None
+            return self._reply(ACK) if self._may_answer(a) else None
+        return None
+
+    def matches(self, sel: SecondaryAddress) -> bool:
+        """Secondary address match with wildcards: F id nibbles, FFFF manufacturer, FF version/medium."""
+        wild_ok = "wildcard_broken" not in self.faults
+        for want, have in zip(sel.id.upper(), self.id, strict=False):
+            if want == "F" and wild_ok:
+                continue
+            if want != have:
+                return False
+        if len(sel.id) != len(self.id):
+            return False
+        if sel.manufacturer is not None and sel.manufacturer != self.manufacturer:
+            return False
+        if sel.version is not None and sel.version != self.version:
+            return False
+        return sel.medium is None or sel.medium == self.medium
+
+    def _req_ud2(self, c: int, now_s: float) -> bytes:
+        """RSP_UD for REQ_UD2; FCB toggle = next telegram, same FCB = repeat (EN 13757-2 FCB/FCV)."""
+        fcv = bool(c & 0x10)
+        fcb = 1 if c & 0x20 else 0
+        count = self.profile.telegram_count
+        if "fcb_ignored" in self.faults:
+            index = (self._telegram_index + 1) % count if self._last_reply is not None else 0
+        elif fcv and self._last_fcb is not None and fcb == self._last_fcb and self._last_reply is not None:
+            return self._last_reply
+        elif fcv and self._last_fcb is not None and self._last_more_follow:
+            index = self._telegram_index + 1
+        else:
+            index = 0
+        self._last_fcb = fcb if fcv else None
+        self._telegram_index = index
+        self.access_number = (self.access_number + 1) & 0xFF
+        records = self.telegram(index, now_s)
+        more = index < count - 1
+        frame = rsp_ud(address=self.primary_address, header=self.header(), records=records, more_follow=more)
+        data = bytearray(encode(frame))
+        if "bad_checksum" in self.faults:
+            data[-2] = (data[-2] + 1) & 0xFF
+        self._last_reply = bytes(data)
+        self._last_more_follow = more
+        return self._last_reply
+
+    def header(self) -> LongHeader:
+        return LongHeader(
+            id=self.id,
+            manufacturer=self.manufacturer,
+            version=self.version,
+            medium=self.medium,
+            access_number=self.access_number,
+            status=0,
+            signature=0,
+        )
+
+    def snapshot(self, now_s: float) -> MeterSnapshot:
+        """What the module reads from the meter now (an exchange: the LED lights)."""
+        self.sync(now_s)
+        self._last_exchange_s = now_s
+        snap = self.meter.snapshot()
+        if self._stale is not None:
+            snap = dataclasses.replace(
+                snap,
+                energy_import_wh=self._stale.energy_import_wh,
+                energy_export_wh=self._stale.energy_export_wh,
+                reactive_import_varh=self._stale.reactive_import_varh,
+                reactive_export_varh=self._stale.reactive_export_varh,
+            )
+        return snap
+
+    def telegram(self, index: int, now_s: float) -> list[DataRecord]:
+        """Records of telegram ``index`` for the meter as read now."""
+        snap = self.snapshot(now_s)
+        out: list[DataRecord] = []
+        for reg in self.profile.registers:
+            if reg.telegram != index:
+                continue
+            if "missing_register" in self.faults and reg.obis == "1.8.2":
+                continue
+            value = snap.value(reg)
+            if "misscaled_register" in self.faults and reg.obis == "1.8.0":
+                value = value * 10
+            out.append(register_record(reg, value))
+        return out
