@@ -1,0 +1,43 @@
+"""``cmi-hil rig check [--rig rigs/sim.yaml] [--strict]``: reach every instrument and the M-Bus port."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_RIG = Path("rigs/sim.yaml")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("rig", help="rig files and bench instruments")
+    actions = parser.add_subparsers(dest="rig_command", metavar="ACTION")
+    check = actions.add_parser(
+        "check",
+        help="connect to every instrument and the M-Bus port; print identities, calibration and problems",
+    )
+    check.add_argument("--rig", type=Path, default=DEFAULT_RIG, help="rig file (default: %(default)s)")
+    check.add_argument(
+        "--strict", action="store_true", help="certification mode: expired or missing calibration fails"
+    )
+    check.set_defaults(func=run_check)
+    parser.set_defaults(func=lambda args: _usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from harness.rig.check import check_rig, format_report
+    from harness.rig.config import RigFileError, load_rig
+
+    try:
+        rig = load_rig(args.rig)
+    except RigFileError as exc:
+        print(f"cmi-hil rig check: {exc}", file=sys.stderr)
+        return 2
+    report = check_rig(rig, strict=args.strict)
+    print(format_report(report))
+    return 0 if report.ok else 1

@@ -1,0 +1,130 @@
+"""``cmi-hil rig check``: reach every instrument and the M-Bus port of a rig and list what is wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import serial
+
+from harness.rig.bench import Bench, connect_instrument, start_simulation
+from harness.rig.config import RigConfig, calibration_problems
+from harness.rig.lock import RigBusy, RigLock
+
+
+@dataclass
+class CheckRow:
+    role: str
+    address: str
+    identity: str = "-"
+    calibration: str = "-"
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckReport:
+    rig: RigConfig
+    rows: list[CheckRow] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # rig-wide (lock, simulation)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(row.problems for row in self.rows)
+
+
+def _calibration_status(rig: RigConfig, role: str, today: dt.date) -> str:
+    cfg = dict(rig.instruments.items())[role]
+    if rig.simulated:
+        return "n/a (simulated)"
+    if cfg.calibration_due is None:
+        return "unknown"
+    state = "EXPIRED" if cfg.calibration_due < today else "due"
+    return f"{state} {cfg.calibration_due.isoformat()}"
+
+
+def check_mbus_port(url: str, baud: int) -> str | None:
+    """Open and close the M-Bus master port (8E1, EN 13757-2); None if fine, else what is wrong."""
+    try:
+        port = serial.serial_for_url(url, baudrate=baud, parity=serial.PARITY_EVEN, timeout=0.5)
+    except (serial.SerialException, OSError, ValueError) as exc:
+        return (
+            f"cannot open M-Bus port {url} at {baud} Bd: {exc}; check the cable/USB adapter, "
+            "the ser2net/RFC 2217 server and mbus.url in the rig file"
+        )
+    port.close()
+    return None
+
+
+def check_rig(rig: RigConfig, *, strict: bool = False, today: dt.date | None = None) -> CheckReport:
+    """Connect to every instrument (identify, reset, configure, error queue), open the M-Bus port."""
+    today = today or dt.date.today()
+    report = CheckReport(rig)
+    calibration = calibration_problems(rig, today=today)
+    (report.problems if strict else report.warnings).extend(calibration)
+    bench = Bench(rig)
+    try:
+        if rig.is_exclusive:
+            lock = RigLock(rig.name)
+            try:
+                lock.acquire()
+            except RigBusy as exc:
+                report.problems.append(str(exc))
+                return report
+            bench._cleanups.append(lock.release)
+        if rig.simulated:
+            start_simulation(bench, faults=None, profile=None, physics=None)
+        for role, cfg in rig.instruments.items():
+            address = bench.resources.get(role, cfg.resource)
+            row = CheckRow(role, address, calibration=_calibration_status(rig, role, today))
+            report.rows.append(row)
+            try:
+                driver = connect_instrument(bench, role, cfg, address)
+            except Exception as exc:  # each instrument is checked even if one fails
+                row.problems.append(str(exc))
+                continue
+            bench._cleanups.append(driver.close)
+            setattr(bench, role, driver)
+            row.identity = driver.idn or "-"
+            fields = driver.idn_fields
+            if cfg.serial and len(fields) > 2 and fields[2] != cfg.serial:
+                row.problems.append(
+                    f"rig file says serial {cfg.serial} but the instrument reports {fields[2]}: "
+                    "another instrument is at this address, or update instruments."
+                    f"{role}.serial (and its calibration date)"
+                )
+        mbus_url = bench.mbus_url
+        row = CheckRow("mbus", mbus_url, identity=f"{rig.mbus.baud} Bd 8E1", calibration="n/a")
+        problem = check_mbus_port(mbus_url, rig.mbus.baud)
+        if problem:
+            row.problems.append(problem)
+        report.rows.append(row)
+    except Exception as exc:
+        report.problems.append(str(exc))
+    finally:
+        try:
+            bench.close()
+        except Exception as exc:
+            report.problems.append(str(exc))
+    return report
+
+
+def format_report(report: CheckReport) -> str:
+    rig = report.rig
+    headers = ("role", "address", "identity (*IDN?)", "calibration", "status")
+    rows = [
+        (r.role, r.address, r.identity, r.calibration, "PROBLEM" if r.problems else "ok") for r in report.rows
+    ]
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
+    lines = [f"rig {rig.name} ({rig.describe_source()}){' [simulated]' if rig.simulated else ''}"]
+    for values in (headers, *rows):
+        lines.append("  ".join(str(v).ljust(w) for v, w in zip(values, widths, strict=True)).rstrip())
+    problems = [f"{r.role}: {p}" for r in report.rows for p in r.problems] + report.problems
+    for warning in report.warnings:
+        lines.append(f"warning: {warning}")
+    for problem in problems:
+        lines.append(f"problem: {problem}")
+    lines.append("rig check: OK" if report.ok else f"rig check: {len(problems)} problem(s)")
+    return "\n".join(lines)
+
+
