@@ -21,19 +21,49 @@ ERROR_FRAMES = CORPUS / "error-frames"
 
 #: libmbus function text -> our Function value
 _FUNCTION = {
-    "Instantaneous value": "instantaneous", "Maximum value": "maximum", "Minimum value": "minimum",
+    "Instantaneous value": "instantaneous",
+    "Maximum value": "maximum",
+    "Minimum value": "minimum",
     "Value during error state": "error",
 }
 #: libmbus normalised unit -> our base unit
-_UNIT = {"Wh": "Wh", "m^3": "m3", "°C": "degC", "W": "W", "m^3/h": "m3/h", "s": "s", "V": "V", "K": "K",
-         "A": "A", "J": "J"}
+_UNIT = {
+    "Wh": "Wh",
+    "m^3": "m3",
+    "°C": "degC",
+    "W": "W",
+    "m^3/h": "m3/h",
+    "s": "s",
+    "V": "V",
+    "K": "K",
+    "A": "A",
+    "J": "J",
+}
 #: libmbus medium names -> EN 13757-3 medium codes
 _MEDIUM = {
-    "Other": 0x00, "Oil": 0x01, "Electricity": 0x02, "Gas": 0x03, "Heat: Outlet": 0x04, "Heat": 0x04,
-    "Steam": 0x05, "Warm water (30-90°C)": 0x06, "Warm water (30-90Â°C)": 0x06, "Water": 0x07, "Heat Cost Allocator": 0x08,
-    "Compressed Air": 0x09, "Cooling load meter: Outlet": 0x0A, "Cooling load meter: Inlet": 0x0B,
-    "Heat: Inlet": 0x0C, "Heat / Cooling load meter": 0x0D, "Bus/System": 0x0E, "Unknown Medium": 0x0F,
-    "Breaker: Electricity": 0x20, "Cold water": 0x16, "Dual water": 0x17, "Pressure": 0x18, "A/D Converter": 0x19,
+    "Other": 0x00,
+    "Oil": 0x01,
+    "Electricity": 0x02,
+    "Gas": 0x03,
+    "Heat: Outlet": 0x04,
+    "Heat": 0x04,
+    "Steam": 0x05,
+    "Warm water (30-90°C)": 0x06,
+    "Warm water (30-90Â°C)": 0x06,
+    "Water": 0x07,
+    "Heat Cost Allocator": 0x08,
+    "Compressed Air": 0x09,
+    "Cooling load meter: Outlet": 0x0A,
+    "Cooling load meter: Inlet": 0x0B,
+    "Heat: Inlet": 0x0C,
+    "Heat / Cooling load meter": 0x0D,
+    "Bus/System": 0x0E,
+    "Unknown Medium": 0x0F,
+    "Breaker: Electricity": 0x20,
+    "Cold water": 0x16,
+    "Dual water": 0x17,
+    "Pressure": 0x18,
+    "A/D Converter": 0x19,
 }
 
 
@@ -120,7 +150,8 @@ def compare_frame(path: Path) -> tuple[list[Mismatch], int]:
         elif isinstance(view.value, str) or view.value is None:
             theirs_text = value.removesuffix("Z")
             if (view.value or "").strip() != theirs_text and not (
-                isinstance(view.raw_value, (int, float)) and theirs_num is not None
+                isinstance(view.raw_value, (int, float))
+                and theirs_num is not None
                 and math.isclose(float(view.raw_value), theirs_num)
             ):
                 out.append(Mismatch(name, f"{where}.value", view.value, value))

@@ -1,5 +1,6 @@
 """The libmbus corpus: every frame decodes and agrees with libmbus's normalised XML, except the listed
-disagreements, each with the reason we follow EN 13757-3 instead; every error frame gives an error diagnostic."""
+disagreements, each with the reason we follow EN 13757-3 instead; every error frame gives an error
+diagnostic."""
 
 from __future__ import annotations
 
@@ -10,13 +11,21 @@ from mbus_libmbus_xml import ERROR_FRAMES, FRAMES, compare_frame, error_frame_pa
 
 from harness.mbus import LongFrame, MBusError, decode, encode
 
-_ZERO_DATE = "type G date 00 00 is no calendar date (day 0, month 0); we report null, libmbus prints 2000-00-00"
-_NON_BCD = ("BCD field holds hex digits A-F (EN 13757-3 type A allows only 0-9 and a leading F); we keep the "
-            "digits as text with an EN13757-3:bcd warning, libmbus turns each nibble into a decimal number")
-_LIMIT_DURATION = ("VIFE 50/58 (E101 ufnn) makes the record a duration of a limit exceed in seconds; "
-                   "libmbus drops the VIFE and reports volume flow")
-_FIRST_LAST_TIME = ("VIFE 6F (E110 1f1b) makes the record the date/time of the last end of the limit exceed; "
-                    "libmbus drops the VIFE and scales the date bits as the VIF's unit")
+_ZERO_DATE = (
+    "type G date 00 00 is no calendar date (day 0, month 0); we report null, libmbus prints 2000-00-00"
+)
+_NON_BCD = (
+    "BCD field holds hex digits A-F (EN 13757-3 type A allows only 0-9 and a leading F); we keep the "
+    "digits as text with an EN13757-3:bcd warning, libmbus turns each nibble into a decimal number"
+)
+_LIMIT_DURATION = (
+    "VIFE 50/58 (E101 ufnn) makes the record a duration of a limit exceed in seconds; "
+    "libmbus drops the VIFE and reports volume flow"
+)
+_FIRST_LAST_TIME = (
+    "VIFE 6F (E110 1f1b) makes the record the date/time of the last end of the limit exceed; "
+    "libmbus drops the VIFE and scales the date bits as the VIF's unit"
+)
 _FIXED = "CI 73 (fixed data structure, EN 1434-3 legacy) is kept as raw application data, not decoded"
 
 #: (frame, field) -> reason. Reviewed one by one against EN 13757-3.
@@ -27,7 +36,8 @@ KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
     ("siemens_wfh21", "record[3].value"): _ZERO_DATE,
     ("REL-Relay-Padpuls2", "record[1].value"): (
         "type F date/time A1 15 E9 17 has the IV (invalid) bit set in the minute byte; we report null, "
-        "libmbus prints 1900-01-00T00:00:00"),
+        "libmbus prints 1900-01-00T00:00:00"
+    ),
     ("ELS_Elster-F96-Plus", "record[4].value"): _NON_BCD,
     ("ELS_Elster-F96-Plus", "record[5].value"): _NON_BCD,
     ("abb_f95", "record[2].value"): _NON_BCD,
@@ -39,8 +49,10 @@ KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
     ("landis+gyr_ultraheat_t230", "record[21].value"): _FIRST_LAST_TIME,
     ("landis+gyr_ultraheat_t230", "record[22].value"): _FIRST_LAST_TIME,
     ("sen_pollutherm", "record[2].value"): (
-        "VIF 7B announces the FB extension table but no VIFE follows (EN13757-3:vif warning); we report the raw "
-        "value 302 with quantity 'unknown', libmbus leaves the normalised value empty"),
+        "VIF 7B announces the FB extension table but no VIFE follows (EN13757-3:vif warning); "
+        "we report the raw "
+        "value 302 with quantity 'unknown', libmbus leaves the normalised value empty"
+    ),
     ("manual_frame2", "frame"): _FIXED,
     ("sen_pollusonic_2", "frame"): _FIXED,
 }
@@ -107,7 +119,10 @@ def test_unsupported_frames_are_errors_or_valid_master_frames() -> None:
         read_hex(ERROR_FRAMES / "unsupported-frames" / "manual_frame1.hex")  # odd digit count, no start byte
     set_address = decode(_unsupported("manual_frame4"))
     assert isinstance(set_address, LongFrame) and (set_address.a, set_address.ci, set_address.data) == (
-        0xFE, 0x51, bytes([0x01, 0x7A, 0x08]))
+        0xFE,
+        0x51,
+        bytes([0x01, 0x7A, 0x08]),
+    )
     for name in ("manual_frame5", "manual_frame6", "svm_f22_telegram2"):
         frame = decode(_unsupported(name))
         assert not frame.diagnostics and encode(frame) == _unsupported(name)
