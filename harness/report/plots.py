@@ -165,7 +165,7 @@ def rate_detection_plot(measurements: Sequence[Measurement]) -> bytes | None:
         label = f"input {m.conditions.get('input', '?')}"
         extra = [f"{k}={v}" for k, v in m.conditions.items() if k != "input"]
         labels.append(label + (f" ({', '.join(extra)})" if extra else ""))
-    fig = Figure(figsize=(7.0, 0.9 + 0.42 * len(points)))
+    fig = Figure(figsize=(8.0, 1.4 + 0.42 * len(points)))
     ax = fig.add_subplot()
     ys = list(range(len(points)))[::-1]
     values = [m.value or 0.0 for m in points]
@@ -189,7 +189,7 @@ def rate_detection_plot(measurements: Sequence[Measurement]) -> bytes | None:
     ax.set_xlim(0, max(values + highs + [RATE_DETECTION_S]) * 1.2)
     ax.set_xlabel("time from level change to detection (s)")
     ax.set_title("Rate-input detection timeline")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     return _png(fig)

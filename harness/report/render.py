@@ -52,7 +52,7 @@ def _breakable(ctx: Context, text: object) -> Markup:
     the PDF a hair space, as xhtml2pdf wraps lines only at white space."""
     s = str(escape(str(text)))
     mark = "\u200a" if ctx.get("pdf") else "\u200b"
-    for sep in ("::", "/", "[", "_", ","):
+    for sep in ("::", "/", "[", ","):
         s = s.replace(sep, sep + mark)
     return Markup(s)
 
@@ -110,9 +110,15 @@ def report_context(
     outcomes = {
         o: sum(1 for t in run.tests if t.outcome == o) for o in ("passed", "failed", "error", "skipped")
     }
-    measurements = sorted(
-        run.measurements, key=lambda m: ({"fail": 0, "inconclusive": 1}.get(m.verdict, 2), m.timestamp)
-    )
+    # failures first; otherwise grouped by measurement name, in the order taken
+    first_seen = {name: i for i, name in reversed(list(enumerate(m.name for m in run.measurements)))}
+    measurements = [
+        m
+        for _, m in sorted(
+            enumerate(run.measurements),
+            key=lambda im: ({"fail": 0, "inconclusive": 1}.get(im[1].verdict, 2), first_seen[im[1].name], im[0]),
+        )
+    ]
     data_files = []
     for rel in _DATA_FILES:
         path = run.run_dir / rel

@@ -1,0 +1,157 @@
+"""`cmi-hil trend [--rig R] [--measurement M] [--db URL] [--plot FILE]`: measurement history across runs.
+
+Prints every measurement series (name + conditions) with its usual value and whether the latest run
+drifted from it, or with --measurement the run-by-run history of that measurement; then the regression
+findings of the latest run on each rig (new failing requirements, drifted measurements, slower tests).
+Exit status: 0 nothing flagged; 1 drift or regression flagged; 2 database or usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from harness.report.plots import trend_plot
+from harness.report.units import si
+from harness.results import (
+    DEFAULT_DB_FILE,
+    ResultsDbError,
+    Series,
+    TrendPolicy,
+    compare_with_history,
+    db_url_for,
+    latest_run_ids,
+    measurement_series,
+    open_db,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "trend",
+        help="history of measurements across runs; flags drift, new failures, slower tests",
+        description="Print the history of measurements across the runs in the results database and flag "
+        "drift (latest value beyond median +- k robust standard deviations of earlier runs), newly failing "
+        "requirements and tests that got markedly slower. Exit 1 when something is flagged.",
+    )
+    parser.add_argument("--rig", help="only runs on this rig (name from the rig file)")
+    parser.add_argument("--measurement", metavar="M", help="measurement name, e.g. reply_latency")
+    parser.add_argument(
+        "--db", metavar="URL", help=f"results database URL or file (default {DEFAULT_DB_FILE})"
+    )
+    parser.add_argument(
+        "--plot", type=Path, metavar="FILE", help="write a PNG plot of the history (needs --measurement)"
+    )
+    parser.add_argument("--k", type=float, default=TrendPolicy.k, help="drift threshold in robust std devs")
+    parser.set_defaults(func=run)
+
+
+def _conditions(text: str) -> str:
+    data = json.loads(text)
+    return ", ".join(f"{k}={v}" for k, v in data.items()) or "-"
+
+
+def _status(series: Series, policy: TrendPolicy) -> str:
+    result = series.latest_drift(policy)
+    if result is None:
+        return f"too few runs ({len(series.points)}; need {policy.min_runs + 1})"
+    flagged, spread = result
+    return "DRIFT" if flagged else "ok"
+
+
+def _print_history(series: Series, policy: TrendPolicy) -> None:
+    print(f"\n{series.name} [{_conditions(series.conditions)}] ({series.unit}), {len(series.points)} run(s)")
+    print(f"  {'run':<28} {'started':<26} {'n':>3} {'median':>12} {'min':>12} {'max':>12}  verdicts")
+    for p in series.points:
+        verdicts = ",".join(sorted(set(p.verdicts)))
+        print(
+            f"  {p.run_id:<28} {p.started[:25]:<26} {len(p.values):>3} {si(p.median, series.unit):>12} "
+            f"{si(min(p.values), series.unit):>12} {si(max(p.values), series.unit):>12}  {verdicts}"
+        )
+    result = series.latest_drift(policy)
+    if result is None:
+        print(f"  drift: not judged, {len(series.points)} run(s); needs {policy.min_runs + 1}")
+        return
+    flagged, spread = result
+    latest = series.points[-1].median
+    print(
+        f"  drift: {'DRIFT' if flagged else 'ok'}: latest {si(latest, series.unit)} vs usual "
+        f"{si(spread.median, series.unit)} +- {policy.k:g} x {si(spread.sigma, series.unit)}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.plot is not None and not args.measurement:
+        print("cmi-hil trend: --plot needs --measurement NAME (one measurement per plot)", file=sys.stderr)
+        return 2
+    url = db_url_for(args.db)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None  # open_db below reports it
+    if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database:  # noqa: SIM102
+        if not Path(parsed.database).exists():
+            print(
+                f"cmi-hil trend: no results database at {parsed.database}; runs are stored there by "
+                "`cmi-hil run` (or pass --db URL)",
+                file=sys.stderr,
+            )
+            return 2
+    policy = TrendPolicy(k=args.k)
+    try:
+        engine = open_db(url)
+    except ResultsDbError as exc:
+        print(f"cmi-hil trend: {exc}", file=sys.stderr)
+        return 2
+    try:
+        series = measurement_series(engine, rig=args.rig, name=args.measurement)
+        flagged = False
+        if not series:
+            what = f"measurement {args.measurement!r}" if args.measurement else "measurements"
+            print(
+                f"no {what} in {make_url(url).render_as_string(hide_password=True)}"
+                + (f" for rig {args.rig}" if args.rig else "")
+            )
+        elif args.measurement:
+            for s in series:
+                _print_history(s, policy)
+                result = s.latest_drift(policy)
+                flagged |= bool(result and result[0])
+        else:
+            print(f"{'measurement':<24} {'conditions':<28} {'runs':>4} {'latest':>12} {'usual':>12}  status")
+            for s in series:
+                result = s.latest_drift(policy)
+                usual = si(result[1].median, s.unit) if result else "-"
+                status = _status(s, policy)
+                flagged |= status == "DRIFT"
+                print(
+                    f"{s.name:<24} {_conditions(s.conditions):<28} {len(s.points):>4} "
+                    f"{si(s.points[-1].median, s.unit):>12} {usual:>12}  {status}"
+                )
+        for rig, run_id in sorted(latest_run_ids(engine, rig=args.rig).items()):
+            comparison = compare_with_history(engine, run_id, policy=policy)
+            print(f"\nlatest run on rig {rig}: {run_id}: {comparison.note()}")
+            for f in comparison.findings:
+                print(f"  REGRESSION {f.kind}: {f.subject}: {f.detail}")
+            flagged |= bool(comparison.findings)
+        if args.plot is not None and series:
+            data = {
+                f"{s.name} [{_conditions(s.conditions)}]": [(p.run_id, p.median) for p in s.points]
+                for s in series
+            }
+            args.plot.parent.mkdir(parents=True, exist_ok=True)
+            args.plot.write_bytes(
+                trend_plot(data, title=f"{args.measurement} across runs", unit=series[0].unit)
+            )
+            print(f"\nplot: {args.plot}")
+    except ResultsDbError as exc:
+        print(f"cmi-hil trend: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 1 if flagged else 0
