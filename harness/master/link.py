@@ -1,0 +1,310 @@
+"""Byte transport of the master: any pyserial URL at 8E1, replies cut by frame length and silence.
+
+``SerialLink`` owns the port and the transcript. It knows nothing of operations; it sends bytes,
+computes when the request left the line, and collects what comes back within the EN 13757-2 reply
+window (scaled by ``time_scale`` for the emulator, widened by a latency allowance for USB/network).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import serial
+
+from harness.evidence import TranscriptEntry
+from harness.master.errors import PortError
+from harness.master.summary import summarize
+from harness.master.timing import end_of_frame_silence_s, reply_window, wire_time_s
+from harness.mbus import Frame, MBusError, decode, frame_length
+
+#: granularity of the blocking reads (the read returns as soon as a byte arrives)
+POLL_S = 0.002
+#: guard against a babbling line: never collect more than this many bytes for one reply
+MAX_REPLY_BYTES = 2 * 261
+PARITIES = {"E": serial.PARITY_EVEN, "N": serial.PARITY_NONE, "O": serial.PARITY_ODD}
+
+
+@dataclass
+class Reply:
+    """What came back after one request.
+
+    ``data`` is every byte received for the request; ``frame`` the decoded first frame when the
+    bytes are exactly one valid frame (otherwise ``None``); ``latency_s`` runs from the end of the
+    request on the line to the first reply byte (``None`` when nothing came).
+    """
+
+    request: bytes
+    data: bytes = b""
+    frame: Frame | None = None
+    latency_s: float | None = None
+    problem: str | None = None  #: why the bytes are not one valid frame (None when they are, or when empty)
+    request_end: float = 0.0  #: monotonic time the request left the line
+    first_byte_at: float | None = None
+    last_byte_at: float | None = None
+    frames_seen: int = 0  #: number of frames recognised back to back in ``data``
+    diagnostics: tuple[str, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return not self.data
+
+    @property
+    def ok(self) -> bool:
+        """Exactly one valid frame and nothing else."""
+        return self.frame is not None and self.problem is None
+
+    @property
+    def is_ack(self) -> bool:
+        return self.ok and self.data == b"\xe5"
+
+
+def _hex(data: bytes) -> str:
+    return data.hex(" ").upper()
+
+
+class SerialLink:
+    """One serial line to the bus (``/dev/ttyUSB0``, ``rfc2217://host:port``, ``socket://``, ``loop://``).
+
+    Character format 8E1 (EN 13757-2). Timestamps are monotonic; the transcript keeps µs since open.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        baud: int,
+        *,
+        time_scale: float = 1.0,
+        latency_allowance_s: float = 0.05,
+        inter_char_timeout_s: float | None = None,
+    ) -> None:
+        if time_scale <= 0:
+            raise ValueError(f"time_scale must be > 0, got {time_scale}")
+        if latency_allowance_s < 0:
+            raise ValueError(f"latency_allowance_s must be >= 0, got {latency_allowance_s}")
+        self.url = url
+        self.time_scale = time_scale
+        self.latency_allowance_s = latency_allowance_s
+        self._inter_char_timeout_s = inter_char_timeout_s
+        self.transcript: list[TranscriptEntry] = []
+        self._t0 = time.monotonic()
+        try:
+            self.port = serial.serial_for_url(
+                url,
+                baudrate=baud,
+                bytesize=serial.EIGHTBITS,
+                parity=serial.PARITY_EVEN,
+                stopbits=serial.STOPBITS_ONE,
+                timeout=POLL_S,
+            )
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise PortError(
+                f"cannot open M-Bus port {url!r} at {baud} Bd 8E1: {exc}; check the URL "
+                "(/dev/ttyUSB0, rfc2217://host:port, socket://host:port, loop://) and that the port is free"
+            ) from exc
+        self._baud = baud
+
+    # --- port settings ---------------------------------------------------------------------------
+    @property
+    def baud(self) -> int:
+        return self._baud
+
+    def set_baud(self, baud: int) -> None:
+        """Switch the local port's baud rate (the slave must already have switched or be about to)."""
+        try:
+            self.port.baudrate = baud
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise PortError(f"cannot set {self.url!r} to {baud} Bd: {exc}") from exc
+        self._baud = baud
+
+    def close(self) -> None:
+        if self.port.is_open:
+            self.port.close()
+
+    # --- timing ----------------------------------------------------------------------------------
+    def window_s(self) -> tuple[float, float]:
+        """Reply window at the current baud, scaled (simulation) and without allowance."""
+        lo, hi = reply_window(self._baud)
+        return lo * self.time_scale, hi * self.time_scale
+
+    def reply_timeout_s(self) -> float:
+        """Longest wait for the first reply byte after the end of a request."""
+        return self.window_s()[1] + self.latency_allowance_s
+
+    def silence_s(self) -> float:
+        """Inter-character silence taken as end of reply."""
+        if self._inter_char_timeout_s is not None:
+            return self._inter_char_timeout_s
+        # a few character times on the line plus some jitter of the path (USB latency timer, TCP, scheduler)
+        return end_of_frame_silence_s(self._baud) * self.time_scale + min(0.02, self.latency_allowance_s)
+
+    def now_us(self, t: float) -> int:
+        return int(round((t - self._t0) * 1e6))
+
+    # --- I/O -------------------------------------------------------------------------------------
+    def _read_some(self, until: float) -> tuple[bytes, float]:
+        """Bytes as soon as any arrive, or ``b""`` once ``until`` (monotonic) has passed."""
+        while True:
+            now = time.monotonic()
+            if now >= until:
+                return b"", now
+            try:
+                n = self.port.in_waiting
+                chunk = self.port.read(n or 1)
+            except (serial.SerialException, OSError) as exc:
+                raise PortError(f"reading from {self.url!r} failed: {exc}; check the connection") from exc
+            if chunk:
+                return chunk, time.monotonic()
+
+    def drain_stray(self) -> bytes:
+        """Discard (and record) bytes that arrived outside any reply window."""
+        stray = b""
+        try:
+            while self.port.in_waiting:
+                stray += self.port.read(self.port.in_waiting)
+        except (serial.SerialException, OSError) as exc:
+            raise PortError(f"reading from {self.url!r} failed: {exc}; check the connection") from exc
+        if stray:
+            self.transcript.append(
+                TranscriptEntry(
+                    direction="rx",
+                    t_us=self.now_us(time.monotonic()),
+                    data=_hex(stray),
+                    summary="stray bytes outside a reply window (late reply or line noise)",
+                )
+            )
+        return stray
+
+    def send(self, data: bytes, *, parity: str | None = None) -> float:
+        """Write a request; return the monotonic time its last bit leaves the line.
+
+        ``parity`` ("E", "N", "O") overrides 8E1 for this request only (to test a slave's parity check).
+        """
+        self.drain_stray()
+        t_start = time.monotonic()
+        self.transcript.append(
+            TranscriptEntry(
+                direction="tx",
+                t_us=self.now_us(t_start),
+                data=_hex(data),
+                summary=summarize(data)
+                + (f" [sent with parity {parity}]" if parity and parity != "E" else ""),
+            )
+        )
+        try:
+            if parity and parity != "E":
+                if parity not in PARITIES:
+                    raise ValueError(f"parity must be one of {sorted(PARITIES)}, got {parity!r}")
+                self.port.parity = PARITIES[parity]
+                try:
+                    self.port.write(data)
+                    self.port.flush()
+                finally:
+                    self.port.parity = serial.PARITY_EVEN
+            else:
+                self.port.write(data)
+                self.port.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise PortError(f"writing to {self.url!r} failed: {exc}; check the connection") from exc
+        # the request is on the line for its wire time (scaled in simulation), whatever the OS buffering
+        return max(time.monotonic(), t_start + wire_time_s(len(data), self._baud) * self.time_scale)
+
+    def receive(
+        self,
+        request: bytes,
+        request_end: float,
+        *,
+        timeout_s: float | None = None,
+        listen_until: float | None = None,
+    ) -> Reply:
+        """Collect the reply to ``request``.
+
+        Waits up to ``timeout_s`` (default: reply window max + allowance) after ``request_end`` for a first
+        byte, then reads until the frame is complete (``frame_length``) and the line has been silent for
+        :meth:`silence_s`. With ``listen_until`` it keeps listening until that time after a complete frame,
+        so a second, slower responder is seen as a collision instead of being missed.
+        """
+        if timeout_s is None:
+            timeout_s = self.reply_timeout_s()
+        chunk, t_first = self._read_some(request_end + timeout_s)
+        reply = Reply(request=request, request_end=request_end)
+        if not chunk:
+            return reply
+        buf = bytearray(chunk)
+        t_last = t_first
+        silence = self.silence_s()
+        while len(buf) < MAX_REPLY_BYTES:
+            complete = _one_frame_length(bytes(buf)) is not None
+            until = t_last + silence
+            if complete and listen_until is not None:
+                until = max(until, listen_until)
+            chunk, t = self._read_some(until)
+            if not chunk:
+                break
+            buf += chunk
+            t_last = t
+        reply.data = bytes(buf)
+        reply.first_byte_at = t_first
+        reply.last_byte_at = t_last
+        reply.latency_s = t_first - request_end
+        _classify(reply)
+        self.transcript.append(
+            TranscriptEntry(
+                direction="rx",
+                t_us=self.now_us(t_first),
+                data=_hex(reply.data),
+                summary=summarize(reply.data) if reply.problem is None else f"garbled: {reply.problem}",
+                latency_ms=round(reply.latency_s * 1000.0, 3),
+            )
+        )
+        return reply
+
+
+def _one_frame_length(buf: bytes) -> int | None:
+    """Length of the frame at the start of ``buf`` if it is complete in ``buf``; else None."""
+    try:
+        n = frame_length(buf)
+    except MBusError:
+        return None
+    if n is None or n > len(buf):
+        return None
+    return n
+
+
+def _classify(reply: Reply) -> None:
+    """Fill ``frame``, ``problem`` and ``frames_seen`` from ``reply.data``."""
+    data = reply.data
+    try:
+        n = frame_length(data)
+    except MBusError as exc:
+        reply.problem = f"does not start with a frame start byte (E5/10/68): {exc}"
+        return
+    if n is None or n > len(data):
+        need = "unknown" if n is None else str(n)
+        reply.problem = f"incomplete frame: {len(data)} bytes received, frame needs {need}"
+        return
+    # count frames back to back, to tell two answers in a row from noise
+    pos, frames = 0, 0
+    while pos < len(data):
+        try:
+            m = frame_length(data[pos:])
+        except MBusError:
+            break
+        if m is None or pos + m > len(data):
+            break
+        frames += 1
+        pos += m
+    reply.frames_seen = frames
+    try:
+        frame = decode(data[:n])
+    except MBusError as exc:
+        reply.problem = f"invalid frame: {exc}"
+        return
+    errors = [d for d in frame.diagnostics if d.severity == "error"]
+    if errors:
+        reply.problem = f"invalid frame: {errors[0].message}"
+        reply.diagnostics = tuple(d.message for d in errors)
+        return
+    reply.frame = frame
+    if n < len(data):
+        reply.problem = f"{len(data) - n} more byte(s) after a complete frame (second responder?)"

@@ -1,0 +1,336 @@
+"""Secondary address search (EN 13757-3 secondary addressing with wildcards).
+
+A probe is a select (SND_UD to 253, CI 52) whose identification number has ``F`` wildcards. Every slave
+matching the mask answers E5: none answers (silence for the whole EN 13757-2 reply window), one answers
+(an E5), or several answer at once (garbled bytes: a collision, so the search must narrow the mask).
+A silent probe costs a full reply window; that is the cost this module minimises.
+
+Two strategies share the same transport so they can be compared in one run:
+
+* :func:`search_secondary` (ours): one all-wildcard probe first (a bus with one slave costs one probe),
+  then splits colliding masks position by position in :data:`DEFAULT_ORDER`, least significant digits
+  of the serial number first but starting three digits from the end, because ids on one bus are mostly
+  serial numbers from a few production batches: they share their leading digits, and leaving those
+  positions as wildcards costs nothing while splitting on them costs nine silent probes each. An E5 is
+  taken without waiting out the window; the REQ_UD2 that reads the header (which we need anyway) listens
+  through the window, so a second, slower responder still shows up as a collision and is never lost.
+  A parent that collided and whose other nine children were silent must hold >= 2 slaves in the last
+  child, so that child is split without probing it. No retries on silence: the window is already the
+  standard's maximum plus a latency allowance.
+* :func:`search_libmbus` (baseline): a re-implementation of libmbus's ``mbus_scan_2nd_address_range``
+  strategy: digits 0-9 at position 0, descend to the next position on collision; every silent probe is
+  repeated once (libmbus's default ``max_search_retry = 1``); after an E5 and after the RSP_UD the line is
+  "purged" by waiting for more frames until a full timeout passes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from harness.master.link import Reply
+from harness.mbus import LongFrame, LongHeader, SecondaryAddress, ShortFrame, encode
+from harness.mbus.model import ADDR_SELECTED, C_FCB, C_FCV, CI_SELECT, REQ_UD2, SND_UD
+
+if TYPE_CHECKING:
+    from harness.master.master import Master
+
+ID_DIGITS = 8
+#: split order of the id positions (0 = most significant printed digit); see the module docstring
+DEFAULT_ORDER: tuple[int, ...] = (5, 6, 7, 4, 3, 2, 1, 0)
+
+Outcome = Literal["empty", "single", "collision"]
+
+
+@dataclass
+class ProbeEvent:
+    """Progress report: one probe done."""
+
+    mask: str
+    outcome: Outcome
+    probes: int
+    found: int
+    header: LongHeader | None = None
+
+
+ProgressFn = Callable[[ProbeEvent], None]
+
+
+class SearchResult(list[LongHeader]):
+    """The slaves found (long headers, as read with REQ_UD2), plus the search's cost and anomalies.
+
+    ``duplicates`` lists ids that more than one slave answers to (all 8 digits fixed and still a
+    collision; their headers cannot be read). ``probes`` counts select telegrams sent, ``silent`` those
+    that got no answer, ``reads`` the REQ_UD2 sent to identify slaves, ``elapsed_s`` the wall time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.duplicates: list[str] = []
+        self.probes = 0
+        self.silent = 0
+        self.reads = 0
+        self.elapsed_s = 0.0
+        self.strategy = ""
+
+    @property
+    def requests(self) -> int:
+        return self.probes + self.reads
+
+    def ids(self) -> list[str]:
+        return sorted(h.id for h in self)
+
+
+@dataclass
+class _Ctx:
+    master: Master
+    manufacturer: str | None
+    version: int | None
+    medium: int | None
+    progress: ProgressFn | None
+    result: SearchResult = field(default_factory=SearchResult)
+    seen: set[str] = field(default_factory=set)
+
+    def address(self, mask: str) -> SecondaryAddress:
+        return SecondaryAddress(
+            id=mask, manufacturer=self.manufacturer, version=self.version, medium=self.medium
+        )
+
+    def report(self, mask: str, outcome: Outcome, header: LongHeader | None = None) -> None:
+        if self.progress is not None:
+            self.progress(ProbeEvent(mask, outcome, self.result.probes, len(self.result), header))
+
+    def found(self, header: LongHeader) -> None:
+        key = f"{header.id}/{header.manufacturer}/{header.version}/{header.medium}"
+        if key not in self.seen:
+            self.seen.add(key)
+            self.result.append(header)
+
+
+def _matches(mask: str, ident: str) -> bool:
+    return len(ident) == len(mask) and all(
+        m in ("F", "f") or m == c for m, c in zip(mask, ident, strict=True)
+    )
+
+
+def _send_select(ctx: _Ctx, mask: str, *, listen_until_window_end: bool) -> Reply:
+    m = ctx.master
+    data = encode(LongFrame(c=SND_UD, a=ADDR_SELECTED, ci=CI_SELECT, select=ctx.address(mask)))
+    end = m.link.send(data)
+    m.requests_sent += 1
+    ctx.result.probes += 1
+    until = end + m.reply_timeout_s() if listen_until_window_end else None
+    reply = m.link.receive(data, end, listen_until=until)
+    if reply.empty:
+        ctx.result.silent += 1
+    return reply
+
+
+def _read_header(ctx: _Ctx, c: int = REQ_UD2) -> tuple[Reply, LongHeader | None]:
+    """REQ_UD2 to 253, listening through the whole reply window so a second responder is seen."""
+    m = ctx.master
+    data = encode(ShortFrame(c=c, a=ADDR_SELECTED))
+    end = m.link.send(data)
+    m.requests_sent += 1
+    ctx.result.reads += 1
+    reply = m.link.receive(data, end, listen_until=end + m.reply_timeout_s())
+    header = None
+    if reply.ok and isinstance(reply.frame, LongFrame) and isinstance(reply.frame.header, LongHeader):
+        header = reply.frame.header
+    return reply, header
+
+
+# --- ours ------------------------------------------------------------------------------------------
+def _probe_fast(ctx: _Ctx, mask: str, *, careful: bool = False) -> tuple[Outcome, LongHeader | None]:
+    """Probe ``mask``; identify a single responder by reading its header.
+
+    The fast path stops listening at the first clean E5; the REQ_UD2 read listens through the window and
+    exposes a second responder. Anything inconsistent (E5 but no header, header not matching the mask) is
+    probed again ``careful``-ly: listening through the select's whole window.
+    """
+    reply = _send_select(ctx, mask, listen_until_window_end=careful)
+    if reply.empty:
+        return "empty", None
+    if not reply.is_ack:
+        return "collision", None
+    read, header = _read_header(ctx)
+    if header is not None and _matches(mask, header.id):
+        return "single", header
+    if not read.empty and (not read.ok or read.frames_seen > 1):
+        return "collision", None
+    if careful:
+        # an E5 with no readable header twice in a row: the slave acknowledges but cannot be read
+        return "collision" if not read.empty else "empty", None
+    return _probe_fast(ctx, mask, careful=True)
+
+
+def search_secondary(
+    master: Master,
+    *,
+    manufacturer: str | None = None,
+    version: int | None = None,
+    medium: int | None = None,
+    order: Sequence[int] = DEFAULT_ORDER,
+    progress: ProgressFn | None = None,
+) -> SearchResult:
+    """Find every slave on the bus by secondary address (our strategy; see module docstring).
+
+    Returns the long headers read from each slave (sorted by id) with the cost of the search. Slaves
+    sharing an id are listed in ``result.duplicates``. ``manufacturer``/``version``/``medium`` restrict
+    the search (``None`` = wildcard, EN 13757-3).
+    """
+    if sorted(order) != list(range(ID_DIGITS)):
+        raise ValueError(f"order must be a permutation of 0..7, got {list(order)}")
+    ctx = _Ctx(master, manufacturer, version, medium, progress)
+    ctx.result.strategy = "ours"
+    t0 = time.monotonic()
+    root = "F" * ID_DIGITS
+    outcome, header = _probe_fast(ctx, root)
+    ctx.report(root, outcome, header)
+    if outcome == "single" and header is not None:
+        ctx.found(header)
+    elif outcome == "collision":
+        _split_fast(ctx, root, order)
+    ctx.result.sort(key=lambda h: (h.id, h.manufacturer, h.version, h.medium))
+    ctx.result.elapsed_s = time.monotonic() - t0
+    return ctx.result
+
+
+def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:
+    free = [p for p in order if mask[p] == "F"]
+    if not free:
+        # all digits fixed and still more than one answer: confirm, listening through the window
+        outcome, header = _probe_fast(ctx, mask, careful=True)
+        ctx.report(mask, outcome, header)
+        if outcome == "collision":
+            if mask not in ctx.result.duplicates:
+                ctx.result.duplicates.append(mask)
+        elif outcome == "single" and header is not None:
+            ctx.found(header)
+        return
+    pos = free[0]
+    outcomes: list[Outcome] = []
+    for digit in "0123456789":
+        child = mask[:pos] + digit + mask[pos + 1 :]
+        if digit == "9" and all(o == "empty" for o in outcomes):
+            # the parent collided and nine children were silent: this one holds >= 2 slaves
+            _split_fast(ctx, child, order)
+            continue
+        outcome, header = _probe_fast(ctx, child)
+        outcomes.append(outcome)
+        ctx.report(child, outcome, header)
+        if outcome == "single" and header is not None:
+            ctx.found(header)
+        elif outcome == "collision":
+            _split_fast(ctx, child, order)
+
+
+# --- libmbus baseline ------------------------------------------------------------------------------
+LIBMBUS_MAX_SEARCH_RETRY = 1  #: libmbus default (mbus_context_serial)
+
+
+def _purge(ctx: _Ctx) -> bool:
+    """Read frames until a full timeout passes; True when anything came (libmbus treats it as collision)."""
+    m = ctx.master
+    received = False
+    while True:
+        now = time.monotonic()
+        reply = m.link.receive(b"", now)
+        if reply.empty:
+            return received
+        received = True
+
+
+def _probe_libmbus(ctx: _Ctx, mask: str) -> tuple[Outcome, LongHeader | None]:
+    outcome: Outcome = "empty"
+    for _attempt in range(LIBMBUS_MAX_SEARCH_RETRY + 1):
+        reply = _send_select(ctx, mask, listen_until_window_end=False)
+        if reply.empty:
+            outcome = "empty"
+            continue
+        if not reply.is_ack:
+            _purge(ctx)
+            return "collision", None
+        if _purge(ctx):
+            return "collision", None
+        read, header = _read_header_libmbus(ctx)
+        if read.empty:
+            return "empty", None
+        if not read.ok:
+            _purge(ctx)
+            return "collision", None
+        if _purge(ctx):
+            return "collision", None
+        if header is None:
+            return "empty", None
+        return "single", header
+    return outcome, None
+
+
+def _read_header_libmbus(ctx: _Ctx) -> tuple[Reply, LongHeader | None]:
+    m = ctx.master
+    data = encode(ShortFrame(c=REQ_UD2 | C_FCV | C_FCB, a=ADDR_SELECTED))
+    end = m.link.send(data)
+    m.requests_sent += 1
+    ctx.result.reads += 1
+    reply = m.link.receive(data, end)
+    header = None
+    if reply.ok and isinstance(reply.frame, LongFrame) and isinstance(reply.frame.header, LongHeader):
+        header = reply.frame.header
+    return reply, header
+
+
+def search_libmbus(
+    master: Master,
+    *,
+    manufacturer: str | None = None,
+    version: int | None = None,
+    medium: int | None = None,
+    progress: ProgressFn | None = None,
+) -> SearchResult:
+    """Baseline: libmbus's secondary scan strategy over the same transport (see module docstring).
+
+    Where libmbus would go on descending into the manufacturer/version/medium nibbles after a collision
+    on a fully fixed id, this stops and reports a duplicate (the model's select cannot express nibble
+    wildcards there; continuing would only cost libmbus more).
+    """
+    ctx = _Ctx(master, manufacturer, version, medium, progress)
+    ctx.result.strategy = "libmbus"
+    t0 = time.monotonic()
+    _scan_libmbus(ctx, 0, "F" * ID_DIGITS)
+    ctx.result.sort(key=lambda h: (h.id, h.manufacturer, h.version, h.medium))
+    ctx.result.elapsed_s = time.monotonic() - t0
+    return ctx.result
+
+
+def _scan_libmbus(ctx: _Ctx, pos: int, mask: str) -> None:
+    if pos >= ID_DIGITS:
+        if mask not in ctx.result.duplicates:
+            ctx.result.duplicates.append(mask)
+        return
+    for digit in "0123456789":
+        child = mask[:pos] + digit + mask[pos + 1 :]
+        outcome, header = _probe_libmbus(ctx, child)
+        ctx.report(child, outcome, header)
+        if outcome == "single" and header is not None:
+            ctx.found(header)
+        elif outcome == "collision":
+            _scan_libmbus(ctx, pos + 1, child)
+
+
+def stderr_progress(prefix: str = "search") -> ProgressFn:
+    """A progress callback printing one updating line on stderr."""
+
+    def show(ev: ProbeEvent) -> None:
+        extra = f" -> {ev.header.id} {ev.header.manufacturer}" if ev.header is not None else ""
+        sys.stderr.write(
+            f"\r{prefix}: probe {ev.probes:4d} mask {ev.mask} {ev.outcome:9s} found {ev.found:3d}{extra}   "
+        )
+        if ev.header is not None:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show

@@ -1,0 +1,50 @@
+"""Link-layer timing of wired M-Bus (EN 13757-2), as pure functions.
+
+Every wait the master makes is derived here from the baud rate and the standard, then scaled by the
+emulator's ``time_scale`` (simulation only) and widened by a fixed allowance for USB/network latency.
+"""
+
+from __future__ import annotations
+
+#: 1 start + 8 data + 1 even parity + 1 stop bit (EN 13757-2, character format 8E1)
+BITS_PER_CHAR = 11
+#: earliest reply: 11 bit times after the end of the request (EN 13757-2 reply timing)
+REPLY_MIN_BIT_TIMES = 11
+#: latest reply: 330 bit times + 50 ms after the end of the request (EN 13757-2 reply timing)
+REPLY_MAX_BIT_TIMES = 330
+REPLY_MAX_EXTRA_S = 0.050
+#: silence, in character times, after which a reply is taken as ended (a gap inside a frame is far shorter)
+END_OF_FRAME_CHAR_TIMES = 4
+
+
+def bit_time_s(baud: int) -> float:
+    """Duration of one bit on the line."""
+    if baud <= 0:
+        raise ValueError(f"baud must be positive, got {baud}")
+    return 1.0 / baud
+
+
+def char_time_s(baud: int) -> float:
+    """Duration of one 8E1 character (11 bits)."""
+    return BITS_PER_CHAR * bit_time_s(baud)
+
+
+def wire_time_s(n_bytes: int, baud: int) -> float:
+    """Time ``n_bytes`` take on the line at ``baud`` (8E1)."""
+    return n_bytes * char_time_s(baud)
+
+
+def reply_window(baud: int) -> tuple[float, float]:
+    """``(min_s, max_s)`` after the end of a request within which a slave must start its reply.
+
+    EN 13757-2 (link layer timing): no earlier than 11 bit times, no later than 330 bit times + 50 ms.
+    At 2400 Bd: 4.58 ms .. 187.5 ms; at 300 Bd: 36.7 ms .. 1150 ms.
+    """
+    bit = bit_time_s(baud)
+    return REPLY_MIN_BIT_TIMES * bit, REPLY_MAX_BIT_TIMES * bit + REPLY_MAX_EXTRA_S
+
+
+def end_of_frame_silence_s(baud: int) -> float:
+    """Inter-character silence after which the master takes a reply as complete (EN 13757-2 allows
+    only short gaps inside a frame)."""
+    return END_OF_FRAME_CHAR_TIMES * char_time_s(baud)
