@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from harness.mbus import vif as _vif
 from harness.mbus.model import Coding, DataRecord, Diagnostic, Function, MBusError
@@ -299,9 +299,11 @@ def _check_record(r: DataRecord) -> None:
 # ------------------------------------------------------------------------------------ decoded view
 
 
-@dataclass(frozen=True)
-class RecordView:
-    """Decoded view of a :class:`DataRecord` (EN 13757-3): what it measures and its value in the base unit."""
+class RecordView(NamedTuple):
+    """Decoded view of a :class:`DataRecord` (EN 13757-3): what it measures and its value in the base unit.
+
+    A named tuple because one is built per record on the decode hot path (5x cheaper than a dataclass).
+    """
 
     function: Function
     storage: int
@@ -430,6 +432,7 @@ def date_text(data: bytes) -> str | None:
 
 
 _DATE_CODINGS = frozenset({2, 3, 4, 6})
+_CODINGS = tuple(Coding(c) for c in range(16))
 
 
 def describe(record: DataRecord, *, big_endian: bool = False) -> RecordView:
@@ -439,11 +442,24 @@ def describe(record: DataRecord, *, big_endian: bool = False) -> RecordView:
     data types A/B/F/G/H/I/J); the exponent and time unit of the VIF are applied exactly.
     """
     dif = record.dif
+    dife = record.dife
+    vif = record.vif
     coding = dif & 0x0F
-    storage, tariff, subunit = record_position(dif, record.dife) if record.dife else ((dif >> 6) & 1, 0, 0)
-    raw = record_bytes(record).hex(" ").upper()
+    if dife:
+        storage, tariff, subunit = record_position(dif, dife)
+    else:
+        storage, tariff, subunit = (dif >> 6) & 1, 0, 0
     function = _FUNCTIONS[(dif >> 4) & 3]
-    if record.vif is None:
+    if vif is None or record.plain_text_vif is not None:
+        raw = record_bytes(record).hex(" ").upper()
+    else:  # fast path: no plain-text unit to re-reverse
+        head = (
+            bytes((dif, *dife, vif, *record.vife))
+            if record.lvar is None
+            else bytes((dif, *dife, vif, *record.vife, record.lvar))
+        )
+        raw = (head + record.data).hex(" ").upper()
+    if vif is None:
         return RecordView(
             function,
             storage,
@@ -457,25 +473,36 @@ def describe(record: DataRecord, *, big_endian: bool = False) -> RecordView:
             None,
             (),
             dif,
-            record.dife,
-            Coding(coding),
+            dife,
+            _CODINGS[coding],
         )
-    info = _vif.vif_info(record.vif, record.vife)
-    raw_value = raw_data_value(coding, record.data, record.lvar, big_endian)
+    info = _vif.vif_info(vif, record.vife)
+    data = record.data
+    if big_endian and coding != 0x0D:
+        data = data[::-1]
+    # inline of raw_data_value() for the common codings
+    raw_value: float | int | str | None
+    if 1 <= coding <= 7 and coding != 5:
+        raw_value = int.from_bytes(data, "little", signed=True)
+    elif coding in _BCD_CODINGS:
+        raw_value = _bcd_value(data)
+    else:
+        raw_value = raw_data_value(coding, data, record.lvar)
     value: float | int | str | None
     problem = info.problem
-    unit = info.unit
-    if record.plain_text_vif is not None:
-        unit = record.plain_text_vif
+    unit = info.unit if record.plain_text_vif is None else record.plain_text_vif
     kind = info.kind
-    if kind == "date" or kind == "datetime":
+    if kind == "number":
+        if raw_value.__class__ is int or raw_value.__class__ is float:
+            value = raw_value * info.mult / info.div
+        else:
+            value = raw_value
+    elif kind == "date" or kind == "datetime":
         if coding in _DATE_CODINGS:
-            value = date_text(record.data[::-1] if big_endian else record.data)
+            value = date_text(data)
         else:
             value = None if raw_value is None else str(raw_value)
-            problem = problem or f"date/time VIF with data coding {Coding(coding).name}"
-    elif isinstance(raw_value, (int, float)) and not isinstance(raw_value, bool):
-        value = raw_value * info.mult / info.div if kind == "number" else raw_value
+            problem = problem or f"date/time VIF with data coding {_CODINGS[coding].name}"
     else:
         value = raw_value
     return RecordView(
@@ -488,11 +515,11 @@ def describe(record: DataRecord, *, big_endian: bool = False) -> RecordView:
         value,
         raw_value,
         raw,
-        record.vif,
+        vif,
         record.vife,
         dif,
-        record.dife,
-        Coding(coding),
+        dife,
+        _CODINGS[coding],
         info.modifiers,
         info.manufacturer_vife,
         problem,
