@@ -48,7 +48,7 @@ class InRange:
     def __init__(self, bounds: Bounds | Callable[[Any], Bounds]) -> None:
         self._bounds = bounds
 
-    def __call__(self, instrument: Any, name: str, value: Any, unit: str) -> float:
+    def __call__(self, instrument: Any, name: str, value: Any, unit: str) -> float | int:
         bounds = self._bounds(instrument) if callable(self._bounds) else self._bounds
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
             raise LimitError(f"{_who(instrument)}.{name}: expected a number in {unit}, got {value!r}")
@@ -58,7 +58,7 @@ class InRange:
                 f"{bounds.low:g}..{bounds.high:g} {unit} "
                 f"({bounds.source}); nothing was sent"
             )
-        return float(value)
+        return value  # an int stays an int: "INST:NSEL 1", not "1.0"
 
 
 class OneOf:

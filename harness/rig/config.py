@@ -288,7 +288,7 @@ def format_validation_error(path: str, error: ValidationError) -> str:
     for item in error.errors():
         loc = tuple(item["loc"])
         field = ".".join(str(p) for p in loc) or "(top level)"
-        message = item["msg"]
+        message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             parent = _model_at(RigConfig, loc[:-1])
             if parent is not None:
