@@ -70,6 +70,8 @@ class SuiteState:
         self.profile_path: Path | None = Path(profile).resolve() if profile else None
         self.faults: list[str] = list(config.getoption("cmi_faults") or [])
         self.nightly: bool = bool(config.getoption("cmi_nightly"))
+        self.time_scale_override: float | None = config.getoption("cmi_time_scale")
+        self.supply_step_v: float = float(config.getoption("cmi_supply_step"))
         cat = config.getoption("cmi_requirements")
         try:
             self.catalogue: Catalogue = load_catalogue(Path(cat) if cat else None)
@@ -239,6 +241,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="cmi_requirements",
         default=None,
         help="requirement catalogue YAML (default: harness/requirements.yaml)",
+    )
+    group.addoption(
+        "--time-scale",
+        dest="cmi_time_scale",
+        type=float,
+        default=None,
+        help="simulated rigs: override the emulator's time scale (0.1 = every timer 10x faster)",
+    )
+    group.addoption(
+        "--supply-step",
+        dest="cmi_supply_step",
+        type=float,
+        default=3.0,
+        help="step of the 21-42 V supply sweep in volts (default: %(default)s)",
     )
     group.addoption(
         "--nightly",

@@ -1,0 +1,190 @@
+"""Link layer (EN 13757-2): SND_NKE, REQ_UD2/RSP_UD, REQ_UD1, frame format and checksum, parity and
+checksum rejection, reply window at 300 and 2400 Bd, FCB next/repeat, multi-telegram read-out."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from fixtures.checks import record_key, wait_std
+from harness.master.timing import reply_window
+from harness.measure import measure
+from harness.mbus import decode, encode
+from harness.mbus.model import (
+    C_FCB,
+    C_FCV,
+    REQ_UD1,
+    REQ_UD2,
+    RSP_UD,
+    SND_NKE,
+    AckFrame,
+    LongFrame,
+    ShortFrame,
+)
+
+#: transactions per baud for the reply-window measurement
+LATENCY_SAMPLES = 5
+
+
+def _short(c: int, a: int) -> bytes:
+    return encode(ShortFrame(c=c, a=a))
+
+
+@pytest.mark.requirement("LL-SND-NKE", "PS-STANDARD")
+def test_snd_nke_is_acknowledged_with_e5(dut: Any, master: Any) -> None:
+    reply = master.transact(_short(SND_NKE, dut.address))
+    assert reply.data == b"\xe5", f"SND_NKE to {dut.address}: expected E5, got [{reply.data.hex(' ')}]"
+
+
+@pytest.mark.requirement("LL-REQ-UD2", "LL-FRAME-FORMAT", "LL-CHAR-8E1")
+def test_req_ud2_is_answered_with_a_valid_rsp_ud(dut: Any, master: Any) -> None:
+    master.link_reset(dut.address)
+    reply = master.transact(_short(REQ_UD2 | C_FCV | C_FCB, dut.address))
+    assert reply.ok, f"RSP_UD is not one valid 8E1 FT1.2 frame: {reply.problem} [{reply.data.hex(' ')}]"
+    frame = decode(reply.data, strict=True)
+    errors = [d for d in frame.diagnostics if d.severity == "error"]
+    assert not errors, f"RSP_UD breaks EN 13757: {[d.message for d in errors]}"
+    assert isinstance(frame, LongFrame), f"expected a long frame, got {type(frame).__name__}"
+    assert frame.c & ~0x30 == RSP_UD, f"C field {frame.c:02X} is not RSP_UD (08, ACD/DFC bits allowed)"
+    assert frame.a == dut.address, f"RSP_UD carries address {frame.a}, expected {dut.address}"
+
+
+@pytest.mark.requirement("LL-REQ-UD1")
+def test_req_ud1_is_answered(dut: Any, master: Any) -> None:
+    frame = master.req_ud1(dut.address)
+    assert isinstance(frame, AckFrame | LongFrame)
+
+
+def _send_with_odd_parity(master: Any, station: Any, data: bytes) -> bytes:
+    """Send ``data`` with every parity bit wrong and return what came back within the reply window.
+
+    The port goes back to even parity only after the bytes have left (a parity change sent in the same
+    TCP segment as the data could otherwise be applied before the data on an RFC 2217 server).
+    """
+    port = master.link.port
+    port.parity = "O"
+    try:
+        port.write(data)
+        port.flush()
+        wait_std(station, len(data) * 11 / master.baud, mandated="wire")
+        time.sleep(0.02)
+    finally:
+        port.parity = "E"
+    lo, hi = reply_window(master.baud)
+    wait_std(station, hi, mandated="reply_window")
+    time.sleep(station.rig.uncertainty.latency_allowance_s)
+    return master.link.drain_stray()
+
+
+@pytest.mark.requirement("LL-BAD-PARITY")
+def test_request_with_bad_parity_is_ignored(dut: Any, master: Any, station: Any) -> None:
+    master.link.drain_stray()
+    answer = _send_with_odd_parity(master, station, _short(SND_NKE, dut.address))
+    assert not answer, f"the module answered a request sent with odd parity: [{answer.hex(' ')}]"
+    master.link_reset(dut.address)  # and it still works at 8E1
+
+
+@pytest.mark.requirement("LL-BAD-CHECKSUM")
+@pytest.mark.parametrize("kind", ["short", "long"])
+def test_request_with_bad_checksum_is_ignored(dut: Any, master: Any, kind: str) -> None:
+    if kind == "short":
+        data = bytearray(_short(SND_NKE, dut.address))
+    else:
+        data = bytearray(encode(LongFrame(c=0x53, a=dut.address, ci=0x51, data=bytes([0x01, 0x7A, 77]))))
+    data[-2] = (data[-2] + 1) & 0xFF
+    reply = master.transact(bytes(data), expect_reply=False)
+    assert reply.empty, f"the module answered a {kind} frame with a wrong checksum: [{reply.data.hex(' ')}]"
+    master.link_reset(dut.address)  # still at its address: the bad set-address frame was not executed
+
+
+@pytest.mark.requirement("LL-REPLY-WINDOW", "PS-STANDARD")
+@pytest.mark.parametrize("baud", [2400, 300])
+def test_reply_starts_inside_the_window(dut: Any, master: Any, station: Any, baud: int) -> None:
+    """Latency from the end of the request to the first reply byte, at each baud.
+
+    On a simulated bench the emulator timestamps the line itself (a slow module vs a slow path); the
+    master-side figure is recorded beside it with the rig's latency allowance as its uncertainty.
+    """
+    if baud != dut.baud:
+        master.change_baud(dut.address, baud)
+    low, high = reply_window(baud)
+    scale = station.state.time_scale
+    allowance_std = station.rig.uncertainty.latency_allowance_s / scale
+    emulator = station.bench.emulator if station.simulated else None
+    for i in range(LATENCY_SAMPLES):
+        request = (
+            _short(SND_NKE, dut.address)
+            if i % 2
+            else _short(REQ_UD2 | C_FCV | (C_FCB * (i % 4 == 0)), dut.address)
+        )
+        reply = master.transact(request)
+        assert reply.latency_s is not None
+        path_latency = reply.latency_s / scale
+        if emulator is not None:
+            record = next((r for r in reversed(emulator.timing_log) if r.request == request), None)
+            assert record is not None, "the emulator logged no exchange for the request"
+            measure(
+                "reply_latency",
+                record.reply_delay_s,
+                "s",
+                low=low,
+                high=high,
+                uncertainty=1e-4,
+                conditions={"baud": baud, "side": "line"},
+            )
+            measure(
+                "reply_latency_path",
+                path_latency,
+                "s",
+                uncertainty=allowance_std,
+                conditions={"baud": baud, "side": "master"},
+            )
+        else:
+            measure(
+                "reply_latency",
+                path_latency,
+                "s",
+                low=low,
+                high=high,
+                uncertainty=allowance_std,
+                conditions={"baud": baud, "side": "master"},
+            )
+
+
+@pytest.mark.requirement("LL-FCB")
+def test_fcb_toggle_gives_next_and_same_fcb_repeats(dut: Any, master: Any, profile: Any) -> None:
+    if profile.telegram_count < 2:
+        pytest.skip("the device profile has a single telegram: FCB toggling cannot be told from repeating")
+    a = dut.address
+
+    def req(fcb: bool) -> LongFrame:
+        return master.request_ud2(a, fcb=fcb)
+
+    master.link_reset(a)
+    first = req(True)
+    repeat = req(True)
+    assert repeat == first, "same FCB after a telegram must repeat it (EN 13757-2), got a different telegram"
+    second = req(False)
+    assert [record_key(r) for r in second.records] != [record_key(r) for r in first.records], (
+        "toggled FCB must deliver the next telegram, got the first again"
+    )
+    repeat2 = req(False)
+    assert repeat2 == second, "same FCB must repeat the second telegram"
+    master.link_reset(a)
+    again = req(True)
+    assert [record_key(r) for r in again.records] == [record_key(r) for r in first.records], (
+        "after SND_NKE the read-out must restart at the first telegram"
+    )
+
+
+@pytest.mark.requirement("LL-MULTI-TELEGRAM")
+def test_multi_telegram_readout_ends_with_last_telegram(dut: Any, master: Any, profile: Any) -> None:
+    frames = master.read(dut.address)
+    assert len(frames) == profile.telegram_count, (
+        f"expected {profile.telegram_count} telegram(s) per the device profile, got {len(frames)}"
+    )
+    for i, frame in enumerate(frames[:-1]):
+        assert frame.more_records_follow, f"telegram {i} is not the last but lacks DIF 1F"
+    assert not frames[-1].more_records_follow, "the last telegram still announces more records (DIF 1F)"
