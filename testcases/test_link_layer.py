@@ -10,12 +10,10 @@ import pytest
 
 from fixtures.checks import record_key, wait_std
 from harness.master.timing import reply_window
-from harness.measure import measure
 from harness.mbus import decode, encode
 from harness.mbus.model import (
     C_FCB,
     C_FCV,
-    REQ_UD1,
     REQ_UD2,
     RSP_UD,
     SND_NKE,
@@ -23,6 +21,7 @@ from harness.mbus.model import (
     LongFrame,
     ShortFrame,
 )
+from harness.measure import measure
 
 #: transactions per baud for the reply-window measurement
 LATENCY_SAMPLES = 5
