@@ -4,7 +4,7 @@ Public API: :func:`finalize_run` (called at the end of ``cmi-hil run``), :func:`
 :func:`write_report`, :func:`write_manifest`, :func:`verify_manifest`.
 """
 
-from harness.report.finalize import finalize_run
+from harness.report.finalize import finalize_run, store_run_data
 from harness.report.manifest import ManifestCheck, ManifestError, verify_manifest, write_manifest
 from harness.report.render import write_report
 from harness.report.rundata import RunData, RunFolderError, load_run
@@ -15,6 +15,7 @@ __all__ = [
     "RunData",
     "RunFolderError",
     "finalize_run",
+    "store_run_data",
     "load_run",
     "verify_manifest",
     "write_manifest",

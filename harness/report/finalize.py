@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from harness.report.allure import write_allure_metadata
@@ -34,13 +35,18 @@ def _shown_url(url: str) -> str:
         return url
 
 
+def store_run_data(engine: Engine, run: RunData) -> None:
+    """Store a loaded run (identity, tests, measurements, requirement verdicts) in the results database."""
+    matrix = build_matrix(run.requirements, run.tests, run.measurements)
+    verdicts = {row.id: (row.verdict, [t.nodeid for t in row.tests]) for row in matrix.rows}
+    verdicts.update({r.id: ("not covered", []) for r in matrix.uncovered})
+    store_run(engine, run.info, run.tests, run.measurements, verdicts, run_dir=run.run_dir)
+
+
 def _store(run: RunData, db_url: str, out: TextIO) -> Comparison:
     engine = open_db(db_url)
     try:
-        matrix = build_matrix(run.requirements, run.tests, run.measurements)
-        verdicts = {row.id: (row.verdict, [t.nodeid for t in row.tests]) for row in matrix.rows}
-        verdicts.update({r.id: ("not covered", []) for r in matrix.uncovered})
-        store_run(engine, run.info, run.tests, run.measurements, verdicts, run_dir=run.run_dir)
+        store_run_data(engine, run)
         print(f"results db: run {run.info.run_id} stored in {_shown_url(db_url)}", file=out)
         return compare_with_history(engine, run.info.run_id)
     finally:

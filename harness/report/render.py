@@ -116,7 +116,11 @@ def report_context(
         m
         for _, m in sorted(
             enumerate(run.measurements),
-            key=lambda im: ({"fail": 0, "inconclusive": 1}.get(im[1].verdict, 2), first_seen[im[1].name], im[0]),
+            key=lambda im: (
+                {"fail": 0, "inconclusive": 1}.get(im[1].verdict, 2),
+                first_seen[im[1].name],
+                im[0],
+            ),
         )
     ]
     data_files = []

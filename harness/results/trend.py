@@ -257,7 +257,7 @@ def measurement_series(
         query = query.where(RunRow.faults == "")
     series: dict[tuple[str, str], Series] = {}
     with Session(engine) as session:
-        for m, run in session.execute(query).tuples():
+        for m, run in session.execute(query).all():
             if m.value is None:
                 continue
             s = series.setdefault((m.name, m.conditions), Series(m.name, m.conditions, m.unit))
@@ -274,4 +274,4 @@ def latest_run_ids(engine: Engine, *, rig: str | None = None) -> dict[str, str]:
         query = select(RunRow.rig, RunRow.run_id).where(RunRow.faults == "").order_by(RunRow.started)
         if rig is not None:
             query = query.where(RunRow.rig == rig)
-        return {r: run_id for r, run_id in session.execute(query).tuples()}
+        return {r: run_id for r, run_id in session.execute(query).all()}

@@ -1,0 +1,163 @@
+"""The evidence report rendered from a run folder: HTML self-contained, PDF with cover and plots."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from harness import evidence
+from harness.evidence import Requirement
+from harness.report import finalize_run, load_run
+from harness.report.render import render_html, report_context
+
+
+def _pdf_pages(path: Path) -> list[str]:
+    return [page.extract_text() or "" for page in PdfReader(path).pages]
+
+
+def test_finalize_writes_report_pdf_manifest_and_allure_metadata(make_run, capsys) -> None:
+    run_dir = make_run(fail_led=True)
+    assert finalize_run(run_dir) == 0
+    for name in (
+        "report.html",
+        "report.pdf",
+        "manifest.json",
+        "allure-results/environment.properties",
+        "allure-results/categories.json",
+    ):
+        assert (run_dir / name).is_file(), name
+    out = capsys.readouterr().out
+    assert "manifest:" in out and "report.pdf" in out
+    categories = json.loads((run_dir / "allure-results/categories.json").read_text())
+    assert {c["name"] for c in categories} == {"Product defect", "Rig problem", "Harness error"}
+    env = (run_dir / "allure-results/environment.properties").read_text()
+    assert "rig=sim" in env and "dut.id=12345678" in env and "harness.version=0.1.0" in env
+
+
+def test_html_is_self_contained_with_embedded_plots(make_run) -> None:
+    run_dir = make_run()
+    finalize_run(run_dir)
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 3
+    assert not re.search(r'(src|href)="(https?:|file:|/)', html), "report must not reference outside files"
+    assert "<link" not in html and "<style>" in html
+
+
+def test_cover_shows_verdict_dut_rig_and_calibration(make_run) -> None:
+    run_dir = make_run(fail_led=True)
+    finalize_run(run_dir)
+    page1 = re.sub(r"\s+", "", _pdf_pages(run_dir / "report.pdf")[0])  # PDF text wraps where it likes
+    for expected in (
+        "VERDICT: FAIL",
+        "12345678",
+        "ELV",
+        "0x02 (electricity)",
+        "1.4.2",
+        "CMI-HIL,SIM-PSU-60",
+        "SIM0002",
+        "2026-01-31",
+        "overdue",
+        "lab operator A",
+        "23.1 degC",
+        "88fd317",
+        "93.4 s",
+    ):
+        assert expected.replace(" ", "") in page1, expected
+
+
+def test_pass_run_says_pass_and_shows_no_overdue_marker_for_valid_calibration(make_run) -> None:
+    run_dir = make_run()
+    html = render_html(report_context(load_run(run_dir)))
+    assert "VERDICT: PASS" in html
+    assert "2027-06-30</td>" in html.replace(" (overdue)", "") and "2027-06-30 (overdue)" not in html
+
+
+def test_requirement_matrix_lists_failures_first_and_uncovered_requirements(make_run) -> None:
+    run_dir = make_run(fail_led=True)
+    reqs = json.loads((run_dir / evidence.REQUIREMENTS_FILE).read_text())
+    reqs.append(
+        Requirement(
+            id="RB-NOISE", text="Survives garbage on the bus", source="EN 13757-2", method="stimulus"
+        ).model_dump()
+    )
+    (run_dir / evidence.REQUIREMENTS_FILE).write_text(json.dumps(reqs))
+    html = render_html(report_context(load_run(run_dir)))
+    matrix = html[html.index("2. Requirement matrix") : html.index("3. Measurements")]
+    assert matrix.index("UI-LED") < matrix.index("LL-REPLY-WINDOW") < matrix.index("RI-DETECT")
+    assert "Requirements not covered by any test (1)" in matrix and "RB-NOISE" in matrix
+    assert "Tests citing no requirement (1)" in matrix and "test_garbage_on_bus" in matrix
+    assert "LED off while the module read the meter" in matrix
+
+
+def test_measurement_table_shows_limits_margin_and_out_of_limit_first(make_run) -> None:
+    run_dir = make_run(current_scale=1.4)  # 1.10 mA * 1.4 > 1.5 mA at the top of the sweep
+    html = render_html(report_context(load_run(run_dir)))
+    table = html[html.index("3. Measurements") : html.index("4. Plots")]
+    rows = re.findall(
+        r"<tr><td class=\"small\"><b>(\w+)</b>.*?class=\"(pass|fail|inconclusive)\"", table, re.S
+    )
+    verdicts = [v for _, v in rows]
+    assert "fail" in verdicts and verdicts == sorted(verdicts, key=lambda v: v != "fail")
+    assert "&lt;= 1.5 mA" in table and "36.67 ms .. 1.15 s" in table
+    assert re.search(r"-\d+(\.\d+)? \u00b5A", table), "a value beyond its limit has a negative margin"
+
+
+def test_transcripts_are_decoded_and_undecodable_bytes_say_why(make_run) -> None:
+    run_dir = make_run()
+    html = render_html(report_context(load_run(run_dir)))
+    appendix = html[html.index("Appendix A") :]
+    assert "SND_NKE" in appendix and "E5 (single character acknowledge)" in appendix
+    assert "id 12345678 ELV" in appendix and "energy" in appendix and "1234567" in appendix
+    assert "undecodable" in appendix
+
+
+def test_unreadable_records_are_reported_and_the_rest_kept(make_run, capsys) -> None:
+    run_dir = make_run()
+    with (run_dir / evidence.MEASUREMENTS_FILE).open("a") as f:
+        f.write('{"test": "x", "name": "broken", "value": "not a number"\n')
+    run = load_run(run_dir)
+    assert len(run.measurements) == 22
+    assert len(run.problems) == 1 and "measurements.jsonl:23" in run.problems[0]
+    assert finalize_run(run_dir) == 0
+    assert "evidence problem" in capsys.readouterr().err
+    assert "Records that could not be read" in (run_dir / "report.html").read_text()
+
+
+def test_missing_run_record_is_a_clear_error_not_a_traceback(tmp_path, capsys) -> None:
+    (tmp_path / "empty-run").mkdir()
+    assert finalize_run(tmp_path / "empty-run") == 2
+    err = capsys.readouterr().err
+    assert "no run.json" in err and "Traceback" not in err
+
+
+def test_plots_are_missing_with_a_note_when_the_run_took_no_such_measurement(make_run) -> None:
+    run_dir = make_run()
+    (run_dir / evidence.MEASUREMENTS_FILE).write_text("")
+    html = render_html(report_context(load_run(run_dir)))
+    assert "data:image/png" not in html
+    assert html.count("measurements in this run") == 3
+
+
+def test_pdf_pages_show_the_plots(make_run, tmp_path) -> None:
+    run_dir = make_run()
+    finalize_run(run_dir)
+    reader = PdfReader(run_dir / "report.pdf")
+    images = sum(len(page.images) for page in reader.pages)
+    assert images == 3
+    text = "\n".join(_pdf_pages(run_dir / "report.pdf"))
+    assert "Quiescent bus current vs supply voltage" in text and "Rate-input detection timeline" in text
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) not installed: PNG pages not rendered")
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", str(run_dir / "report.pdf"), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
+    pngs = sorted(tmp_path.glob("page-*.png"))
+    assert len(pngs) == len(reader.pages) and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)

@@ -1,0 +1,93 @@
+"""SHA-256 manifest: `cmi-hil verify` names every file changed, missing or added after the run was sealed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.report import verify_manifest, write_manifest
+from harness.report.manifest import ManifestError, sha256_file
+
+
+@pytest.fixture
+def sealed(make_run) -> Path:
+    run_dir = make_run()
+    write_manifest(run_dir, run_id=run_dir.name)
+    return run_dir
+
+
+def test_manifest_lists_every_artefact_but_itself(sealed: Path) -> None:
+    doc = json.loads((sealed / "manifest.json").read_text())
+    paths = {f["path"] for f in doc["files"]}
+    assert "manifest.json" not in paths
+    assert {"run.json", "measurements.jsonl", "tests.jsonl", "requirements.json"} <= paths
+    assert any(p.startswith("transcripts/") for p in paths) and any(
+        p.startswith("allure-results/") for p in paths
+    )
+    for f in doc["files"]:
+        assert f["sha256"] == sha256_file(sealed / f["path"])
+
+
+def test_untouched_folder_verifies(sealed: Path, capsys) -> None:
+    assert verify_manifest(sealed).ok
+    assert main(["verify", str(sealed)]) == 0
+    assert "OK: " in capsys.readouterr().out
+
+
+def test_one_flipped_byte_fails_verify_and_names_the_file(sealed: Path, capsys) -> None:
+    target = sealed / "measurements.jsonl"
+    data = bytearray(target.read_bytes())
+    data[100] ^= 0x01
+    target.write_bytes(bytes(data))
+    check = verify_manifest(sealed)
+    assert check.changed == ["measurements.jsonl"] and not check.missing and not check.added
+    assert main(["verify", str(sealed)]) == 1
+    assert "CHANGED  measurements.jsonl" in capsys.readouterr().out
+
+
+def test_removed_and_added_files_fail_verify(sealed: Path, capsys) -> None:
+    transcript = next((sealed / "transcripts").glob("*.jsonl"))
+    transcript.unlink()
+    (sealed / "allure-results" / "extra-result.json").write_text("{}")
+    check = verify_manifest(sealed)
+    assert check.missing == [f"transcripts/{transcript.name}"]
+    assert check.added == ["allure-results/extra-result.json"]
+    assert main(["verify", str(sealed)]) == 1
+    out = capsys.readouterr().out
+    assert "MISSING" in out and "ADDED" in out and "1 missing, 1 added" in out
+
+
+def test_missing_or_altered_manifest_is_a_clear_error(make_run, sealed: Path, capsys) -> None:
+    unsealed = make_run(run_id="unsealed")
+    with pytest.raises(ManifestError, match="no manifest"):
+        verify_manifest(unsealed)
+    assert main(["verify", str(unsealed)]) == 2
+    (sealed / "manifest.json").write_text("{not json")
+    assert main(["verify", str(sealed)]) == 2
+    err = capsys.readouterr().err
+    assert "unreadable manifest" in err and "Traceback" not in err
+
+
+def test_report_command_refuses_to_reseal_altered_evidence(make_run, capsys) -> None:
+    run_dir = make_run()
+    db = run_dir.parent / "r.sqlite"
+    assert main(["report", str(run_dir), "--db", str(db)]) == 0
+    (run_dir / "tests.jsonl").write_text(
+        (run_dir / "tests.jsonl").read_text().replace('"failed"', '"passed"') + "\n"
+    )
+    assert main(["report", str(run_dir), "--db", str(db)]) == 1
+    assert "no longer matches its manifest (tests.jsonl)" in capsys.readouterr().err
+    assert not verify_manifest(run_dir).ok  # the altered folder stays detectably altered
+    assert main(["report", str(run_dir), "--db", str(db), "--force"]) == 0
+    assert verify_manifest(run_dir).ok
+
+
+def test_report_allure_without_cli_says_how_to_install(make_run, monkeypatch, capsys) -> None:
+    monkeypatch.setattr("harness.report.allure.allure_cli", lambda: None)
+    run_dir = make_run()
+    assert main(["report", str(run_dir), "--allure", "--db", str(run_dir.parent / "r.sqlite")]) == 3
+    assert "npm install -g allure" in capsys.readouterr().err
+    assert verify_manifest(run_dir).ok
