@@ -162,7 +162,7 @@ def decode_input(source: str, data: bytes, strict: bool) -> tuple[Frame | None, 
 
 def _fmt_value(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:.6g}" if abs(value) < 1e15 else repr(value)
+        return format(value, ".12g")
     return "-" if value is None else str(value)
 
 

@@ -55,6 +55,9 @@ APPLICATION_ERRORS = {
     8: "application too busy for handling readout request",
     9: "too many readouts",
 }
+#: CIs only a master sends (EN 13757-3 table of CI fields) and those only a slave sends
+_MASTER_CIS = frozenset({0x50, 0x51, 0x52, 0x54, 0x56} | set(range(0xB8, 0xC0)))
+_SLAVE_CIS = frozenset({0x70, 0x71, 0x72, 0x73, 0x76, 0x78, 0x7A})
 CI_FIXED_DATA = 0x73  #: fixed data structure (EN 1434-3 legacy); kept raw
 _VARIABLE_CIS = frozenset({CI_RESPONSE_LONG, CI_RESPONSE_MODE2, CI_RESPONSE_NONE, CI_RESPONSE_SHORT})
 
@@ -220,6 +223,16 @@ def _decode(data: bytes, strict: bool) -> Frame:
             )
         return ShortFrame(c=c, a=a, diagnostics=tuple(diags))
     ci = buf[6]
+    master = c & 0x40  # PRM bit: frame sent by the master
+    if (ci in _MASTER_CIS and not master) or (ci in _SLAVE_CIS and master):
+        _deviation(
+            diags,
+            strict,
+            "EN13757-3:ci-direction",
+            f"CI {ci:02X} ({ci_name(ci)}) is sent by the {'master' if ci in _MASTER_CIS else 'slave'}, "
+            f"but C field {c:02X} marks a {'master' if master else 'slave'} frame",
+            6,
+        )
     if frame_end == 9:
         if ci == CI_APPLICATION_ERROR:
             diags.append(

@@ -196,3 +196,11 @@ def test_address_classes() -> None:
         "broadcast_reply",
         "broadcast",
     ]
+
+
+def test_ci_sent_in_the_wrong_direction_is_a_deviation() -> None:
+    from_slave = LongFrame(c=0x08, a=1, ci=CI_DATA_SEND, data=b"\x01\x7a\x05")
+    assert rules(decode(encode(from_slave), strict=True)) == [("error", "EN13757-3:ci-direction")]
+    assert rules(decode(encode(from_slave))) == [("warning", "EN13757-3:ci-direction")]
+    from_master = LongFrame(c=SND_UD, a=1, ci=CI_DATA_SEND, data=b"\x01\x7a\x05")
+    assert rules(decode(encode(from_master), strict=True)) == []
