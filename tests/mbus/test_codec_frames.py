@@ -204,3 +204,15 @@ def test_ci_sent_in_the_wrong_direction_is_a_deviation() -> None:
     assert rules(decode(encode(from_slave))) == [("warning", "EN13757-3:ci-direction")]
     from_master = LongFrame(c=SND_UD, a=1, ci=CI_DATA_SEND, data=b"\x01\x7a\x05")
     assert rules(decode(encode(from_master), strict=True)) == []
+
+
+def test_every_rule_id_the_codec_emits_is_documented() -> None:
+    import re
+    from pathlib import Path
+
+    from harness.mbus.rules import RULES
+
+    codec_dir = Path(decode.__code__.co_filename).parent
+    source = "".join(p.read_text() for p in codec_dir.glob("*.py") if p.name != "rules.py")
+    emitted = set(re.findall(r'"((?:EN13757-[23]|codec):[a-z-]+)"', source))
+    assert emitted and emitted <= set(RULES), emitted - set(RULES)
