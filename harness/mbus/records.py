@@ -16,6 +16,7 @@ from harness.mbus.model import Coding, DataRecord, Diagnostic, Function, MBusErr
 
 #: data field length in bytes by DIF coding (None: variable length, LVAR byte decides)
 DATA_LENGTH: tuple[int | None, ...] = (0, 1, 2, 3, 4, 4, 6, 8, 0, 1, 2, 3, 4, None, 6, 0)
+_RESERVED_LVAR = frozenset([*range(0xCA, 0xD0), *range(0xDA, 0xE0), *range(0xFB, 0x100)])
 MAX_DIFE = 10  #: EN 13757-3: at most 10 DIFEs per record
 MAX_VIFE = 10  #: EN 13757-3: at most 10 VIFEs per record
 _FUNCTIONS = (Function.INSTANTANEOUS, Function.MAXIMUM, Function.MINIMUM, Function.ERROR)
@@ -166,14 +167,15 @@ def parse_records(
             lvar = buf[i]
             i += 1
             size = lvar_length(lvar)
-            if lvar > 0xFA or 0xCA <= lvar <= 0xCF or 0xDA <= lvar <= 0xDF:
-                _dev(
+            if lvar in _RESERVED_LVAR:  # the data length is undefined, so nothing after it can be parsed
+                _err(
                     diags,
-                    strict,
                     "EN13757-3:lvar",
-                    f"record at offset {start}: LVAR {lvar:02X} is reserved",
+                    f"record at offset {start}: LVAR {lvar:02X} is reserved (length unknown); "
+                    "rest of the telegram not decoded",
                     i - 1,
                 )
+                return tuple(out), None, False
         if i + size > end:
             diags.append(
                 Diagnostic(
@@ -288,7 +290,7 @@ def _check_record(r: DataRecord) -> None:
     size = DATA_LENGTH[coding]
     if size is None:
         lvar = r.lvar if r.lvar is not None else len(r.data)
-        if not 0 <= lvar <= 0xFF or lvar_length(lvar) != len(r.data):
+        if not 0 <= lvar <= 0xFF or lvar in _RESERVED_LVAR or lvar_length(lvar) != len(r.data):
             raise _fail(f"LVAR {lvar} does not match {len(r.data)} data bytes")
     elif r.lvar is not None:
         raise _fail("lvar is only valid with coding VARIABLE (DIF xD)")

@@ -63,7 +63,7 @@ RULES: dict[str, Rule] = {
     "EN13757-3:dif": Rule("error", "EN 13757-3 special functions", "DIF xF is 0F, 1F, 2F or 7F"),
     "EN13757-3:dife-chain": Rule("error", "EN 13757-3 DIFE", "at most 10 DIFEs"),
     "EN13757-3:vife-chain": Rule("error", "EN 13757-3 VIFE", "at most 10 VIFEs"),
-    "EN13757-3:lvar": Rule("deviation", "EN 13757-3 LVAR coding", "LVAR not in a reserved range"),
+    "EN13757-3:lvar": Rule("error", "EN 13757-3 LVAR coding", "LVAR not in a reserved range"),
     "EN13757-3:vif": Rule(
         "deviation", "EN 13757-3 VIF/VIFE tables", "VIF, FB/FD code and VIFEs not reserved"
     ),
