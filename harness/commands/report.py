@@ -15,7 +15,7 @@ from pathlib import Path
 from harness.evidence import ALLURE_DIR
 from harness.report.allure import ALLURE_REPORT_DIR, render_allure
 from harness.report.finalize import finalize_run
-from harness.report.manifest import ManifestError, verify_manifest, write_manifest
+from harness.report.manifest import ManifestError, sha256_file, verify_manifest, write_manifest
 from harness.report.rundata import RunFolderError, load_run
 
 #: files the report step itself (re)writes; any other change is a change of the run's evidence
@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             message if allure_status == 0 else f"cmi-hil report: {message}",
             file=sys.stdout if allure_status == 0 else sys.stderr,
         )
-        write_manifest(run_dir, run_id=load_run(run_dir).info.run_id)  # the Allure report is an artefact too
+        manifest = write_manifest(run_dir, run_id=load_run(run_dir).info.run_id)  # Allure report sealed too
+        print(f"manifest: {manifest} sha256 {sha256_file(manifest)}")
         status = status or allure_status
     return status

@@ -121,6 +121,8 @@ def render_allure(run_dir: Path, *, timeout_s: float = 300.0) -> tuple[int, str]
     cmd = [cli, "generate", str(results), "-o", str(out)]
     if version.startswith("2."):
         cmd.append("--clean")
+    else:
+        cmd += ["--name", f"CMi1020 conformance - run {run_dir.name}"]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:

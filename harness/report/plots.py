@@ -105,13 +105,23 @@ def quiescent_current_plot(measurements: Sequence[Measurement]) -> bytes | None:
     return _png(fig)
 
 
-def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
-    """Measured reply latencies per baud rate inside the EN 13757-2 reply window (log time axis)."""
+def _by_baud(measurements: Iterable[Measurement], name: str) -> dict[int, list[Measurement]]:
     by_baud: dict[int, list[Measurement]] = {}
-    for m in _named(measurements, "reply_latency"):
+    for m in _named(measurements, name):
         baud = _float(m.conditions.get("baud"))
         if baud:
             by_baud.setdefault(int(baud), []).append(m)
+    return by_baud
+
+
+def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
+    """Measured reply latencies per baud rate inside the EN 13757-2 reply window (log time axis).
+
+    ``reply_latency`` is the module's reply time on the line; where the run also recorded
+    ``reply_latency_path`` (what the master saw, including USB/TCP hops), it is drawn beside it.
+    """
+    by_baud = _by_baud(measurements, "reply_latency")
+    path_by_baud = _by_baud(measurements, "reply_latency_path")
     if not by_baud:
         return None
     bauds = sorted(by_baud)
@@ -141,11 +151,24 @@ def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
         )
         xs = list(range(1, len(ms) + 1))
         ys = [m.value * 1e3 for m in ms if m.value is not None]
-        ax.scatter(xs, ys, s=18, c=[_COLOR[m.verdict] for m in ms], zorder=3)
-        values = ys + [lo * 1e3, hi * 1e3]
+        ax.scatter(xs, ys, s=18, c=[_COLOR[m.verdict] for m in ms], zorder=3, label="module (line)")
+        path = [m.value * 1e3 for m in path_by_baud.get(baud, []) if m.value is not None]
+        if path:
+            ax.scatter(
+                range(1, len(path) + 1),
+                path,
+                s=22,
+                facecolors="none",
+                edgecolors="#455a64",
+                linewidths=0.8,
+                zorder=2,
+                label="seen by master",
+            )
+            ax.legend(fontsize=6, loc="center right")
+        values = ys + path + [lo * 1e3, hi * 1e3]
         ax.set_yscale("log")
         ax.set_ylim(min(values) / 2, max(values) * 2)
-        ax.set_xlim(0, len(ms) + 1)
+        ax.set_xlim(0, max(len(ms), len(path)) + 1)
         ax.set_title(f"{baud} Bd ({len(ms)} replies)", fontsize=10)
         ax.set_xlabel("reply #")
         ax.grid(True, alpha=0.3, which="both")
