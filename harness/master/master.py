@@ -177,8 +177,8 @@ class Master:
         hint = (
             "more than one slave answered (duplicate primary address or several slaves match the select)"
             if collision
-            else "check parity (8E1), baud, line noise and bus load; "
-            "a slave sending a bad checksum is non-conforming"
+            else "check parity (8E1), baud, line noise and bus load, and that no two slaves share the address; "
+            "a slave sending a bad checksum or parity is non-conforming"
         )
         lat = f" after {reply.latency_s * 1000:.1f} ms" if reply.latency_s is not None else ""
         return (
@@ -251,10 +251,11 @@ class Master:
     ) -> list[LongFrame]:
         """Read all telegrams of a slave: REQ_UD2, toggling FCB while the telegram ends with DIF 1F.
 
-        With ``reset`` a SND_NKE starts the read-out at the first telegram. A lost or garbled telegram is
-        requested again with the same FCB, which asks the slave to repeat it (EN 13757-2 FCB rules).
+        With ``reset`` a SND_NKE starts the read-out at the first telegram (not for address 253: SND_NKE
+        there deselects the slave, EN 13757-3). A lost or garbled telegram is requested again with the
+        same FCB, which asks the slave to repeat it (EN 13757-2 FCB rules).
         """
-        if reset:
+        if reset and address != ADDR_SELECTED:
             self.link_reset(address)
         telegrams: list[LongFrame] = []
         fcb = self._next_fcb(address)
@@ -310,9 +311,10 @@ class Master:
         data = encode(ShortFrame(c=SND_NKE, a=ADDR_SELECTED))
         self.transact(data, expect_reply=False)
 
-    def read_selected(self, *, reset: bool = False) -> list[LongFrame]:
-        """Read all telegrams of the slave selected by secondary address (address 253)."""
-        return self.read(ADDR_SELECTED, reset=reset)
+    def read_selected(self) -> list[LongFrame]:
+        """Read all telegrams of the slave selected by secondary address (address 253); the select
+        itself restarts its FCB sequence."""
+        return self.read(ADDR_SELECTED, reset=False)
 
     def set_primary_address(self, address: int, new_address: int) -> None:
         """SND_UD CI 51 with record ``01 7A nn`` (EN 13757-3 bus address); expects E5."""
