@@ -132,6 +132,8 @@ class Bench:
         assert self.supply is not None
         for output in self._wired_outputs():
             self.supply.set_output(False, channel=output)
+        # Instruments run in parallel: the output must be off before any relay moves.
+        self._sync(self.supply, context="switching the supply off before the polarity path")
         wiring = self.rig.wiring.polarity
         if wiring.method == "relay_dpdt":
             assert self.relays is not None and wiring.relay_channels is not None
@@ -139,6 +141,7 @@ class Bench:
                 self.relays.close_channels(wiring.relay_channels)
             else:
                 self.relays.open_channels(wiring.relay_channels)
+            self._sync(self.relays, context=f"switching the polarity path to {polarity}")
             self.sleep(wiring.switch_settle_s)
         self.polarity = polarity
 
@@ -167,6 +170,7 @@ class Bench:
             output = self.rig.wiring.polarity.negative_output
         self.supply.apply(float(volts), self.rig.limits.current_limit_a, channel=output)
         self.supply.set_output(True, channel=output)
+        self._sync(self.supply, self.relays, context=f"powering the DUT at {volts:g} V ({polarity})")
 
     def power_off(self) -> None:
         """Every wired supply output off."""
@@ -174,6 +178,7 @@ class Bench:
             return
         for output in self._wired_outputs():
             self.supply.set_output(False, channel=output)
+        self._sync(self.supply, context="switching the supply off")
 
     # -- rate inputs -----------------------------------------------------------------------------
     def set_rate_input(self, index: int, vac: float) -> None:
@@ -214,27 +219,40 @@ class Bench:
             )
         if vac == 0.0:
             self.relays.open_channels([channel])
+            self._sync(self.relays, context=f"disconnecting rate input {index}")
             self.rate_levels_vac[index] = 0.0
             if not others:
                 self.ac_source.set_output(False)
                 self.ac_source.set_level(0.0)
+            self._sync(self.relays, self.ac_source, context=f"disconnecting rate input {index}")
             return
         if not others:
+            # Each step completes (error queue read) before the next instrument acts.
             self.relays.open_channels([channel])
+            self._sync(self.relays, context=f"opening rate input {index}")
             self.ac_source.set_level(float(vac))
             self.ac_source.set_output(True)
+            self._sync(self.ac_source, context=f"setting the AC source to {vac:g} VAC")
         self.relays.close_channels([channel])
         self.rate_levels_vac[index] = float(vac)
+        self._sync(self.relays, self.ac_source, context=f"putting {vac:g} VAC on rate input {index}")
         self.sleep(self.rig.wiring.relay_settle_s)
 
     def clear_rate_inputs(self) -> None:
         """AC source off and level 0, every rate-input channel open."""
         if self.ac_source is not None:
             self.ac_source.set_output(False)
-            self.ac_source.set_level(0.0)
+            self.ac_source.set_level(0.0)  # reads the error queue: the output is off before relays move
         if self.relays is not None and self.rig.rate_input_channels:
             self.relays.open_channels(self.rig.rate_input_channels.values())
         self.rate_levels_vac = {}
+        self._sync(self.relays, self.ac_source, context="clearing the rate inputs")
+
+    def _sync(self, *drivers: ScpiInstrument | None, context: str) -> None:
+        """Read each instrument's error queue: the reply also proves every command before it was executed."""
+        for driver in drivers:
+            if driver is not None:
+                driver.check_errors(context)
 
     # -- user interface ----------------------------------------------------------------------------
     def press_button(self) -> None:
@@ -321,6 +339,7 @@ class Bench:
         for role, step in steps:
             try:
                 step()
+                getattr(self, role).check_errors("safe state")
             except Exception as exc:  # keep going: the other outputs must still be made safe
                 failures.append(f"{role}: {exc}")
         self.rate_levels_vac = {}

@@ -1,4 +1,4 @@
-"""Fixtures for the instrument and rig self-tests: a small fake physics and the simulated rig on real sockets."""
+"""Fixtures for the instrument and rig self-tests: a small fake physics, the simulated rig on sockets."""
 
 from __future__ import annotations
 

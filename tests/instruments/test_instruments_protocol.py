@@ -26,9 +26,12 @@ RESET = [("*RST", None), ("*OPC?", "1"), ("*CLS", None)]
 
 
 def test_expected_protocol_rejects_a_different_command() -> None:
-    with pytest.raises(ProtocolMismatch, match="expected write 'OUTP OFF', got 'OUTP ON'"):
-        with expected_protocol(ScpiPowerSupply, [("OUTP OFF", None)], limits=LIMITS) as psu:
-            psu.output_enabled = True
+    expected = "expected write 'OUTP OFF', got 'OUTP ON'"
+    with (
+        pytest.raises(ProtocolMismatch, match=expected),
+        expected_protocol(ScpiPowerSupply, [("OUTP OFF", None)], limits=LIMITS) as psu,
+    ):
+        psu.output_enabled = True
 
 
 def test_expected_protocol_rejects_unused_pairs() -> None:
@@ -72,7 +75,11 @@ def test_supply_selects_an_output_only_when_it_changes() -> None:
 
 @pytest.mark.parametrize(
     ("volts", "current_a", "message"),
-    [(42.5, 0.01, "42.5 V is outside 0..42 V"), (30.0, 0.2, "0.2 A is outside 0..0.05 A"), (-1.0, 0.01, "-1 V")],
+    [
+        (42.5, 0.01, "42.5 V is outside 0..42 V"),
+        (30.0, 0.2, "0.2 A is outside 0..0.05 A"),
+        (-1.0, 0.01, "-1 V"),
+    ],
 )
 def test_supply_refuses_values_beyond_the_rig_limits_before_sending(
     volts: float, current_a: float, message: str
@@ -84,9 +91,11 @@ def test_supply_refuses_values_beyond_the_rig_limits_before_sending(
 
 
 def test_supply_refuses_an_output_it_does_not_have() -> None:
-    with expected_protocol(ScpiPowerSupply, [], limits=LIMITS, channel_count=1) as psu:
-        with pytest.raises(LimitError, match="outside 1..1"):
-            psu.select(2)
+    with (
+        expected_protocol(ScpiPowerSupply, [], limits=LIMITS, channel_count=1) as psu,
+        pytest.raises(LimitError, match="outside 1..1"),
+    ):
+        psu.select(2)
 
 
 def test_supply_error_queue_is_drained_and_reported() -> None:
@@ -125,13 +134,16 @@ def test_dmm_overload_reads_as_infinity() -> None:
 
 
 def test_dmm_refuses_a_range_it_does_not_have() -> None:
-    with expected_protocol(ScpiDmm, []) as dmm:
-        with pytest.raises(LimitError, match="0.05 is not one of"):
-            dmm.configure_dc_current(0.05, 1.0)
+    with expected_protocol(ScpiDmm, []) as dmm, pytest.raises(LimitError, match="0.05 is not one of"):
+        dmm.configure_dc_current(0.05, 1.0)
 
 
 def test_relay_card_closes_opens_and_reads_back_channel_lists() -> None:
-    pairs = [("ROUT:CLOS (@101,105)", None), ("ROUT:CLOS? (@101,102,105)", "1,0,1"), ("ROUT:OPEN (@105)", None)]
+    pairs = [
+        ("ROUT:CLOS (@101,105)", None),
+        ("ROUT:CLOS? (@101,102,105)", "1,0,1"),
+        ("ROUT:OPEN (@105)", None),
+    ]
     with expected_protocol(ScpiRelayCard, pairs, channels=[101, 102, 105]) as relays:
         relays.close_channels([105, 101])
         assert relays.closed_channels([101, 102, 105]) == {101: True, 102: False, 105: True}
@@ -139,9 +151,11 @@ def test_relay_card_closes_opens_and_reads_back_channel_lists() -> None:
 
 
 def test_relay_card_refuses_channels_not_in_the_rig() -> None:
-    with expected_protocol(ScpiRelayCard, [], channels=[101, 102]) as relays:
-        with pytest.raises(LimitError, match=r"channel\(s\) \[110\] are not wired"):
-            relays.close_channels([110])
+    with (
+        expected_protocol(ScpiRelayCard, [], channels=[101, 102]) as relays,
+        pytest.raises(LimitError, match=r"channel\(s\) \[110\] are not wired"),
+    ):
+        relays.close_channels([110])
 
 
 def test_ac_source_sets_frequency_and_level_then_checks_errors() -> None:
@@ -153,9 +167,11 @@ def test_ac_source_sets_frequency_and_level_then_checks_errors() -> None:
 
 
 def test_ac_source_refuses_a_level_above_the_rig_limit() -> None:
-    with expected_protocol(ScpiAcSource, [], max_vac=230.0) as ac:
-        with pytest.raises(LimitError, match="231 V is outside 0..230 V"):
-            ac.set_level(231.0)
+    with (
+        expected_protocol(ScpiAcSource, [], max_vac=230.0) as ac,
+        pytest.raises(LimitError, match="231 V is outside 0..230 V"),
+    ):
+        ac.set_level(231.0)
 
 
 def test_interlock_refuses_mains_level_while_a_non_mains_channel_is_closed() -> None:
@@ -165,9 +181,11 @@ def test_interlock_refuses_mains_level_while_a_non_mains_channel_is_closed() -> 
     pairs = [("ROUT:CLOS (@101)", None)]
     with expected_protocol(ScpiRelayCard, pairs, channels=[101, 104], interlock=interlock) as relays:
         relays.close_channels([101])
-    with expected_protocol(ScpiAcSource, [], max_vac=230.0, interlock=interlock) as ac:
-        with pytest.raises(InterlockError, match=r"refusing 230 VAC .* channel\(s\) \[101\]"):
-            ac.set_level(230.0)
+    with (
+        expected_protocol(ScpiAcSource, [], max_vac=230.0, interlock=interlock) as ac,
+        pytest.raises(InterlockError, match=r"refusing 230 VAC .* channel\(s\) \[101\]"),
+    ):
+        ac.set_level(230.0)
 
 
 def test_interlock_refuses_closing_a_non_mains_channel_onto_mains() -> None:
@@ -188,7 +206,9 @@ def test_interlock_allows_extra_low_voltage_on_any_rate_input() -> None:
     pairs = [("ROUT:CLOS (@101)", None)]
     with expected_protocol(ScpiRelayCard, pairs, channels=[101], interlock=interlock) as relays:
         relays.close_channels([101])
-    with expected_protocol(ScpiAcSource, [("VOLT 50", None), NO_ERROR], max_vac=230.0, interlock=interlock) as ac:
+    with expected_protocol(
+        ScpiAcSource, [("VOLT 50", None), NO_ERROR], max_vac=230.0, interlock=interlock
+    ) as ac:
         ac.set_level(50.0)
 
 

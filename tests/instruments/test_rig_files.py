@@ -38,19 +38,27 @@ def test_shipped_rigs_load() -> None:
     assert sim.rate_input_channels == {1: 101, 2: 102, 3: 103, 4: 104}
     lab = load_rig(REPO / "rigs" / "lab-example.yaml")
     assert not lab.simulated and lab.is_exclusive
-    assert lab.instruments.supply is not None and lab.instruments.supply.resource.startswith("TCPIP::192.0.2.")
+    assert lab.instruments.supply is not None and lab.instruments.supply.resource.startswith(
+        "TCPIP::192.0.2."
+    )
 
 
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
         ({"instruments.dmm.driver": "keithley"}, ["instruments.dmm.driver", "'scpi-dmm'", "keithley"]),
-        ({"instruments.dmm.range_a": 0.05}, ["instruments.dmm.range_a", "allowed: 0.0001, 0.001, 0.01, 0.1, 1, 3"]),
+        (
+            {"instruments.dmm.range_a": 0.05},
+            ["instruments.dmm.range_a", "allowed: 0.0001, 0.001, 0.01, 0.1, 1, 3"],
+        ),
         ({"limits.max_supply_volts": 80}, ["limits.max_supply_volts", "less than or equal to 50", "80"]),
         ({"limits.elv_limit_vac": 120}, ["limits.elv_limit_vac", "less than or equal to 50"]),
         ({"mbus.baud": 1200}, ["mbus.baud", "300, 2400 or 9600", "1200"]),
         ({"wiring.rate_inputs.5": {"channel": 107}}, ["wiring.rate_inputs", "allowed: 1, 2, 3, 4"]),
-        ({"wiring.polarity.method": "swap"}, ["wiring.polarity.method", "'none', 'relay_dpdt' or 'supply_channel'"]),
+        (
+            {"wiring.polarity.method": "swap"},
+            ["wiring.polarity.method", "'none', 'relay_dpdt' or 'supply_channel'"],
+        ),
         ({"wiring.rate_inputs.1.channel": 105}, ["relay channel 105 is used for both"]),
         ({"limits.max_voltage": 30}, ["limits.max_voltage", "allowed: max_supply_volts"]),
         ({"mbus": _DELETE}, ["mbus: required field is missing"]),
@@ -88,8 +96,10 @@ def test_expired_calibration_is_reported_for_real_rigs_only(tmp_path: Path) -> N
     path = write_rig(tmp_path, {"instruments.dmm.calibration_due": "2020-01-31"}, base=lab)
     rig = load_rig(path)
     problems = calibration_problems(rig, today=dt.date(2026, 11, 24))
-    assert problems == [f"dmm: calibration expired on 2020-01-31 (serial MY00000000); " + (
-        "recalibrate, or run without strict certification mode")]
+    assert problems == [
+        "dmm: calibration expired on 2020-01-31 (serial MY00000000); "
+        + ("recalibrate, or run without strict certification mode")
+    ]
     assert calibration_problems(load_rig(lab), today=dt.date(2026, 11, 24)) == []
     assert calibration_problems(load_rig(SIM_RIG)) == []
 
