@@ -4,6 +4,7 @@ Allure HTML report with the Allure command-line tool when it is installed."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -58,6 +59,19 @@ def _prop_escape(text: str, *, key: bool = False) -> str:
     return out
 
 
+def _read_properties(path: Path) -> dict[str, str]:
+    """key=value lines of a .properties file (comments and blank lines skipped), escapes undone."""
+    props: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip() or line.lstrip().startswith(("#", "!")) or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        props[re.sub(r"\\(.)", r"\1", key.strip())] = re.sub(
+            r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), value
+        )
+    return props
+
+
 def environment_properties(info: RunInfo) -> dict[str, str]:
     env = {
         "rig": info.rig.name,
@@ -92,10 +106,11 @@ def write_allure_metadata(run_dir: Path, info: RunInfo) -> Path:
     """Write environment.properties and categories.json into the run's allure-results."""
     results = run_dir / ALLURE_DIR
     results.mkdir(parents=True, exist_ok=True)
-    lines = [
-        f"{_prop_escape(k, key=True)}={_prop_escape(v)}" for k, v in environment_properties(info).items()
-    ]
-    (results / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env_file = results / "environment.properties"
+    merged = _read_properties(env_file) if env_file.exists() else {}  # keep the suite's keys (time scale)
+    merged.update(environment_properties(info))
+    lines = [f"{_prop_escape(k, key=True)}={_prop_escape(v)}" for k, v in merged.items()]
+    env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8")
     return results
 

@@ -40,6 +40,7 @@ def store_run_data(engine: Engine, run: RunData) -> None:
     matrix = build_matrix(run.requirements, run.tests, run.measurements)
     verdicts = {row.id: (row.verdict, [t.nodeid for t in row.tests]) for row in matrix.rows}
     verdicts.update({r.id: ("not covered", []) for r in matrix.uncovered})
+    verdicts.update({r.id: ("external", []) for r in matrix.external})
     store_run(engine, run.info, run.tests, run.measurements, verdicts, run_dir=run.run_dir)
 
 

@@ -33,7 +33,8 @@ class RequirementRow:
 @dataclass
 class Matrix:
     rows: list[RequirementRow] = field(default_factory=list)  #: covered requirements, failures first
-    uncovered: list[Requirement] = field(default_factory=list)  #: cited by no test
+    uncovered: list[Requirement] = field(default_factory=list)  #: testable, cited by no test
+    external: list[Requirement] = field(default_factory=list)  #: verified by another lab's evidence
     untraced_tests: list[TestResult] = field(default_factory=list)  #: tests citing no requirement
     unknown_ids: list[str] = field(default_factory=list)  #: cited ids missing from the catalogue
 
@@ -105,7 +106,10 @@ def build_matrix(
         if rid not in catalogue:
             matrix.unknown_ids.append(rid)
     matrix.rows.sort(key=lambda r: (VERDICT_ORDER[r.verdict], r.id))
-    matrix.uncovered = [r for rid, r in catalogue.items() if rid not in cited and rid not in measured]
+    not_cited = [r for rid, r in catalogue.items() if rid not in cited and rid not in measured]
+    # catalogue methods: "test" (this harness), "external" (e.g. EMC lab report), "retired" (kept for history)
+    matrix.uncovered = [r for r in not_cited if r.method not in ("external", "retired")]
+    matrix.external = [r for r in not_cited if r.method == "external"]
     matrix.untraced_tests = [t for t in tests if not t.requirements]
     return matrix
 

@@ -161,3 +161,25 @@ def test_pdf_pages_show_the_plots(make_run, tmp_path) -> None:
     )
     pngs = sorted(tmp_path.glob("page-*.png"))
     assert len(pngs) == len(reader.pages) and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+def test_allure_environment_keeps_what_the_suite_wrote(make_run) -> None:
+    run_dir = make_run()
+    (run_dir / "allure-results" / "environment.properties").write_text("time_scale=0.1\nrig=old\n")
+    finalize_run(run_dir)
+    env = (run_dir / "allure-results" / "environment.properties").read_text()
+    assert "time_scale=0.1" in env and "rig=sim" in env and "rig=old" not in env
+
+
+def test_external_requirements_are_listed_apart_from_uncovered(make_run) -> None:
+    run_dir = make_run()
+    reqs = json.loads((run_dir / evidence.REQUIREMENTS_FILE).read_text())
+    reqs.append(
+        Requirement(
+            id="ENV-EMC", text="EN 61000-6-2 immunity", source="product sheet: EMC", method="external"
+        ).model_dump()
+    )
+    (run_dir / evidence.REQUIREMENTS_FILE).write_text(json.dumps(reqs))
+    html = render_html(report_context(load_run(run_dir)))
+    assert "Requirements verified by external evidence (1)" in html and "ENV-EMC" in html
+    assert "Requirements not covered by any test" not in html
