@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_RIG = Path("rigs/sim.yaml")
+#: rigs/sim.yaml of this checkout (the rig folder sits beside the harness package).
+DEFAULT_RIG = Path(__file__).resolve().parents[2] / "rigs" / "sim.yaml"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="connect to every instrument and the M-Bus port; print identities, calibration and problems",
     )
-    check.add_argument("--rig", type=Path, default=DEFAULT_RIG, help="rig file (default: %(default)s)")
+    check.add_argument("--rig", type=Path, default=DEFAULT_RIG, help="rig file (default: rigs/sim.yaml)")
     check.add_argument(
         "--strict", action="store_true", help="certification mode: expired or missing calibration fails"
     )
