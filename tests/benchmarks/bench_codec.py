@@ -43,25 +43,34 @@ def ours_decode_only(data: bytes) -> object:
     return decode(data)
 
 
-def frames_per_second(
-    fn: Callable[[bytes], object], frames: list[bytes], seconds: float, rounds: int
-) -> float:
-    """Best of ``rounds`` timings, each looping over the corpus for about ``seconds``."""
+def _loops_for(fn: Callable[[bytes], object], frames: list[bytes], seconds: float) -> int:
+    """Corpus passes that take about ``seconds``."""
     start = time.perf_counter()
     loops = 0
     while time.perf_counter() - start < seconds / 10:
         for f in frames:
             fn(f)
         loops += 1
-    per_loop = (time.perf_counter() - start) / loops
-    loops = max(1, int(seconds / per_loop))
-    best = 0.0
+    return max(1, int(seconds * loops / (time.perf_counter() - start)))
+
+
+def _rate(fn: Callable[[bytes], object], frames: list[bytes], loops: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(loops):
+        for f in frames:
+            fn(f)
+    return loops * len(frames) / (time.perf_counter() - t0)
+
+
+def compare(
+    decoders: dict[str, Callable[[bytes], object]], frames: list[bytes], seconds: float, rounds: int
+) -> dict[str, float]:
+    """Best frames/s per decoder; rounds interleave the decoders so machine load hits all alike."""
+    loops = {name: _loops_for(fn, frames, seconds) for name, fn in decoders.items()}
+    best = dict.fromkeys(decoders, 0.0)
     for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(loops):
-            for f in frames:
-                fn(f)
-        best = max(best, loops * len(frames) / (time.perf_counter() - t0))
+        for name, fn in decoders.items():
+            best[name] = max(best[name], _rate(fn, frames, loops[name]))
     return best
 
 
@@ -85,9 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"corpus: {len(corpus)} libmbus frames, {len(frames)} decoded by both ({sum(map(len, frames))} bytes)"
     )
-    pmb = frames_per_second(pymeterbus_full, frames, args.seconds, args.rounds)
-    ours = frames_per_second(ours_full, frames, args.seconds, args.rounds)
-    link = frames_per_second(ours_decode_only, frames, args.seconds, args.rounds)
+    rates = compare(
+        {"pymeterbus": pymeterbus_full, "ours": ours_full, "link": ours_decode_only},
+        frames,
+        args.seconds,
+        args.rounds,
+    )
+    pmb, ours, link = rates["pymeterbus"], rates["ours"], rates["link"]
     print(f"pyMeterBus {getattr(meterbus, '__version__', '?')} full decode : {pmb:12,.0f} frames/s")
     print(f"cmi-hil codec full decode      : {ours:12,.0f} frames/s")
     print(f"cmi-hil codec decode() only    : {link:12,.0f} frames/s (records kept structural)")
