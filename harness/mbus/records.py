@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
+from functools import lru_cache
 from typing import NamedTuple
 
 from harness.mbus import vif as _vif
@@ -437,6 +438,17 @@ _DATE_CODINGS = frozenset({2, 3, 4, 6})
 _CODINGS = tuple(Coding(c) for c in range(16))
 
 
+@lru_cache(maxsize=4096)
+def _layout(
+    dif: int, dife: tuple[int, ...], vif: int | None, vife: tuple[int, ...]
+) -> tuple[Function, int, int, int, _vif.VifInfo | None, bytes]:
+    """Everything a record's DIF/DIFE/VIF/VIFE bytes say, cached: telegrams repeat the same layouts."""
+    storage, tariff, subunit = record_position(dif, dife)
+    info = None if vif is None else _vif.vif_info(vif, vife)
+    head = bytes((dif, *dife)) if vif is None else bytes((dif, *dife, vif, *vife))
+    return _FUNCTIONS[(dif >> 4) & 3], storage, tariff, subunit, info, head
+
+
 def describe(record: DataRecord, *, big_endian: bool = False) -> RecordView:
     """Decoded view of one record: function, storage/tariff/subunit, quantity, base unit, scaled value.
 
@@ -447,21 +459,17 @@ def describe(record: DataRecord, *, big_endian: bool = False) -> RecordView:
     dife = record.dife
     vif = record.vif
     coding = dif & 0x0F
-    if dife:
-        storage, tariff, subunit = record_position(dif, dife)
-    else:
-        storage, tariff, subunit = (dif >> 6) & 1, 0, 0
-    function = _FUNCTIONS[(dif >> 4) & 3]
-    if vif is None or record.plain_text_vif is not None:
+    vife = record.vife
+    if dife.__class__ is not tuple or vife.__class__ is not tuple:  # records built by hand may hold lists
+        dife, vife = tuple(dife), tuple(vife)
+    function, storage, tariff, subunit, info, head = _layout(dif, dife, vif, vife)
+    if record.plain_text_vif is not None:
         raw = record_bytes(record).hex(" ").upper()
-    else:  # fast path: no plain-text unit to re-reverse
-        head = (
-            bytes((dif, *dife, vif, *record.vife))
-            if record.lvar is None
-            else bytes((dif, *dife, vif, *record.vife, record.lvar))
-        )
+    elif record.lvar is None:
         raw = (head + record.data).hex(" ").upper()
-    if vif is None:
+    else:
+        raw = (head + bytes((record.lvar,)) + record.data).hex(" ").upper()
+    if info is None:
         return RecordView(
             function,
             storage,
@@ -478,7 +486,6 @@ def describe(record: DataRecord, *, big_endian: bool = False) -> RecordView:
             dife,
             _CODINGS[coding],
         )
-    info = _vif.vif_info(vif, record.vife)
     data = record.data
     if big_endian and coding != 0x0D:
         data = data[::-1]
@@ -518,7 +525,7 @@ def describe(record: DataRecord, *, big_endian: bool = False) -> RecordView:
         raw_value,
         raw,
         vif,
-        record.vife,
+        vife,
         dif,
         dife,
         _CODINGS[coding],
