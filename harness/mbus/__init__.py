@@ -4,7 +4,7 @@ Public API (kept stable): :func:`decode`, :func:`encode`, :func:`frame_length`, 
 :func:`harness.mbus.records.build_record` and :func:`harness.mbus.records.describe`.
 """
 
-from harness.mbus.frames import address_class, decode, encode, frame_length, has_errors
+from harness.mbus.frames import CField, address_class, c_field, decode, encode, frame_length, has_errors
 from harness.mbus.manufacturer import decode_manufacturer, encode_manufacturer
 from harness.mbus.model import (
     AckFrame,
@@ -25,6 +25,7 @@ from harness.mbus.records import RecordView, build_record, describe
 
 __all__ = [
     "AckFrame",
+    "CField",
     "Coding",
     "ControlFrame",
     "DataRecord",
@@ -40,6 +41,7 @@ __all__ = [
     "ShortHeader",
     "address_class",
     "build_record",
+    "c_field",
     "decode",
     "decode_manufacturer",
     "describe",

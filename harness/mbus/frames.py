@@ -8,6 +8,8 @@ findings that are errors in both modes (a truncated record, an application error
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from harness.mbus import records as _records
 from harness.mbus.manufacturer import decode_manufacturer, encode_manufacturer, is_flag_letters
 from harness.mbus.model import (
@@ -96,6 +98,36 @@ def address_class(a: int) -> str:
     if a <= 252:
         return "reserved"
     return {253: "selected", 254: "broadcast_reply", 255: "broadcast"}[a]
+
+
+class CField(NamedTuple):
+    """Bits of the C field (EN 13757-2 control field): PRM, FCB/FCV (master) or ACD/DFC (slave), function."""
+
+    name: str  #: SND_NKE, SND_UD, REQ_UD1, REQ_UD2, RSP_UD or "unknown"
+    from_master: bool  #: PRM bit 0x40
+    fcb: bool  #: frame count bit (master frames)
+    fcv: bool  #: frame count bit valid (master frames)
+    acd: bool  #: access demand (slave frames)
+    dfc: bool  #: data flow control (slave frames)
+    function: int  #: low nibble
+
+
+_C_FUNCTIONS = {
+    (True, 0x0): "SND_NKE",
+    (True, 0x3): "SND_UD",
+    (True, 0xA): "REQ_UD1",
+    (True, 0xB): "REQ_UD2",
+    (False, 0x8): "RSP_UD",
+}
+
+
+def c_field(c: int) -> CField:
+    """Split a C field into its EN 13757-2 bits (0x7B -> REQ_UD2 with FCB and FCV set)."""
+    master = bool(c & 0x40)
+    name = _C_FUNCTIONS.get((master, c & 0x0F), "unknown")
+    if master:
+        return CField(name, True, bool(c & 0x20), bool(c & 0x10), False, False, c & 0x0F)
+    return CField(name, False, False, False, bool(c & 0x20), bool(c & 0x10), c & 0x0F)
 
 
 def has_errors(frame: Frame) -> bool:

@@ -216,3 +216,15 @@ def test_every_rule_id_the_codec_emits_is_documented() -> None:
     source = "".join(p.read_text() for p in codec_dir.glob("*.py") if p.name != "rules.py")
     emitted = set(re.findall(r'"((?:EN13757-[23]|codec):[a-z-]+)"', source))
     assert emitted and emitted <= set(RULES), emitted - set(RULES)
+
+
+def test_c_field_bits() -> None:
+    from harness.mbus import c_field
+
+    req = c_field(0x7B)
+    assert (req.name, req.from_master, req.fcb, req.fcv) == ("REQ_UD2", True, True, True)
+    assert c_field(0x5B).fcb is False
+    rsp = c_field(0x38)
+    assert (rsp.name, rsp.from_master, rsp.acd, rsp.dfc) == ("RSP_UD", False, True, True)
+    assert (c_field(0x40).name, c_field(0x73).name, c_field(0x5A).name) == ("SND_NKE", "SND_UD", "REQ_UD1")
+    assert c_field(0x41).name == "unknown"
