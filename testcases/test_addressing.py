@@ -44,7 +44,9 @@ def test_set_primary_address_then_read_there(dut: Any, master: Any, new_address:
     assert frames[0].a == new_address, f"RSP_UD from address {frames[0].a}, expected {new_address}"
     assert frames[0].header.id == dut.header.id
     stale = _silent(master, SND_NKE, dut.address)
-    assert not stale, f"the module still answers at its old address {dut.address} after moving to {new_address}"
+    assert not stale, (
+        f"the module still answers at its old address {dut.address} after moving to {new_address}"
+    )
 
 
 @pytest.mark.requirement("AD-PRIMARY")

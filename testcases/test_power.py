@@ -20,8 +20,11 @@ BROWNOUT_VOLTS = 12.0
 
 POLARITIES = [
     pytest.param("+", id="positive"),
-    pytest.param("-", id="reversed", marks=[pytest.mark.needs("polarity"),
-                                            pytest.mark.requirement("PS-SUPPLY-POLARITY")]),
+    pytest.param(
+        "-",
+        id="reversed",
+        marks=[pytest.mark.needs("polarity"), pytest.mark.requirement("PS-SUPPLY-POLARITY")],
+    ),
 ]
 
 
@@ -38,35 +41,52 @@ def sweep_volts(profile: Any, step_v: float) -> list[float]:
 @pytest.mark.requirement("PS-SUPPLY-RANGE")
 @pytest.mark.needs("supply")
 @pytest.mark.parametrize("polarity", POLARITIES)
-def test_answers_at_every_supply_voltage(dut: Any, bench: Any, master: Any, station: Any, suite: Any,
-                                         profile: Any, polarity: str) -> None:
+def test_answers_at_every_supply_voltage(
+    dut: Any, bench: Any, master: Any, station: Any, suite: Any, profile: Any, polarity: str
+) -> None:
     for volts in sweep_volts(profile, suite.supply_step_v):
         bench.power_dut(volts, polarity)
         wait_std(station, SETTLE_S)
         ok = answers(master, dut.address)
-        measure("answers_at_supply", 1.0 if ok else 0.0, "bool", low=1.0,
-                requirement="PS-SUPPLY-POLARITY" if polarity == "-" else "PS-SUPPLY-RANGE",
-                conditions={"supply_v": volts, "polarity": polarity}, defer=True)
+        measure(
+            "answers_at_supply",
+            1.0 if ok else 0.0,
+            "bool",
+            low=1.0,
+            requirement="PS-SUPPLY-POLARITY" if polarity == "-" else "PS-SUPPLY-RANGE",
+            conditions={"supply_v": volts, "polarity": polarity},
+            defer=True,
+        )
 
 
 @pytest.mark.requirement("PS-UNIT-LOAD")
 @pytest.mark.needs("supply", "dmm")
 @pytest.mark.parametrize("polarity", POLARITIES)
-def test_quiescent_current_is_one_unit_load(dut: Any, bench: Any, master: Any, station: Any, suite: Any,
-                                            profile: Any, polarity: str) -> None:
+def test_quiescent_current_is_one_unit_load(
+    dut: Any, bench: Any, master: Any, station: Any, suite: Any, profile: Any, polarity: str
+) -> None:
     limit_a = profile.supply.unit_loads * UA_PER_UNIT_LOAD * 1e-6
     for volts in sweep_volts(profile, suite.supply_step_v):
         bench.power_dut(volts, polarity)
         wait_std(station, SETTLE_S)
         current_a = bench.bus_current_a()
-        measure("quiescent_current", current_a, "A", high=limit_a, requirement="PS-UNIT-LOAD",
-                uncertainty=bench.dmm_uncertainty_a(current_a),
-                conditions={"supply_v": volts, "polarity": polarity}, defer=True)
+        measure(
+            "quiescent_current",
+            current_a,
+            "A",
+            high=limit_a,
+            requirement="PS-UNIT-LOAD",
+            uncertainty=bench.dmm_uncertainty_a(current_a),
+            conditions={"supply_v": volts, "polarity": polarity},
+            defer=True,
+        )
 
 
 @pytest.mark.requirement("PS-SUPPLY-BROWNOUT")
 @pytest.mark.needs("supply")
-def test_recovers_from_brownout_with_configuration_kept(dut: Any, bench: Any, master: Any, station: Any) -> None:
+def test_recovers_from_brownout_with_configuration_kept(
+    dut: Any, bench: Any, master: Any, station: Any
+) -> None:
     new_address = 17
     master.set_primary_address(dut.address, new_address)
     slow = min(dut.bauds)
@@ -78,13 +98,15 @@ def test_recovers_from_brownout_with_configuration_kept(dut: Any, bench: Any, ma
     wait_std(station, SETTLE_S)
     assert answers(master, new_address), (
         f"after a brown-out to {BROWNOUT_VOLTS} V the module no longer answers at primary address "
-        f"{new_address} at {slow} Bd: configuration lost")
+        f"{new_address} at {slow} Bd: configuration lost"
+    )
 
 
 @pytest.mark.requirement("DA-POWER-FAIL")
 @pytest.mark.needs("supply")
-def test_power_fail_counter_increments_after_supply_loss(dut: Any, bench: Any, master: Any, station: Any,
-                                                         profile: Any) -> None:
+def test_power_fail_counter_increments_after_supply_loss(
+    dut: Any, bench: Any, master: Any, station: Any, profile: Any
+) -> None:
     before = read_registers(master, dut.address, profile)["power_fail_count"]
     bench.power_off()
     wait_std(station, 0.5)

@@ -1,0 +1,125 @@
+"""Robustness (EN 13757-2 frame rejection and collisions; field conditions): noise and garbage on the bus,
+back-to-back requests, another slave colliding, repeated power cycles, and secondary search among other
+slaves. Nothing may crash; the module answers correctly afterwards."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fixtures.checks import wait_std
+from fixtures.dut import NOMINAL_VOLTS, answers, ping
+from harness.master import CollisionError, LineError, MasterError
+from harness.mbus import encode
+from harness.mbus.model import (
+    ADDR_BROADCAST_REPLY,
+    C_FCB,
+    C_FCV,
+    CI_DATA_SEND,
+    REQ_UD2,
+    SND_NKE,
+    SND_UD,
+    LongFrame,
+    SecondaryAddress,
+    ShortFrame,
+)
+
+POWER_CYCLES = 5
+BACK_TO_BACK = 12
+
+
+def _noise() -> list[bytes]:
+    rng = random.Random(13757)  # fixed seed: the same garbage every run
+    set_address = encode(LongFrame(c=SND_UD, a=0, ci=CI_DATA_SEND, data=bytes([0x01, 0x7A, 99])))
+    return [
+        bytes(rng.randrange(256) for _ in range(24)),  # line noise
+        set_address[:7],  # a frame cut short
+        b"\x68\x05\x06\x68" + set_address[4:],  # L fields that disagree
+        b"\x10\x40\x00\x40",  # short frame without its stop byte
+        b"\xff" * 8,  # idle line glitches
+    ]
+
+
+@pytest.mark.requirement("RB-NOISE")
+def test_garbage_and_broken_frames_are_ignored(dut: Any, master: Any) -> None:
+    for junk in _noise():
+        data = master.transact(junk, expect_reply=False).data
+        assert not data, f"the module answered garbage [{junk.hex(' ')}] with [{data.hex(' ')}]"
+    frames = master.read(dut.address)
+    assert frames[0].header.id == dut.header.id and frames[0].a == dut.address
+
+
+@pytest.mark.requirement("RB-BACK-TO-BACK")
+def test_back_to_back_requests_are_each_answered(dut: Any, master: Any) -> None:
+    master.link_reset(dut.address)
+    for i in range(BACK_TO_BACK):
+        if i % 2:
+            reply = master.transact(encode(ShortFrame(c=SND_NKE, a=dut.address)))
+            assert reply.data == b"\xe5", f"request {i}: SND_NKE answered [{reply.data.hex(' ')}]"
+        else:
+            reply = master.transact(encode(ShortFrame(c=REQ_UD2 | C_FCV | C_FCB, a=dut.address)))
+            assert reply.ok and isinstance(reply.frame, LongFrame), f"request {i}: {reply.problem}"
+
+
+@pytest.mark.requirement("RB-POWER-CYCLE")
+@pytest.mark.needs("supply")
+def test_repeated_power_cycles_keep_the_configuration(
+    dut: Any, bench: Any, master: Any, station: Any
+) -> None:
+    address = 42
+    master.set_primary_address(dut.address, address)
+    for cycle in range(POWER_CYCLES):
+        bench.power_off()
+        wait_std(station, 0.2)
+        bench.power_dut(
+            NOMINAL_VOLTS, "+" if cycle % 2 == 0 else "-" if "polarity" in bench.capabilities else "+"
+        )
+        wait_std(station, 0.05)
+        assert answers(master, address), f"power cycle {cycle + 1}: no answer at primary address {address}"
+
+
+@pytest.fixture
+def crowd(crowded_station: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The auxiliary bench with other slaves; its transcript is kept with the test's evidence."""
+    master = crowded_station.master
+    start = len(master.transcript)
+    try:
+        yield crowded_station
+    finally:
+        crowded_station.state.record_transcript(
+            request.node.nodeid, master.transcript[start:], title="transcript (line with other slaves)"
+        )
+
+
+@pytest.mark.requirement("AD-SEARCH")
+def test_secondary_search_finds_the_module_among_other_slaves(crowd: Any, profile: Any) -> None:
+    master = crowd.master
+    saved = master.link.latency_allowance_s
+    if master.silent_allowance_s is not None:  # most probes are silent: wait only the short allowance
+        master.link.latency_allowance_s = master.silent_allowance_s
+    try:
+        found = master.search_secondary()
+    finally:
+        master.link.latency_allowance_s = saved
+    ids = [h.id for h in found]
+    others = len(crowd.bench.emulator.slaves) - 1
+    assert profile.identity.id in ids, f"secondary search found {ids}, not the module {profile.identity.id}"
+    assert len(ids) == others + 1, f"secondary search found {len(ids)} slaves, the line has {others + 1}"
+
+
+@pytest.mark.requirement("RB-COLLISION")
+def test_module_keeps_working_after_a_collision(crowd: Any, profile: Any) -> None:
+    master = crowd.master
+    address = profile.identity.primary_address
+    with pytest.raises((CollisionError, LineError)):  # every slave answers the broadcast at once
+        master.request_ud2(ADDR_BROADCAST_REPLY, fcb=True)
+    with pytest.raises(MasterError):  # and every slave acknowledges a select of all ids
+        if not master.select(SecondaryAddress(id="FFFFFFFF")):
+            raise MasterError("nobody answered")
+    master.deselect()
+    assert ping(master, address), "the module no longer answers after colliding with other slaves"
+    frames = master.read(address)
+    assert frames[0].header.id == profile.identity.id

@@ -1,0 +1,45 @@
+"""User interface (product sheet: green LED = communication with meter; push button = breaker)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from fixtures.checks import StdClock, read_registers
+from harness.measure import measure
+
+#: LED sampling period in standard seconds (finer than the LED's on time)
+LED_SAMPLE_S = 0.1
+
+
+@pytest.mark.requirement("UI-LED")
+@pytest.mark.needs("led")
+def test_green_led_lights_while_the_module_talks_to_the_meter(
+    dut: Any, bench: Any, master: Any, station: Any, profile: Any
+) -> None:
+    """Sampled over one meter poll interval (and a read-out): on at least once, and not stuck on."""
+    span = 1.2 * profile.ui.meter_poll_interval_s
+    clock = StdClock(station).start()
+    samples: list[bool] = []
+    master.read(dut.address)  # a read-out makes the module fetch the meter's registers
+    samples.append(bench.led_on())
+    while clock.elapsed() < span:
+        samples.append(bench.led_on())
+        time.sleep(LED_SAMPLE_S * station.state.time_scale)
+    on = sum(samples)
+    measure("led_on_samples", on, "samples", low=1, conditions={"samples": len(samples), "span_s": span})
+    measure("led_off_samples", len(samples) - on, "samples", low=1, conditions={"samples": len(samples)})
+
+
+@pytest.mark.requirement("UI-BUTTON")
+@pytest.mark.needs("button")
+def test_push_button_toggles_the_breaker(dut: Any, bench: Any, master: Any, profile: Any) -> None:
+    before = read_registers(master, dut.address, profile)["breaker"]
+    bench.press_button()
+    after = read_registers(master, dut.address, profile)["breaker"]
+    bench.press_button()  # back to where it was
+    restored = read_registers(master, dut.address, profile)["breaker"]
+    assert after != before, f"the breaker state stayed {before} after a press of the push button"
+    assert restored == before, f"a second press left the breaker at {restored}, expected {before}"
