@@ -24,6 +24,7 @@ from harness.mbus import (
     decode,
     describe,
 )
+from harness.mbus.fixed import decode_fixed
 from harness.mbus.names import c_field_name, ci_name, medium_name
 from harness.mbus.records import RecordView
 
@@ -149,6 +150,24 @@ def frame_json(frame: Frame) -> dict[str, Any]:
         s = frame.select
         out["select"] = {"id": s.id, "manufacturer": s.manufacturer, "version": s.version, "medium": s.medium}
     out["data"] = frame.data.hex(" ").upper() if frame.data else None
+    if frame.ci == 0x73 and len(frame.data) == 16:
+        fixed = decode_fixed(frame.data)
+        out["fixed"] = {
+            "id": fixed.id,
+            "access_number": fixed.access_number,
+            "status": fixed.status,
+            "medium": fixed.medium,
+            "counters": [
+                {
+                    "quantity": c.quantity,
+                    "unit": c.unit,
+                    "value": c.value,
+                    "raw_value": c.raw_value,
+                    "historic": c.historic,
+                }
+                for c in fixed.counters
+            ],
+        }
     return out
 
 
@@ -225,6 +244,17 @@ def _long_text(frame: LongFrame) -> list[str]:
         lines.append(f"manufacturer data: {data}{more}")
     if frame.data:
         lines.append(f"application data: {frame.data.hex(' ').upper()}")
+    if frame.ci == 0x73 and len(frame.data) == 16:
+        fixed = decode_fixed(frame.data)
+        lines.append(
+            f"fixed data: id {fixed.id}  access {fixed.access_number}  status {fixed.status:02X}  "
+            f"medium {fixed.medium:02X} ({medium_name(fixed.medium)})"
+        )
+        for n, c in enumerate(fixed.counters, 1):
+            lines.append(
+                f"  counter {n}: {c.quantity} {_fmt_value(c.value)} {c.unit}"
+                f"{'  (historic)' if c.historic else ''}"
+            )
     return lines
 
 

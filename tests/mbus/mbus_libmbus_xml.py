@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.mbus import LongFrame, LongHeader, decode, describe
+from harness.mbus.fixed import decode_fixed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = REPO_ROOT / ".." / "shared" / "corpus" / "libmbus"
@@ -99,6 +100,36 @@ def _num(text: str) -> float | None:
         return None
 
 
+#: libmbus units outside the normalised set, with the factor to our base unit
+_OTHER_UNIT = {"l": ("m3", 1e-3), "kWh": ("Wh", 1e3)}
+
+
+def _compare_fixed(
+    name: str, frame: LongFrame, info: ET.Element, xml_records: list[ET.Element]
+) -> tuple[list[Mismatch], int]:
+    """CI 73 fixed data: header fields and the two counters."""
+    fixed = decode_fixed(frame.data)
+    out: list[Mismatch] = []
+    expect = {
+        "id": (fixed.id.lstrip("0"), info.findtext("Id", "").lstrip("0")),
+        "medium": (fixed.medium, _MEDIUM.get(info.findtext("Medium", ""), info.findtext("Medium"))),
+        "access_number": (fixed.access_number, int(info.findtext("AccessNumber", "-1"))),
+        "status": (fixed.status, int(info.findtext("Status", "-1"), 16)),
+    }
+    for field, (ours, theirs) in expect.items():
+        if ours != theirs:
+            out.append(Mismatch(name, f"header.{field}", ours, theirs))
+    for n, (counter, xr) in enumerate(zip(fixed.counters, xml_records, strict=True)):
+        unit = xr.findtext("Unit", "")
+        theirs = float(xr.findtext("Value", "nan"))
+        base, factor = _OTHER_UNIT.get(unit, (unit, 1.0))
+        if counter.unit != base:
+            out.append(Mismatch(name, f"record[{n}].unit", counter.unit, unit))
+        elif counter.value is None or not math.isclose(counter.value, theirs * factor, rel_tol=1e-9):
+            out.append(Mismatch(name, f"record[{n}].value", counter.value, theirs * factor))
+    return out, len(xml_records)
+
+
 def compare_frame(path: Path) -> tuple[list[Mismatch], int]:
     """Compare one frame with its ``.norm.xml``; return (mismatches, number of records compared)."""
     name = path.stem
@@ -108,8 +139,10 @@ def compare_frame(path: Path) -> tuple[list[Mismatch], int]:
     info = root.find("SlaveInformation")
     assert info is not None
     xml_records = root.findall("DataRecord")
+    if isinstance(frame, LongFrame) and frame.ci == 0x73:
+        return _compare_fixed(name, frame, info, xml_records)
     if not isinstance(frame, LongFrame) or not isinstance(frame.header, LongHeader):
-        out.append(Mismatch(name, "frame", getattr(frame, "ci", None), "fixed or unknown structure"))
+        out.append(Mismatch(name, "frame", getattr(frame, "ci", None), "unknown structure"))
         return out, 0
     h = frame.header
     expect = {

@@ -26,7 +26,6 @@ _FIRST_LAST_TIME = (
     "VIFE 6F (E110 1f1b) makes the record the date/time of the last end of the limit exceed; "
     "libmbus drops the VIFE and scales the date bits as the VIF's unit"
 )
-_FIXED = "CI 73 (fixed data structure, EN 1434-3 legacy) is kept as raw application data, not decoded"
 
 #: (frame, field) -> reason. Reviewed one by one against EN 13757-3.
 KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
@@ -53,8 +52,10 @@ KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
         "we report the raw "
         "value 302 with quantity 'unknown', libmbus leaves the normalised value empty"
     ),
-    ("manual_frame2", "frame"): _FIXED,
-    ("sen_pollusonic_2", "frame"): _FIXED,
+    ("manual_frame2", "record[1].unit"): (
+        "CI 73 fixed data, counter 2 unit code 3E means 'same unit as counter 1 (litre), historic value' "
+        "(EN 1434-3 fixed structure); we report 0.135 m3, libmbus prints the unit as 'reserved but historic'"
+    ),
 }
 
 FRAME_PATHS = frame_paths()
