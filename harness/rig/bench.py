@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 import warnings
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -393,7 +392,8 @@ def _idn_serial(driver: ScpiInstrument | None) -> str | None:
 
 
 # -- signals and exit ------------------------------------------------------------------------------
-_open_benches: weakref.WeakSet[Bench] = weakref.WeakSet()
+#: Strong references: a bench dropped without close() must still be made safe at exit.
+_open_benches: set[Bench] = set()
 _saved_handlers: dict[int, Any] = {}
 _registry_lock = threading.Lock()
 
