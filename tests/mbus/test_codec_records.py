@@ -254,3 +254,17 @@ def test_encode_refuses_inconsistent_records() -> None:
         encode(telegram(DataRecord(dif=0x04, vif=0x03, data=b"\x01")))  # INT32 with one byte
     with pytest.raises(MBusError):
         encode(telegram(DataRecord(dif=0x84, dife=(0x80,), vif=0x03, data=bytes(4))))  # chain never ends
+
+
+def test_fixed_data_structure_counters_and_medium() -> None:
+    from harness.mbus.fixed import decode_fixed
+
+    fixed = decode_fixed(bytes.fromhex("93 92 91 90 10 00 05 69 31 65 00 00 69 00 00 00"))
+    assert (fixed.id, fixed.access_number, fixed.medium) == ("90919293", 16, 4)  # heat
+    energy, volume = fixed.counters
+    assert (energy.quantity, energy.unit, energy.value) == ("energy", "Wh", 6531000.0)  # unit 05: kWh
+    assert (volume.quantity, volume.unit, volume.value) == ("volume", "m3", pytest.approx(0.069))  # 29: l
+    binary = decode_fixed(bytes.fromhex("93 92 91 90 10 80 05 29 10 00 00 00 00 00 00 00"))
+    assert binary.counters[0].raw_value == 16  # status bit 7: binary counters
+    with pytest.raises(MBusError):
+        decode_fixed(bytes(15))
