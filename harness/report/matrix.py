@@ -87,9 +87,11 @@ def build_matrix(
         for rid in dict.fromkeys(t.requirements):
             cited.setdefault(rid, []).append(t)
     measured: dict[str, list[Measurement]] = {}
+    by_test = {t.nodeid: t.requirements for t in tests}
     for m in measurements:
-        if m.requirement:
-            measured.setdefault(m.requirement, []).append(m)
+        # a measurement that names no requirement counts for every requirement its test cites
+        for rid in [m.requirement] if m.requirement else by_test.get(m.test, []):
+            measured.setdefault(rid, []).append(m)
     matrix = Matrix()
     for rid in sorted(set(cited) | set(measured)):
         verdict, reason = requirement_verdict(cited.get(rid, ()), measured.get(rid, ()))

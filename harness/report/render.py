@@ -48,12 +48,12 @@ class TranscriptBlock:
 
 @pass_context
 def _breakable(ctx: Context, text: object) -> Markup:
-    """Escape, and allow line breaks after path and node-id separators: a zero-width space in HTML; in
-    the PDF a hair space, as xhtml2pdf wraps lines only at white space."""
+    """Escape, and in HTML allow line breaks after path and node-id separators (zero-width space). The PDF
+    gets the text unchanged: its cells split over-long words themselves (``overflow-wrap: anywhere``)."""
     s = str(escape(str(text)))
-    mark = "\u200a" if ctx.get("pdf") else "\u200b"
-    for sep in ("::", "/", "[", ","):
-        s = s.replace(sep, sep + mark)
+    if not ctx.get("pdf"):
+        for sep in ("::", "/", "[", ","):
+            s = s.replace(sep, sep + "\u200b")
     return Markup(s)
 
 
@@ -111,18 +111,17 @@ def report_context(
         o: sum(1 for t in run.tests if t.outcome == o) for o in ("passed", "failed", "error", "skipped")
     }
     # failures first; otherwise grouped by measurement name, in the order taken
-    first_seen = {name: i for i, name in reversed(list(enumerate(m.name for m in run.measurements)))}
-    measurements = [
-        m
-        for _, m in sorted(
-            enumerate(run.measurements),
-            key=lambda im: (
-                {"fail": 0, "inconclusive": 1}.get(im[1].verdict, 2),
-                first_seen[im[1].name],
-                im[0],
-            ),
+    groups = units.group_measurements(run.measurements)
+    first_seen = {g.first.name: i for i, g in reversed(list(enumerate(groups)))}
+    rank = {"fail": 0, "inconclusive": 1}
+    groups = [
+        g
+        for _, g in sorted(
+            enumerate(groups),
+            key=lambda ig: (rank.get(ig[1].verdict, 2), first_seen[ig[1].first.name], ig[0]),
         )
     ]
+    test_requirements = {t.nodeid: t.requirements for t in run.tests}
     data_files = []
     for rel in _DATA_FILES:
         path = run.run_dir / rel
@@ -156,7 +155,9 @@ def report_context(
         "verdict": verdict,
         "matrix": matrix,
         "outcomes": outcomes,
-        "measurements": measurements,
+        "measurement_groups": groups,
+        "test_requirements": test_requirements,
+        "partial": bool(matrix.uncovered) or matrix.count("not verified") > 0,
         "instruments": [(i, _calibration_state(i, on)) for i in run.info.rig.instruments],
         "medium_name": MEDIUM_NAMES.get(run.info.dut.medium or -1)
         if run.info.dut.medium is not None

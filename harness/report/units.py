@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import math
+import statistics
+from dataclasses import dataclass
 
 from harness.evidence import Measurement
 
 #: units that take SI prefixes; others (degC, %, counts) are printed as they are
 _PREFIXABLE = {"A", "V", "s", "W", "Wh", "VA", "var", "varh", "VAh", "Hz", "Ohm", "F", "J", "bit/s", "Bd"}
 _PREFIXES = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "\u00b5"), (1e-9, "n")]
+
+
+def _digits(scaled: float, digits: int) -> str:
+    """Significant digits without scientific notation for 1 <= |x| < 1000 (``100`` stays ``100``)."""
+    whole = len(str(int(abs(scaled)))) if abs(scaled) >= 1 else 1
+    return f"{scaled:.{max(digits, whole)}g}"
 
 
 def si(value: float | None, unit: str, digits: int = 4) -> str:
@@ -21,10 +29,10 @@ def si(value: float | None, unit: str, digits: int = 4) -> str:
         return f"{value:.{digits}g} {unit}".strip()
     magnitude = abs(value)
     for factor, prefix in _PREFIXES:
-        if magnitude >= factor * 0.9995:
-            return f"{value / factor:.{digits}g} {prefix}{unit}"
+        if magnitude >= factor:
+            return f"{_digits(value / factor, digits)} {prefix}{unit}"
     factor, prefix = _PREFIXES[-1]
-    return f"{value / factor:.{digits}g} {prefix}{unit}"
+    return f"{_digits(value / factor, digits)} {prefix}{unit}"
 
 
 def margin(m: Measurement) -> float | None:
@@ -71,3 +79,53 @@ def value_text(m: Measurement) -> str:
 
 def conditions_text(conditions: dict[str, object]) -> str:
     return ", ".join(f"{k}={v}" for k, v in conditions.items())
+
+
+@dataclass
+class MeasurementGroup:
+    """Repeated samples of one measurement (same test, name, conditions, limits) shown as one row."""
+
+    samples: list[Measurement]
+
+    @property
+    def first(self) -> Measurement:
+        return self.samples[0]
+
+    @property
+    def worst(self) -> Measurement:
+        """The sample that decides the verdict: a fail, else an inconclusive, else the smallest margin."""
+        rank = {"fail": 0, "inconclusive": 1, "pass": 2}
+
+        def key(m: Measurement) -> tuple[int, float]:
+            mg = margin(m)
+            return rank.get(m.verdict, 2), mg if mg is not None else math.inf
+
+        return min(self.samples, key=key)
+
+    @property
+    def verdict(self) -> str:
+        return self.worst.verdict
+
+    def values(self) -> list[float]:
+        return [m.value for m in self.samples if m.value is not None]
+
+    def value_text(self) -> str:
+        values = self.values()
+        if len(self.samples) == 1 or not values:
+            return value_text(self.first)
+        unit = self.first.unit
+        lo, hi, mid = min(values), max(values), statistics.median(values)
+        spread = "all equal" if lo == hi else f"{si(lo, unit)} .. {si(hi, unit)}"
+        text = f"median {si(mid, unit)} ({spread})"
+        if self.first.uncertainty:
+            text += f", \u00b1 {si(self.first.uncertainty, unit, 2)}"
+        return text
+
+
+def group_measurements(measurements: list[Measurement]) -> list[MeasurementGroup]:
+    """Consecutive-or-not repeats of the same measurement collapsed into groups, in first-seen order."""
+    groups: dict[tuple[object, ...], MeasurementGroup] = {}
+    for m in measurements:
+        key = (m.test, m.name, m.unit, m.low, m.high, m.requirement, conditions_text(m.conditions))
+        groups.setdefault(key, MeasurementGroup([])).samples.append(m)
+    return list(groups.values())
