@@ -38,7 +38,9 @@ def _shown_url(url: str) -> str:
 def store_run_data(engine: Engine, run: RunData) -> None:
     """Store a loaded run (identity, tests, measurements, requirement verdicts) in the results database."""
     matrix = build_matrix(run.requirements, run.tests, run.measurements)
-    verdicts = {row.id: (row.verdict, [t.nodeid for t in row.tests]) for row in matrix.rows}
+    verdicts: dict[str, tuple[str, list[str]]] = {
+        row.id: (row.verdict, [t.nodeid for t in row.tests]) for row in matrix.rows
+    }
     verdicts.update({r.id: ("not covered", []) for r in matrix.uncovered})
     verdicts.update({r.id: ("external", []) for r in matrix.external})
     store_run(engine, run.info, run.tests, run.measurements, verdicts, run_dir=run.run_dir)
