@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from harness.commands.decode import frame_json
 from harness.mbus import (
     AckFrame,
+    Coding,
     ControlFrame,
     DataRecord,
     Frame,
@@ -19,6 +20,7 @@ from harness.mbus import (
     SecondaryAddress,
     ShortFrame,
     ShortHeader,
+    build_record,
     decode,
     decode_manufacturer,
     describe,
@@ -189,3 +191,61 @@ def test_mutated_frames_never_crash_the_decoder(
     _check_never_crashes(data)
     if fix and len(data) > 6:
         _check_never_crashes(_reframe(data[4:-2]))
+
+
+_INT_RANGES = {
+    Coding.INT8: 8,
+    Coding.INT16: 16,
+    Coding.INT24: 24,
+    Coding.INT32: 32,
+    Coding.INT48: 48,
+    Coding.INT64: 64,
+}
+_BCD_DIGITS = {Coding.BCD2: 2, Coding.BCD4: 4, Coding.BCD6: 6, Coding.BCD8: 8, Coding.BCD12: 12}
+
+
+@st.composite
+def coded_values(draw: st.DrawFn) -> tuple[Coding, int | str]:
+    kind = draw(st.sampled_from(["int", "bcd", "text"]))
+    if kind == "int":
+        coding = draw(st.sampled_from(sorted(_INT_RANGES)))
+        bits = _INT_RANGES[coding]
+        return coding, draw(st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1))
+    if kind == "bcd":
+        coding = draw(st.sampled_from(sorted(_BCD_DIGITS)))
+        digits = _BCD_DIGITS[coding]
+        return coding, draw(st.integers(-(10 ** (digits - 1)) + 1, 10**digits - 1))
+    return Coding.VARIABLE, draw(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20))
+
+
+@SETTINGS
+@given(
+    coded_values(),
+    st.integers(0, 0x7F).filter(lambda v: v not in (0x7B, 0x7C, 0x7D)),
+    st.integers(0, 40),
+    st.integers(0, 7),
+    st.integers(0, 3),
+)
+def test_build_record_and_describe_are_inverse(
+    coded: tuple[Coding, int | str], vif: int, storage: int, tariff: int, subunit: int
+) -> None:
+    coding, value = coded
+    record = build_record(
+        coding=coding, vif=vif, value=value, storage=storage, tariff=tariff, subunit=subunit
+    )
+    view = describe(record)
+    assert (view.raw_value, view.storage, view.tariff, view.subunit) == (value, storage, tariff, subunit)
+
+
+@SETTINGS
+@given(st.lists(frames, min_size=1, max_size=5))
+def test_frame_length_cuts_a_stream_of_frames(stream: list[Frame]) -> None:
+    wires = [_encodable(f) for f in stream]
+    buf = b"".join(wires)
+    cut = []
+    while buf:
+        n = frame_length(buf)
+        assert n is not None
+        cut.append(buf[:n])
+        buf = buf[n:]
+    assert cut == wires
