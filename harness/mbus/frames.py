@@ -69,7 +69,7 @@ def _fail(rule: str, message: str, offset: int) -> MBusError:
 
 
 def frame_length(buf: bytes) -> int | None:
-    """Total length of the frame starting at ``buf[0]``, or None while more bytes are needed (EN 13757-2 5.x).
+    """Length of the frame starting at ``buf[0]``, None while more bytes are needed (EN 13757-2 FT1.2).
 
     Raises MBusError when ``buf[0]`` is not a start byte (E5, 10, 68).
     """
