@@ -396,6 +396,7 @@ def _idn_serial(driver: ScpiInstrument | None) -> str | None:
 _open_benches: set[Bench] = set()
 _saved_handlers: dict[int, Any] = {}
 _registry_lock = threading.Lock()
+_atexit_registered = False
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -403,8 +404,13 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def _register(bench: Bench) -> None:
+    global _atexit_registered
     with _registry_lock:
         _open_benches.add(bench)
+        if not _atexit_registered:
+            # Registered after pyvisa's ResourceManager exists, so it runs before pyvisa closes its sessions.
+            atexit.register(_close_open_benches)
+            _atexit_registered = True
         if _saved_handlers or threading.current_thread() is not threading.main_thread():
             return
         # SIGINT already raises KeyboardInterrupt; SIGTERM would kill without cleanup unless handled.
@@ -424,7 +430,6 @@ def _unregister(bench: Bench) -> None:
         _saved_handlers.clear()
 
 
-@atexit.register
 def _close_open_benches() -> None:
     for bench in list(_open_benches):
         with contextlib.suppress(BaseException):

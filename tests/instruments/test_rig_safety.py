@@ -178,3 +178,29 @@ def test_close_reports_an_instrument_it_could_not_make_safe(sim_rig: RigConfig) 
         bench.close()
     assert physics.bus_voltage() == 0.0  # the supply was still switched off
     assert bench.sim.servers == {}
+
+
+def test_a_bench_never_closed_is_made_safe_at_interpreter_exit() -> None:
+    code = textwrap.dedent(
+        f"""
+        import atexit, json
+
+        class Physics:  # the least BenchPhysics the bench needs (the fixtures' module imports harness.rig)
+            volts = 0.0
+            def set_bus_voltage(self, volts): self.volts = volts
+            def bus_voltage(self): return self.volts
+            def bus_current_a(self): return 0.0
+            def set_rate_input_vac(self, index, vac): pass
+
+        physics = Physics()
+        # registered before harness.rig is imported, so it runs after the bench's own exit handler (LIFO)
+        atexit.register(lambda: print("FINAL", json.dumps({{"bus": physics.bus_voltage()}}), flush=True))
+        from harness.rig import load_rig, open_bench
+        bench = open_bench(load_rig({str(SIM_RIG)!r}), physics=physics)
+        bench.power_dut(36.0)
+        print("POWERED", physics.bus_voltage(), flush=True)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=30)
+    assert "POWERED 36.0" in done.stdout, done.stderr
+    assert 'FINAL {"bus": 0.0}' in done.stdout, done.stderr
