@@ -224,3 +224,28 @@ def test_drivers_satisfy_their_interfaces() -> None:
     assert isinstance(ScpiDmm(resource), Multimeter)
     assert isinstance(ScpiRelayCard(resource, channels=[101]), SwitchCard)
     assert isinstance(ScpiAcSource(resource, max_vac=230.0), AcSource)
+
+
+def test_declared_properties_read_and_write_with_units() -> None:
+    pairs = [
+        ("CURR:DC:RANG 0.001", None),
+        ("CURR:DC:RANG?", "+1.000000000E-03"),
+        ("CURR:DC:NPLC?", "+1.000000000E+01"),
+        ("INST:NSEL?", "2"),
+        ("VOLT:PROT?", "+4.300000000E+01"),
+    ]
+    with expected_protocol(ScpiDmm, pairs[:3]) as dmm:
+        dmm.current_range_a = 0.001
+        assert dmm.current_range_a == 0.001
+        assert dmm.nplc == 10.0
+    with expected_protocol(ScpiPowerSupply, pairs[3:], limits=LIMITS, channel_count=2) as psu:
+        assert psu.selected_output == 2
+        assert psu.ovp_v == 43.0
+    assert ScpiPowerSupply.voltage_setpoint_v.unit == "V"
+
+
+def test_ovp_may_sit_just_above_the_rig_limit_but_no_further() -> None:
+    with expected_protocol(ScpiPowerSupply, [("VOLT:PROT 43", None)], limits=LIMITS) as psu:
+        psu.ovp_v = 43.0
+        with pytest.raises(LimitError, match="rig limit \\+ OVP margin"):
+            psu.ovp_v = 43.5
