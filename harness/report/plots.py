@@ -179,22 +179,46 @@ def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
 
 
 def rate_detection_plot(measurements: Sequence[Measurement]) -> bytes | None:
-    """Time from a rate-input level change to its detection, per input, against the 5 s minimum."""
-    points = _named(measurements, "rate_detection_time")
+    """Time from a rate-input level change to its detection, per input, against the 5 s minimum.
+
+    Each bar carries its own acceptance window (a test's upper limit depends on its read-out time) and
+    the measurement's uncertainty (the polling step) as an error bar.
+    """
+    points = [m for m in measurements if m.name == "rate_detection_time"]
     if not points:
         return None
     labels = []
     for m in points:
-        label = f"input {m.conditions.get('input', '?')}"
-        extra = [f"{k}={v}" for k, v in m.conditions.items() if k != "input"]
-        labels.append(label + (f" ({', '.join(extra)})" if extra else ""))
-    fig = Figure(figsize=(8.0, 1.4 + 0.42 * len(points)))
+        vac = m.conditions.get("vac")
+        labels.append(
+            f"input {m.conditions.get('input', '?')}"
+            + (f" at {vac:g} VAC" if isinstance(vac, int | float) else "")
+        )
+    fig = Figure(figsize=(8.0, 1.5 + 0.42 * len(points)))
     ax = fig.add_subplot()
     ys = list(range(len(points)))[::-1]
     values = [m.value or 0.0 for m in points]
-    ax.barh(ys, values, color=[_COLOR[m.verdict] for m in points], height=0.55)
-    for y, v in zip(ys, values, strict=True):
-        ax.text(v, y, f" {v:.2f} s", va="center", fontsize=8)
+    ax.barh(
+        ys,
+        values,
+        color=[_COLOR[m.verdict] for m in points],
+        height=0.55,
+        xerr=[m.uncertainty for m in points],
+        error_kw={"elinewidth": 1, "capsize": 3},
+    )
+    for y, m, v in zip(ys, points, values, strict=True):
+        ax.text(
+            v + m.uncertainty,
+            y,
+            f"  {v:.2f} s" if m.value is not None else "  not detected",
+            va="center",
+            fontsize=8,
+        )
+        if m.low is not None and m.high is not None:
+            ax.plot(
+                [m.low, m.high], [y + 0.36, y + 0.36], color="#1565c0", linewidth=2.5, solid_capstyle="butt"
+            )
+    ax.plot([], [], color="#1565c0", linewidth=2.5, label="acceptance window of the test")
     ax.axvline(
         RATE_DETECTION_S,
         color="black",
@@ -202,17 +226,13 @@ def rate_detection_plot(measurements: Sequence[Measurement]) -> bytes | None:
         linewidth=1.2,
         label=f"{RATE_DETECTION_S:g} s minimum detection time (product sheet)",
     )
-    highs = sorted({m.high for m in points if m.high is not None})
-    for h in highs:
-        ax.axvline(h, color=_COLOR["fail"], linestyle=":", linewidth=1.2, label=f"upper limit {h:g} s")
-    lows = sorted({m.low for m in points if m.low is not None and m.low != RATE_DETECTION_S})
-    for lo in lows:
-        ax.axvline(lo, color=_COLOR["fail"], linestyle=":", linewidth=1.2, label=f"lower limit {lo:g} s")
+    highs = [m.high for m in points if m.high is not None]
     ax.set_yticks(ys, labels, fontsize=8)
-    ax.set_xlim(0, max(values + highs + [RATE_DETECTION_S]) * 1.2)
+    ax.set_ylim(-0.7, len(points) - 0.2)
+    ax.set_xlim(0, max(values + highs + [RATE_DETECTION_S]) * 1.25)
     ax.set_xlabel("time from level change to detection (s)")
     ax.set_title("Rate-input detection timeline")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25 - 0.6 / len(points)), ncol=2)
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     return _png(fig)
