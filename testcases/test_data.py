@@ -23,7 +23,7 @@ from harness.mbus.records import describe
 from harness.measure import measure
 
 #: standard seconds between two reads of the energy register (the E350 integrates over it)
-LIVE_INTERVAL_S = 30.0
+LIVE_INTERVAL_S = 10.0
 
 
 @pytest.mark.requirement("DA-HEADER")

@@ -187,3 +187,12 @@ def test_multi_telegram_readout_ends_with_last_telegram(dut: Any, master: Any, p
     for i, frame in enumerate(frames[:-1]):
         assert frame.more_records_follow, f"telegram {i} is not the last but lacks DIF 1F"
     assert not frames[-1].more_records_follow, "the last telegram still announces more records (DIF 1F)"
+
+
+@pytest.mark.requirement("AL-APP-RESET")
+def test_application_reset_is_acknowledged(dut: Any, master: Any) -> None:
+    master.application_reset(dut.address)
+    frames = master.read(dut.address)
+    assert frames[0].header.id == dut.header.id, (
+        "the module does not read out normally after an application reset"
+    )
