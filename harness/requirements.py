@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.evidence import Requirement
+from harness.evidence import Measurement, Requirement, TestResult
 
 CATALOGUE_PATH = Path(__file__).with_name("requirements.yaml")
 
@@ -147,3 +147,66 @@ def coverage(catalogue: Catalogue, cited: Mapping[str, Iterable[str]]) -> Covera
         unknown_ids=unknown,
         external=[r.id for r in catalogue.requirements if r.method == "external"],
     )
+
+
+RequirementOutcome = Literal["pass", "fail", "inconclusive", "not verified", "external", "retired"]
+
+
+class RequirementVerdict(BaseModel):
+    """Verdict of one requirement in a run, from the tests citing it and the measurements against it."""
+
+    id: str
+    verdict: RequirementOutcome
+    source: str
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    tests: list[str] = Field(default_factory=list)
+
+
+def requirement_verdicts(
+    catalogue: Catalogue, results: Iterable[TestResult], measurements: Iterable[Measurement]
+) -> dict[str, RequirementVerdict]:
+    """Per requirement: fail if a citing test failed (or a measurement against it failed), not verified if
+    no citing test ran, inconclusive if a measurement against it was, else pass. Pure."""
+    out = {
+        r.id: RequirementVerdict(
+            id=r.id,
+            source=r.source,
+            verdict="external"
+            if r.method == "external"
+            else "retired"
+            if r.method == "retired"
+            else "not verified",
+        )
+        for r in catalogue.requirements
+    }
+    for res in results:
+        for rid in res.requirements:
+            v = out.get(rid)
+            if v is None:
+                continue
+            v.tests.append(res.nodeid)
+            if res.outcome == "passed":
+                v.passed += 1
+            elif res.outcome in ("failed", "error"):
+                v.failed += 1
+            else:
+                v.skipped += 1
+    verdict_by_req: dict[str, set[str]] = {}
+    for m in measurements:
+        if m.requirement:
+            verdict_by_req.setdefault(m.requirement, set()).add(m.verdict)
+    for rid, v in out.items():
+        if v.verdict in ("external", "retired"):
+            continue
+        seen = verdict_by_req.get(rid, set())
+        if v.failed or "fail" in seen:
+            v.verdict = "fail"
+        elif not v.passed:
+            v.verdict = "not verified"
+        elif "inconclusive" in seen:
+            v.verdict = "inconclusive"
+        else:
+            v.verdict = "pass"
+    return out

@@ -1,0 +1,253 @@
+"""`cmi-hil run`: run the conformance suite on a rig and leave a run folder under ``reports/``.
+
+    cmi-hil run [--rig rigs/sim.yaml] [--fault NAME]... [--nightly] [--db URL] [--time-scale X]
+                [-k EXPR] [-m MARKEXPR] [-x] [-v] [-- more pytest args]
+
+Runs pytest on ``testcases/`` with progress, writes the evidence (run.json, measurements, tests,
+transcripts) and allure-results into ``reports/<YYYYmmdd-HHMMSS>-<rig>/``, prints a verdict per
+requirement and the suite's wall time against the waits the standard forces, then hands the folder to
+``harness.report.finalize_run`` (report, manifest, results database). Exit status: 0 when every test
+passed, non-zero on any failure or when the evidence could not be completed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness.evidence import ALLURE_DIR, MEASUREMENTS_FILE, TESTS_FILE, Measurement, TestResult, read_jsonl
+from harness.requirements import CatalogueError, RequirementVerdict, load_catalogue, requirement_verdicts
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TESTCASES = REPO_ROOT / "testcases"
+DEFAULT_RIG = Path("rigs/sim.yaml")
+
+
+class RunSetupError(Exception):
+    """A problem found before the suite starts (rig, faults, paths); the message says what to do."""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="run the conformance suite and leave a run folder under reports/",
+        description="Run the CMi1020 conformance suite on a rig (default: the simulated bench).",
+    )
+    add_suite_options(p)
+    p.add_argument(
+        "--nightly", action="store_true", help="nightly run: compare with earlier runs, exit 1 on regression"
+    )
+    p.add_argument("--db", metavar="URL", default=None, help="results database (SQLAlchemy URL or file path)")
+    p.add_argument("--reports-dir", type=Path, default=None, help="where run folders go (default: reports/)")
+    p.set_defaults(func=run_command)
+
+
+def add_suite_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `run` and `mutate`: rig, faults, time scale, test selection, extra pytest args."""
+    p.add_argument("--rig", type=Path, default=DEFAULT_RIG, help="rig file (default: %(default)s)")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="seed an emulator fault (simulated rigs; repeatable)",
+    )
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        metavar="X",
+        help="simulated rigs: override the rig's emulator time scale (0.1 = timers 10x faster)",
+    )
+    p.add_argument("--dut-profile", type=Path, default=None, help="device profile of the DUT")
+    p.add_argument(
+        "-k", dest="keyword", default=None, metavar="EXPR", help="only tests matching EXPR (pytest -k)"
+    )
+    p.add_argument(
+        "-m", dest="markexpr", default=None, metavar="MARKEXPR", help="only tests with these markers"
+    )
+    p.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="one line per test")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: further pytest arguments")
+
+
+def resolve_rig(path: Path) -> Any:
+    """Load and validate the rig file (relative paths are tried from the current folder, then the repo)."""
+    from harness.rig import load_rig
+
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, REPO_ROOT / path]
+    found = next((c for c in candidates if c.exists()), None)
+    if found is None:
+        raise RunSetupError(
+            f"rig file {path} not found (looked in {', '.join(str(c.parent) for c in candidates)}); "
+            "pass --rig with the path of a rig file, e.g. rigs/sim.yaml"
+        )
+    try:
+        return load_rig(found)
+    except Exception as exc:  # the rig loader's message names file, field and allowed values
+        raise RunSetupError(str(exc)) from None
+
+
+def check_faults(rig: Any, faults: list[str]) -> None:
+    if not faults:
+        return
+    if not rig.simulated:
+        raise RunSetupError(f"--fault seeds faults in the emulator; rig {rig.name!r} is a real bench")
+    from harness.emulator.faults import FAULTS
+
+    unknown = [f for f in faults if f not in FAULTS]
+    if unknown:
+        raise RunSetupError(f"unknown fault(s) {', '.join(unknown)}; valid: {', '.join(sorted(FAULTS))}")
+
+
+def new_run_dir(reports: Path, rig_name: str) -> Path:
+    """``reports/<YYYYmmdd-HHMMSS>-<rig>``; a suffix keeps two runs in the same second apart."""
+    reports.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        candidate = reports / (f"{stamp}-{rig_name}" + (f"-{n}" if n else ""))
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise RunSetupError(f"cannot create a run folder under {reports}")
+
+
+def pytest_command(
+    args: argparse.Namespace, rig_path: Path, run_dir: Path, *, nightly: bool = False
+) -> list[str]:
+    """The pytest invocation of the suite (run from the repository root)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(TESTCASES),
+        f"--rig={rig_path}",
+        f"--evidence-dir={run_dir}",
+        f"--alluredir={run_dir / ALLURE_DIR}",
+        "-p",
+        "no:cacheprovider",
+        "-rfE",
+    ]
+    for fault in args.fault:
+        cmd.append(f"--fault={fault}")
+    if args.time_scale is not None:
+        cmd.append(f"--time-scale={args.time_scale}")
+    if args.dut_profile is not None:
+        cmd.append(f"--dut-profile={args.dut_profile.resolve()}")
+    if nightly:
+        cmd.append("--nightly")
+    if args.keyword:
+        cmd += ["-k", args.keyword]
+    if args.markexpr:
+        cmd += ["-m", args.markexpr]
+    if args.exitfirst:
+        cmd.append("-x")
+    if args.verbose:
+        cmd.append("-" + "v" * args.verbose)
+    extra = list(args.pytest_args or [])
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    return cmd + extra
+
+
+def run_command(args: argparse.Namespace) -> int:
+    try:
+        rig = resolve_rig(args.rig)
+        check_faults(rig, args.fault)
+        if args.time_scale is not None and not rig.simulated:
+            raise RunSetupError(f"--time-scale is for simulated rigs; rig {rig.name!r} is a real bench")
+        if not TESTCASES.is_dir():
+            raise RunSetupError(f"no test cases at {TESTCASES}: run from a checkout of the harness")
+        reports = args.reports_dir or REPO_ROOT / "reports"
+        run_dir = new_run_dir(reports, rig.name)
+    except RunSetupError as exc:
+        print(f"cmi-hil run: {exc}", file=sys.stderr)
+        return 2
+    rig_path = rig.source.resolve() if rig.source else args.rig.resolve()
+    print(f"cmi-hil run: rig {rig.name} ({rig_path}), run folder {run_dir}", flush=True)
+    t0 = time.monotonic()
+    rc = subprocess.call(pytest_command(args, rig_path, run_dir, nightly=args.nightly), cwd=REPO_ROOT)
+    wall = time.monotonic() - t0
+    summary_rc = print_summary(run_dir, wall)
+    finalize_rc = finalize(run_dir, db_url=args.db, nightly=args.nightly)
+    if rc == 5:
+        print("cmi-hil run: no test was selected", file=sys.stderr)
+    print(f"cmi-hil run: evidence in {run_dir}")
+    return max(rc, summary_rc, finalize_rc)
+
+
+def load_results(run_dir: Path) -> tuple[list[TestResult], list[Measurement]]:
+    return list(read_jsonl(run_dir / TESTS_FILE, TestResult)), list(
+        read_jsonl(run_dir / MEASUREMENTS_FILE, Measurement)
+    )
+
+
+def print_summary(run_dir: Path, wall_s: float) -> int:
+    """Print the verdict per requirement and the timing; 1 if any requirement failed."""
+    try:
+        catalogue = load_catalogue()
+    except CatalogueError as exc:
+        print(f"cmi-hil run: {exc}", file=sys.stderr)
+        return 2
+    results, measurements = load_results(run_dir)
+    verdicts = requirement_verdicts(catalogue, results, measurements)
+    print(format_verdict_table(verdicts))
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    print(
+        "tests: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) if counts else "tests: none ran"
+    )
+    timing_path = run_dir / "timing.json"
+    if timing_path.exists():
+        timing = json.loads(timing_path.read_text(encoding="utf-8"))
+        mandated = timing.get("mandated_total_s") or 0.0
+        scale = timing.get("time_scale") or 1.0
+        waits = ", ".join(f"{k} {v:.1f} s" for k, v in timing.get("mandated_waits_s", {}).items())
+        suite_s = float(timing.get("wall_s", wall_s))
+        line = f"timing: suite {suite_s:.1f} s wall; mandated waits {mandated:.1f} s ({waits})"
+        if mandated:
+            line += f"; ratio wall/mandated {suite_s / mandated:.3f}"
+            if scale != 1.0:
+                line += f" (time scale {scale:g}: {suite_s / (mandated * scale):.2f} vs scaled waits)"
+        print(line)
+    return 1 if any(v.verdict == "fail" for v in verdicts.values()) else 0
+
+
+def format_verdict_table(verdicts: dict[str, RequirementVerdict]) -> str:
+    rows = [("requirement", "verdict", "tests (passed/failed/skipped)", "source")]
+    for rid, v in verdicts.items():
+        tests = f"{v.passed}/{v.failed}/{v.skipped}" if v.verdict != "external" else "-"
+        rows.append((rid, v.verdict.upper(), tests, v.source))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = []
+    for i, r in enumerate(rows):
+        lines.append("  ".join(r[j].ljust(widths[j]) for j in range(3)) + "  " + r[3])
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 6)
+    return "\n".join(lines)
+
+
+def finalize(run_dir: Path, *, db_url: str | None, nightly: bool) -> int:
+    """Hand the run folder to the report builder (report, manifest, results DB) if it is installed."""
+    try:
+        from harness.report import finalize_run
+    except ImportError:
+        print("cmi-hil run: harness.report.finalize_run is not available: no report or manifest written")
+        return 0
+    try:
+        return int(finalize_run(run_dir, db_url=db_url, nightly=nightly))
+    except Exception as exc:  # the evidence folder stays; say what failed
+        print(f"cmi-hil run: the report could not be finished: {exc}", file=sys.stderr)
+        return 2
+
+
+__all__ = ["register", "run_command", "pytest_command", "print_summary"]
