@@ -1,0 +1,188 @@
+"""`cmi-hil mutate`: measure the suite's sharpness against the emulator's seeded faults.
+
+    cmi-hil mutate [--jobs N] [--fault NAME]... [--clean-runs P] [--rig rigs/sim.yaml] [--time-scale X]
+
+Runs the suite once per fault of ``harness.emulator.faults.FAULTS`` (or the ``--fault`` subset) and P
+times on the fault-free emulator, in parallel subprocesses, each with its own run folder under
+``reports/mutate-<YYYYmmdd-HHMMSS>/``. A fault is killed when at least one test fails or errors; a
+clean run passes when no test does. Prints the matrix fault -> failing tests and requirements and ends
+with ``killed K/N faults; clean runs: P/P passed``. Exit status 0 only when every fault is killed and
+every clean run passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness.commands.run import (
+    REPO_ROOT,
+    TESTCASES,
+    RunSetupError,
+    add_suite_options,
+    check_faults,
+    load_results,
+    pytest_command,
+    resolve_rig,
+)
+
+CLEAN = "(clean)"
+#: a single suite run that takes longer than this is stopped and reported as an error
+RUN_TIMEOUT_S = 900.0
+
+
+@dataclass
+class MutantRun:
+    """One suite run: a fault (or a clean run), its folder, and what failed."""
+
+    fault: str
+    label: str
+    run_dir: Path
+    returncode: int | None = None
+    wall_s: float = 0.0
+    failing: list[str] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+    tests: int = 0
+    problem: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        return self.fault == CLEAN
+
+    @property
+    def killed(self) -> bool:
+        return bool(self.failing)
+
+    @property
+    def passed(self) -> bool:
+        """A clean run passes when it ran tests and none failed."""
+        return self.problem is None and self.tests > 0 and not self.failing
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "mutate",
+        help="run the suite once per seeded emulator fault and report which faults it kills",
+        description="Sharpness of the suite: one run per emulator fault plus clean runs, in parallel.",
+    )
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="parallel runs (default: CPU count)")
+    p.add_argument(
+        "--clean-runs", type=int, default=2, metavar="P", help="fault-free runs (default: %(default)s)"
+    )
+    p.add_argument(
+        "--reports-dir", type=Path, default=None, help="where the mutate folder goes (default: reports/)"
+    )
+    add_suite_options(p)
+    p.set_defaults(func=mutate_command)
+
+
+def plan(faults: list[str], clean_runs: int, base: Path) -> list[MutantRun]:
+    """Clean runs first (they are the flakiness check), then one run per fault."""
+    runs = [MutantRun(CLEAN, f"clean-{i + 1}", base / f"clean-{i + 1}") for i in range(clean_runs)]
+    runs += [MutantRun(f, f, base / f) for f in faults]
+    return runs
+
+
+def execute(run: MutantRun, args: argparse.Namespace, rig_path: Path) -> MutantRun:
+    """Run the suite for one fault in a subprocess; collect the failing tests from its run folder."""
+    run.run_dir.mkdir(parents=True, exist_ok=True)
+    sub = argparse.Namespace(**vars(args))
+    sub.fault = [] if run.clean else [run.fault]
+    sub.verbose = 0
+    cmd = pytest_command(sub, rig_path, run.run_dir) + ["-q", "--no-header"]
+    t0 = time.monotonic()
+    with (run.run_dir / "pytest.log").open("w", encoding="utf-8") as log:
+        try:
+            run.returncode = subprocess.call(
+                cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired:
+            run.problem = f"stopped after {RUN_TIMEOUT_S:.0f} s"
+    run.wall_s = time.monotonic() - t0
+    results, _ = load_results(run.run_dir)
+    run.tests = len(results)
+    run.failing = [r.nodeid for r in results if r.outcome in ("failed", "error")]
+    run.requirements = sorted(
+        {rid for r in results if r.outcome in ("failed", "error") for rid in r.requirements}
+    )
+    if run.problem is None and run.returncode not in (0, 1):
+        run.problem = f"pytest exited with status {run.returncode} (see {run.run_dir / 'pytest.log'})"
+    return run
+
+
+def short(nodeid: str) -> str:
+    """``testcases/test_power.py::test_x[+]`` -> ``test_power::test_x[+]``."""
+    path, _, name = nodeid.partition("::")
+    return f"{Path(path).stem}::{name}" if name else nodeid
+
+
+def format_matrix(runs: list[MutantRun]) -> str:
+    lines = ["fault -> failing tests [requirements]"]
+    for run in runs:
+        if run.clean:
+            status = "PASS" if run.passed else "FAIL"
+            detail = ", ".join(short(t) for t in run.failing) or f"{run.tests} tests green"
+            lines.append(f"  {run.label:34s} {status:8s} {detail}")
+            continue
+        status = "killed" if run.killed else "SURVIVED"
+        detail = ", ".join(short(t) for t in run.failing) or "no test failed"
+        reqs = f" [{', '.join(run.requirements)}]" if run.requirements else ""
+        lines.append(f"  {run.fault:34s} {status:8s} {len(run.failing):2d}: {detail}{reqs}")
+        if run.problem:
+            lines.append(f"  {'':34s} problem: {run.problem}")
+    return "\n".join(lines)
+
+
+def mutate_command(args: argparse.Namespace) -> int:
+    try:
+        rig = resolve_rig(args.rig)
+        if not rig.simulated:
+            raise RunSetupError(f"mutate seeds faults in the emulator; rig {rig.name!r} is a real bench")
+        from harness.emulator.faults import FAULTS
+
+        faults = list(args.fault) or sorted(FAULTS)
+        check_faults(rig, faults)
+        if args.clean_runs < 0:
+            raise RunSetupError("--clean-runs must be 0 or more")
+        if not TESTCASES.is_dir():
+            raise RunSetupError(f"no test cases at {TESTCASES}: run from a checkout of the harness")
+    except RunSetupError as exc:
+        print(f"cmi-hil mutate: {exc}", file=sys.stderr)
+        return 2
+    jobs = max(1, args.jobs or os.cpu_count() or 1)
+    base = (args.reports_dir or REPO_ROOT / "reports") / f"mutate-{datetime.now():%Y%m%d-%H%M%S}"
+    base.mkdir(parents=True, exist_ok=True)
+    rig_path = rig.source.resolve() if rig.source else args.rig.resolve()
+    runs = plan(faults, args.clean_runs, base)
+    print(
+        f"cmi-hil mutate: {len(faults)} fault(s) + {args.clean_runs} clean run(s) on rig {rig.name}, "
+        f"{jobs} in parallel; run folders under {base}",
+        flush=True,
+    )
+    t0 = time.monotonic()
+    done = 0
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(execute, run, args, rig_path) for run in runs]
+        for fut in as_completed(futures):
+            run = fut.result()
+            done += 1
+            if run.clean:
+                verdict = "passed" if run.passed else f"FAILED ({len(run.failing)} failing)"
+            else:
+                verdict = f"killed by {len(run.failing)} test(s)" if run.killed else "SURVIVED"
+            print(f"[{done}/{len(runs)}] {run.label}: {verdict} in {run.wall_s:.0f} s", flush=True)
+    print(format_matrix(runs))
+    killed = sum(1 for r in runs if not r.clean and r.killed)
+    clean = [r for r in runs if r.clean]
+    clean_ok = sum(1 for r in clean if r.passed)
+    print(f"mutate wall time {time.monotonic() - t0:.0f} s")
+    print(f"killed {killed}/{len(faults)} faults; clean runs: {clean_ok}/{len(clean)} passed")
+    return 0 if killed == len(faults) and clean_ok == len(clean) else 1
