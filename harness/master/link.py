@@ -197,8 +197,12 @@ class SerialLink:
                     raise ValueError(f"parity must be one of {sorted(PARITIES)}, got {parity!r}")
                 self.port.parity = PARITIES[parity]
                 try:
+                    t_write = time.monotonic()
                     self.port.write(data)
                     self.port.flush()
+                    # the parity may only change back once the last character has left the line
+                    on_line_s = wire_time_s(len(data) + 1, self._baud) * self.time_scale
+                    time.sleep(max(0.0, t_write + on_line_s - time.monotonic()))
                 finally:
                     self.port.parity = serial.PARITY_EVEN
             else:
@@ -216,13 +220,16 @@ class SerialLink:
         *,
         timeout_s: float | None = None,
         listen_until: float | None = None,
+        silence_s: float | None = None,
     ) -> Reply:
         """Collect the reply to ``request``.
 
         Waits up to ``timeout_s`` (default: reply window max + allowance) after ``request_end`` for a first
         byte, then reads until the frame is complete (``frame_length``) and the line has been silent for
         :meth:`silence_s`. With ``listen_until`` it keeps listening until that time after a complete frame,
-        so a second, slower responder is seen as a collision instead of being missed.
+        so a second, slower responder is seen as a collision instead of being missed. ``silence_s``
+        overrides the end-of-reply silence once a frame is complete (an incomplete one always gets the
+        full :meth:`silence_s`).
         """
         if timeout_s is None:
             timeout_s = self.reply_timeout_s()
@@ -235,7 +242,7 @@ class SerialLink:
         silence = self.silence_s()
         while len(buf) < MAX_REPLY_BYTES:
             complete = _one_frame_length(bytes(buf)) is not None
-            until = t_last + silence
+            until = t_last + (silence_s if complete and silence_s is not None else silence)
             if complete and listen_until is not None:
                 until = max(until, listen_until)
             chunk, t = self._read_some(until)

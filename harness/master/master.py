@@ -177,7 +177,8 @@ class Master:
         hint = (
             "more than one slave answered (duplicate primary address or several slaves match the select)"
             if collision
-            else "check parity (8E1), baud, line noise and bus load, and that no two slaves share the address; "
+            else "check parity (8E1), baud, line noise and bus load, and that no two slaves share the "
+            "address; "
             "a slave sending a bad checksum or parity is non-conforming"
         )
         lat = f" after {reply.latency_s * 1000:.1f} ms" if reply.latency_s is not None else ""

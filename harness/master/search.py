@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from harness.master.link import Reply
+from harness.master.timing import char_time_s
 from harness.mbus import LongFrame, LongHeader, SecondaryAddress, ShortFrame, encode
 from harness.mbus.model import ADDR_SELECTED, C_FCB, C_FCV, CI_SELECT, REQ_UD2, SND_UD
 
@@ -116,27 +117,38 @@ def _matches(mask: str, ident: str) -> bool:
     )
 
 
-def _send_select(ctx: _Ctx, mask: str, *, listen_until_window_end: bool) -> Reply:
+def _short_silence_s(ctx: _Ctx) -> float:
+    """After a complete E5 or RSP_UD: two character times. A slower second responder is still caught:
+    by the header read, which listens through its whole reply window."""
+    link = ctx.master.link
+    return 2 * char_time_s(link.baud) * link.time_scale
+
+
+def _send_select(
+    ctx: _Ctx, mask: str, *, listen_until_window_end: bool, silence_s: float | None = None
+) -> Reply:
     m = ctx.master
     data = encode(LongFrame(c=SND_UD, a=ADDR_SELECTED, ci=CI_SELECT, select=ctx.address(mask)))
     end = m.link.send(data)
     m.requests_sent += 1
     ctx.result.probes += 1
     until = end + m.reply_timeout_s() if listen_until_window_end else None
-    reply = m.link.receive(data, end, listen_until=until)
+    reply = m.link.receive(data, end, listen_until=until, silence_s=silence_s)
     if reply.empty:
         ctx.result.silent += 1
     return reply
 
 
-def _read_header(ctx: _Ctx, c: int = REQ_UD2) -> tuple[Reply, LongHeader | None]:
+def _read_header(
+    ctx: _Ctx, c: int = REQ_UD2, silence_s: float | None = None
+) -> tuple[Reply, LongHeader | None]:
     """REQ_UD2 to 253, listening through the whole reply window so a second responder is seen."""
     m = ctx.master
     data = encode(ShortFrame(c=c, a=ADDR_SELECTED))
     end = m.link.send(data)
     m.requests_sent += 1
     ctx.result.reads += 1
-    reply = m.link.receive(data, end, listen_until=end + m.reply_timeout_s())
+    reply = m.link.receive(data, end, listen_until=end + m.reply_timeout_s(), silence_s=silence_s)
     header = None
     if reply.ok and isinstance(reply.frame, LongFrame) and isinstance(reply.frame.header, LongHeader):
         header = reply.frame.header
@@ -151,12 +163,13 @@ def _probe_fast(ctx: _Ctx, mask: str, *, careful: bool = False) -> tuple[Outcome
     exposes a second responder. Anything inconsistent (E5 but no header, header not matching the mask) is
     probed again ``careful``-ly: listening through the select's whole window.
     """
-    reply = _send_select(ctx, mask, listen_until_window_end=careful)
+    short = None if careful else _short_silence_s(ctx)
+    reply = _send_select(ctx, mask, listen_until_window_end=careful, silence_s=short)
     if reply.empty:
         return "empty", None
     if not reply.is_ack:
         return "collision", None
-    read, header = _read_header(ctx)
+    read, header = _read_header(ctx, silence_s=short)
     if header is not None and _matches(mask, header.id):
         return "single", header
     if not read.empty and (not read.ok or read.frames_seen > 1):

@@ -1,0 +1,95 @@
+"""Secondary search (EN 13757-3 wildcard select) against emulated buses: everything found, collisions
+resolved, duplicate ids reported, slow slaves not missed."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import pytest
+
+from harness.emulator import Emulator
+from harness.master import Master, ProbeEvent, search_libmbus, search_secondary
+from harness.mbus import LongHeader
+
+MakeEmu = Callable[..., Emulator]
+MakeMaster = Callable[..., Master]
+
+#: faster than the other master tests: a 50-slave search sends a few hundred probes
+SCALE = 0.05
+ALLOWANCE_S = 0.04
+
+
+def _ids(kind: str, n: int, dut_id: str = "71234567") -> list[str]:
+    if kind == "consecutive":
+        return [f"{int(dut_id) + k:08d}" for k in range(1, n)]
+    rng = random.Random(n)
+    ids: set[str] = set()
+    while len(ids) < n - 1:
+        ids.add(f"{rng.randrange(10_000_000, 100_000_000):08d}")
+    ids.discard(dut_id)
+    return sorted(ids)
+
+
+def _bus(make_emulator: MakeEmu, make_master: MakeMaster, ids: list[str] | None) -> tuple[Emulator, Master]:
+    emu = make_emulator(time_scale=SCALE, slave_ids=ids or None)
+    return emu, make_master(emu, time_scale=SCALE, latency_allowance_s=ALLOWANCE_S)
+
+
+def test_a_single_slave_is_found_with_one_probe(make_emulator: MakeEmu, make_master: MakeMaster) -> None:
+    emu, m = _bus(make_emulator, make_master, None)
+    result = m.search_secondary()
+    assert [h.id for h in result] == [emu.dut.id]
+    assert isinstance(result[0], LongHeader) and result[0].manufacturer == "ELV"
+    assert (result.probes, result.silent, result.reads) == (1, 0, 1)
+
+
+@pytest.mark.parametrize("n", [10, 50])
+@pytest.mark.parametrize("kind", ["random", "consecutive"])
+def test_search_finds_every_slave(make_emulator: MakeEmu, make_master: MakeMaster, kind: str, n: int) -> None:
+    emu, m = _bus(make_emulator, make_master, _ids(kind, n))
+    events: list[ProbeEvent] = []
+    result = search_secondary(m, progress=events.append)
+    assert result.ids() == sorted(s.id for s in emu.slaves)
+    assert len(result) == n and result.duplicates == []
+    assert events and events[-1].found == n and len(events) <= result.probes
+    assert {e.outcome for e in events} >= {"single", "empty"}
+
+
+def test_duplicate_ids_are_reported_and_the_rest_found(
+    make_emulator: MakeEmu, make_master: MakeMaster
+) -> None:
+    emu, m = _bus(make_emulator, make_master, ["11112222", "11112222", "33334444", "33334445"])
+    result = m.search_secondary()
+    assert result.duplicates == ["11112222"]
+    assert result.ids() == sorted([emu.dut.id, "33334444", "33334445"])
+
+
+def test_slaves_answering_at_the_end_of_the_window_are_not_missed(
+    make_emulator: MakeEmu, make_master: MakeMaster
+) -> None:
+    emu, m = _bus(make_emulator, make_master, _ids("consecutive", 8))
+    late_s = 0.9 * (330 / 2400 + 0.050)  # inside the EN 13757-2 window, close to its end
+    for slave in emu.slaves[::2]:
+        slave.reply_delay_s = lambda: late_s  # type: ignore[method-assign]
+    result = m.search_secondary()
+    assert result.ids() == sorted(s.id for s in emu.slaves)
+    assert result.duplicates == []
+
+
+def test_restricting_the_manufacturer_finds_nothing_of_another_one(
+    make_emulator: MakeEmu, make_master: MakeMaster
+) -> None:
+    _, m = _bus(make_emulator, make_master, _ids("random", 3))
+    result = m.search_secondary(manufacturer="KAM")
+    assert list(result) == [] and (result.probes, result.silent) == (1, 1)
+
+
+def test_libmbus_baseline_finds_the_same_slaves_with_more_probes(
+    make_emulator: MakeEmu, make_master: MakeMaster
+) -> None:
+    emu, m = _bus(make_emulator, make_master, _ids("random", 4))
+    ours = search_secondary(m)
+    lib = search_libmbus(m)
+    assert ours.ids() == lib.ids() == sorted(s.id for s in emu.slaves)
+    assert ours.probes < lib.probes and ours.silent < lib.silent
