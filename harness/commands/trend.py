@@ -51,6 +51,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def default_db() -> Path:
+    """reports/results.sqlite here, else the one `cmi-hil run` writes beside the repository's run folders."""
+    if DEFAULT_DB_FILE.exists():
+        return DEFAULT_DB_FILE
+    repo_db = Path(__file__).resolve().parents[2] / DEFAULT_DB_FILE
+    return repo_db if repo_db.exists() else DEFAULT_DB_FILE
+
+
 def _conditions(text: str) -> str:
     data = json.loads(text)
     return ", ".join(f"{k}={v}" for k, v in data.items()) or "-"
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None and not args.measurement:
         print("cmi-hil trend: --plot needs --measurement NAME (one measurement per plot)", file=sys.stderr)
         return 2
-    url = db_url_for(args.db)
+    url = db_url_for(args.db if args.db is not None else default_db())
     try:
         parsed = make_url(url)
     except ArgumentError:

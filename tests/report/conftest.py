@@ -298,3 +298,22 @@ def make_run(tmp_path: Path) -> RunFactory:
         return build_run(tmp_path / "reports", **kwargs)  # type: ignore[arg-type]
 
     return factory
+
+
+@pytest.fixture(scope="module")
+def finalized_fail_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run with a failing requirement, finalized once for the read-only checks of a module."""
+    from harness.report import finalize_run
+
+    run_dir = build_run(tmp_path_factory.mktemp("fail") / "reports", fail_led=True)
+    assert finalize_run(run_dir) == 0
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def finalized_pass_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from harness.report import finalize_run
+
+    run_dir = build_run(tmp_path_factory.mktemp("pass") / "reports")
+    assert finalize_run(run_dir) == 0
+    return run_dir

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from harness import evidence
 from harness.evidence import Requirement
-from harness.report import finalize_run, load_run
+from harness.report import finalize_run, load_run, verify_manifest
 from harness.report.render import render_html, report_context
 
 
@@ -24,6 +24,7 @@ def _pdf_pages(path: Path) -> list[str]:
 def test_finalize_writes_report_pdf_manifest_and_allure_metadata(make_run, capsys) -> None:
     run_dir = make_run(fail_led=True)
     assert finalize_run(run_dir) == 0
+    assert verify_manifest(run_dir).ok
     for name in (
         "report.html",
         "report.pdf",
@@ -40,18 +41,16 @@ def test_finalize_writes_report_pdf_manifest_and_allure_metadata(make_run, capsy
     assert "rig=sim" in env and "dut.id=12345678" in env and "harness.version=0.1.0" in env
 
 
-def test_html_is_self_contained_with_embedded_plots(make_run) -> None:
-    run_dir = make_run()
-    finalize_run(run_dir)
+def test_html_is_self_contained_with_embedded_plots(finalized_pass_run: Path) -> None:
+    run_dir = finalized_pass_run
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert len(re.findall(r'src="data:image/png;base64,', html)) == 3
     assert not re.search(r'(src|href)="(https?:|file:|/)', html), "report must not reference outside files"
     assert "<link" not in html and "<style>" in html
 
 
-def test_cover_shows_verdict_dut_rig_and_calibration(make_run) -> None:
-    run_dir = make_run(fail_led=True)
-    finalize_run(run_dir)
+def test_cover_shows_verdict_dut_rig_and_calibration(finalized_fail_run: Path) -> None:
+    run_dir = finalized_fail_run
     page1 = re.sub(r"\s+", "", _pdf_pages(run_dir / "report.pdf")[0])  # PDF text wraps where it likes
     for expected in (
         "VERDICT: FAIL",
@@ -90,7 +89,7 @@ def test_requirement_matrix_lists_failures_first_and_uncovered_requirements(make
     html = render_html(report_context(load_run(run_dir)))
     matrix = html[html.index("2. Requirement matrix") : html.index("3. Measurements")]
     assert matrix.index("UI-LED") < matrix.index("LL-REPLY-WINDOW") < matrix.index("RI-DETECT")
-    assert "Requirements not covered by any test (1)" in matrix and "RB-NOISE" in matrix
+    assert "Requirements no test of this run verifies (1)" in matrix and "RB-NOISE" in matrix
     assert "Tests citing no requirement (1)" in matrix and "test_garbage_on_bus" in matrix
     assert "LED off while the module read the meter" in matrix
 
@@ -144,9 +143,8 @@ def test_plots_are_missing_with_a_note_when_the_run_took_no_such_measurement(mak
     assert html.count("measurements in this run") == 3
 
 
-def test_pdf_pages_show_the_plots(make_run, tmp_path) -> None:
-    run_dir = make_run()
-    finalize_run(run_dir)
+def test_pdf_pages_show_the_plots(finalized_pass_run: Path, tmp_path) -> None:
+    run_dir = finalized_pass_run
     reader = PdfReader(run_dir / "report.pdf")
     images = sum(len(page.images) for page in reader.pages)
     assert images == 3
@@ -182,4 +180,4 @@ def test_external_requirements_are_listed_apart_from_uncovered(make_run) -> None
     (run_dir / evidence.REQUIREMENTS_FILE).write_text(json.dumps(reqs))
     html = render_html(report_context(load_run(run_dir)))
     assert "Requirements verified by external evidence (1)" in html and "ENV-EMC" in html
-    assert "Requirements not covered by any test" not in html
+    assert "Requirements no test of this run verifies" not in html

@@ -1,6 +1,6 @@
-"""The evidence report of a real simulated run: the suite runs a small subset on the simulated bench
-(emulator behind real SCPI and RFC 2217 endpoints, 10x time scale), then the report is built from
-the run folder it wrote and checked page by page."""
+"""The evidence report of a real simulated run: `cmi-hil run` runs a small subset of the suite on the
+simulated bench (emulator behind real SCPI and RFC 2217 endpoints, 10x time scale) and finalizes the
+run folder it wrote; the report is checked page by page."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from harness.evidence import read_run_info
-from harness.report import finalize_run, verify_manifest
+from harness.report import verify_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 #: one test per plot: quiescent current sweep, reply window at both rates, rate-input detection
@@ -23,31 +23,29 @@ SUBSET = "quiescent or reply_starts or detected_after"
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("reports") / "20261124-120000-sim"
+    reports = tmp_path_factory.mktemp("reports")
     cmd = [
         sys.executable,
         "-m",
-        "pytest",
-        "testcases",
-        "-q",
-        "-p",
-        "no:cacheprovider",
+        "harness.cli",
+        "run",
         "-k",
         SUBSET,
         "--time-scale",
         "0.1",
-        "--evidence-dir",
-        str(run_dir),
-        "--alluredir",
-        str(run_dir / "allure-results"),
+        "--reports-dir",
+        str(reports),
+        "--db",
+        str(reports / "results.sqlite"),
     ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "manifest:" in proc.stdout and "results db: run" in proc.stdout
+    (run_dir,) = [p for p in reports.iterdir() if p.is_dir()]
     return run_dir
 
 
-def test_report_of_a_real_simulated_run(real_run: Path, tmp_path: Path) -> None:
-    assert finalize_run(real_run, db_url=f"sqlite:///{tmp_path / 'results.sqlite'}") == 0
+def test_report_of_a_real_simulated_run(real_run: Path) -> None:
     info = read_run_info(real_run)
     reader = PdfReader(real_run / "report.pdf")
     page1 = re.sub(r"\s+", "", reader.pages[0].extract_text())
@@ -69,11 +67,10 @@ def test_report_of_a_real_simulated_run(real_run: Path, tmp_path: Path) -> None:
     ):
         assert title in text, title
     assert verify_manifest(real_run).ok
+    assert (real_run / "allure-results" / "categories.json").exists()
 
 
 def test_real_run_pdf_converts_to_png_pages(real_run: Path, tmp_path: Path) -> None:
-    if not (real_run / "report.pdf").exists():
-        finalize_run(real_run, db_url=f"sqlite:///{tmp_path / 'results.sqlite'}")
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (Debian poppler-utils) is not installed")
     pages = len(PdfReader(real_run / "report.pdf").pages)
