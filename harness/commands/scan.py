@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
                         for h in result
                     ],
                     "duplicates": result.duplicates,
+                    "unreadable": result.unreadable,
                     "probes": result.probes,
                     "silent_probes": result.silent,
                     "reads": result.reads,
@@ -122,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         )
         for h in result:
             print(f"  {h.id}  {h.manufacturer}  version {h.version}  medium {h.medium:02X}")
+        for u in result.unreadable:
+            print(f"  {u}  UNREADABLE: acknowledges the select, but its RSP_UD never arrived intact")
         for d in result.duplicates:
             print(f"  {d}  DUPLICATE: more than one slave answers this id; their headers cannot be read")
     return 0

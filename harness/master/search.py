@@ -43,7 +43,7 @@ ID_DIGITS = 8
 #: split order of the id positions (0 = most significant printed digit); see the module docstring
 DEFAULT_ORDER: tuple[int, ...] = (5, 6, 7, 4, 3, 2, 1, 0)
 
-Outcome = Literal["empty", "single", "collision"]
+Outcome = Literal["empty", "single", "collision", "unreadable"]
 
 
 @dataclass
@@ -64,13 +64,16 @@ class SearchResult(list[LongHeader]):
     """The slaves found (long headers, as read with REQ_UD2), plus the search's cost and anomalies.
 
     ``duplicates`` lists ids that more than one slave answers to (all 8 digits fixed and still a
-    collision; their headers cannot be read). ``probes`` counts select telegrams sent, ``silent`` those
-    that got no answer, ``reads`` the REQ_UD2 sent to identify slaves, ``elapsed_s`` the wall time.
+    collision; their headers cannot be read). ``unreadable`` lists ids whose slave acknowledges the
+    select but whose RSP_UD never arrives intact (no header to report). ``probes`` counts select
+    telegrams sent, ``silent`` those that got no answer, ``reads`` the REQ_UD2 sent to identify
+    slaves, ``elapsed_s`` the wall time.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.duplicates: list[str] = []
+        self.unreadable: list[str] = []
         self.probes = 0
         self.silent = 0
         self.reads = 0
@@ -172,11 +175,12 @@ def _probe_fast(ctx: _Ctx, mask: str, *, careful: bool = False) -> tuple[Outcome
     read, header = _read_header(ctx, silence_s=short)
     if header is not None and _matches(mask, header.id):
         return "single", header
+    if careful:
+        # one clean E5 in the whole window, yet no readable header: one slave that cannot be read
+        # (bad checksum, no RSP_UD) - or two answering in perfect step; the caller descends to tell
+        return "unreadable", None
     if not read.empty and (not read.ok or read.frames_seen > 1):
         return "collision", None
-    if careful:
-        # an E5 with no readable header twice in a row: the slave acknowledges but cannot be read
-        return "collision" if not read.empty else "empty", None
     return _probe_fast(ctx, mask, careful=True)
 
 
@@ -205,7 +209,7 @@ def search_secondary(
     ctx.report(root, outcome, header)
     if outcome == "single" and header is not None:
         ctx.found(header)
-    elif outcome == "collision":
+    elif outcome in ("collision", "unreadable"):
         _split_fast(ctx, root, order)
     ctx.result.sort(key=lambda h: (h.id, h.manufacturer, h.version, h.medium))
     ctx.result.elapsed_s = time.monotonic() - t0
@@ -218,9 +222,10 @@ def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:
         # all digits fixed and still more than one answer: confirm, listening through the window
         outcome, header = _probe_fast(ctx, mask, careful=True)
         ctx.report(mask, outcome, header)
-        if outcome == "collision":
-            if mask not in ctx.result.duplicates:
-                ctx.result.duplicates.append(mask)
+        if outcome == "collision" and mask not in ctx.result.duplicates:
+            ctx.result.duplicates.append(mask)
+        elif outcome == "unreadable" and mask not in ctx.result.unreadable:
+            ctx.result.unreadable.append(mask)
         elif outcome == "single" and header is not None:
             ctx.found(header)
         return
@@ -237,7 +242,7 @@ def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:
         ctx.report(child, outcome, header)
         if outcome == "single" and header is not None:
             ctx.found(header)
-        elif outcome == "collision":
+        elif outcome in ("collision", "unreadable"):
             _split_fast(ctx, child, order)
 
 

@@ -70,8 +70,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     print(
-        f"secondary search at 2400 Bd, time scale {args.time_scale:g}, latency allowance {args.allowance_ms:g} ms,"
-        f" seed {args.seed}"
+        f"secondary search at 2400 Bd, time scale {args.time_scale:g}, "
+        f"latency allowance {args.allowance_ms:g} ms, seed {args.seed}"
     )
     head = (
         f"{'slaves':>6} {'ids':<11} | {'ours probes':>11} {'silent':>6} {'reads':>5} {'time s':>7} | "
@@ -89,9 +89,9 @@ def main() -> int:
             label = "random" if n > 1 and kind == "random" else ("one" if n == 1 else "consecutive")
             found = f"ours {'ok' if ok_ours else 'WRONG'}, lib {'ok' if ok_lib else 'WRONG'}"
             print(
-                f"{n:>6} {label:<11} | {ours.probes:>11} {ours.silent:>6} {ours.reads:>5} {ours.elapsed_s:>7.2f} | "
-                f"{lib.probes:>10} {lib.silent:>6} {lib.reads:>5} {lib.elapsed_s:>7.2f} | {rp:>6.2f} {rt:>6.2f} | "
-                f"{found}",
+                f"{n:>6} {label:<11} | {ours.probes:>11} {ours.silent:>6} {ours.reads:>5} "
+                f"{ours.elapsed_s:>7.2f} | {lib.probes:>10} {lib.silent:>6} {lib.reads:>5} "
+                f"{lib.elapsed_s:>7.2f} | {rp:>6.2f} {rt:>6.2f} | {found}",
                 flush=True,
             )
     print("ratios = ours / libmbus strategy (lower is better); probes = select telegrams sent")

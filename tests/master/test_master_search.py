@@ -93,3 +93,13 @@ def test_libmbus_baseline_finds_the_same_slaves_with_more_probes(
     lib = search_libmbus(m)
     assert ours.ids() == lib.ids() == sorted(s.id for s in emu.slaves)
     assert ours.probes < lib.probes and ours.silent < lib.silent
+
+
+def test_a_slave_with_a_bad_checksum_is_unreadable_not_a_duplicate(
+    make_emulator: MakeEmu, make_master: MakeMaster
+) -> None:
+    emu = make_emulator(time_scale=SCALE, faults=["bad_checksum"], slave_ids=["11112222"])
+    m = make_master(emu, time_scale=SCALE, latency_allowance_s=ALLOWANCE_S)
+    result = m.search_secondary()
+    assert result.ids() == ["11112222"]
+    assert result.unreadable == [emu.dut.id] and result.duplicates == []
