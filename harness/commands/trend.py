@@ -97,7 +97,15 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None and not args.measurement:
         print("cmi-hil trend: --plot needs --measurement NAME (one measurement per plot)", file=sys.stderr)
         return 2
-    url = db_url_for(args.db if args.db is not None else default_db())
+    target = str(args.db if args.db is not None else default_db())
+    if "://" not in target and not Path(target).exists():
+        print(
+            f"cmi-hil trend: no results database at {target}; runs are stored there by `cmi-hil run` "
+            "(or pass --db URL)",
+            file=sys.stderr,
+        )
+        return 2
+    url = db_url_for(target)
     try:
         parsed = make_url(url)
     except ArgumentError:
