@@ -9,7 +9,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from harness.evidence import ALLURE_DIR, RunInfo
+from harness.evidence import ALLURE_DIR, Measurement, RunInfo
+from harness.report.plots import ReportFigure
 
 ALLURE_REPORT_DIR = "allure-report"
 INSTALL_HINT = (
@@ -113,6 +114,48 @@ def write_allure_metadata(run_dir: Path, info: RunInfo) -> Path:
     env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8")
     return results
+
+
+def _allure_key(nodeid: str) -> tuple[str, str]:
+    """(fullName, name) allure-pytest gives the result of a pytest node id."""
+    path, _, func = nodeid.partition("::")
+    module = path.removesuffix(".py").replace("/", ".")
+    return f"{module}#{func.split('[')[0]}", func
+
+
+def attach_plots(run_dir: Path, figures: list[ReportFigure], measurements: list[Measurement]) -> int:
+    """Attach each report plot to the Allure results of the tests that took its measurements.
+
+    Returns how many results got an attachment. Idempotent: a plot already attached is not added twice.
+    """
+    results = run_dir / ALLURE_DIR
+    if not results.is_dir():
+        return 0
+    wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}  # allure key -> [(attachment name, file)]
+    for fig in figures:
+        if fig.png is None:
+            continue
+        source = f"cmi-hil-plot-{fig.measurement}-attachment.png"
+        (results / source).write_bytes(fig.png)
+        for nodeid in sorted({m.test for m in measurements if m.name == fig.measurement}):
+            wanted.setdefault(_allure_key(nodeid), []).append((f"plot: {fig.title}", source))
+    attached = 0
+    for path in sorted(results.glob("*-result.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue  # not ours to repair; Allure reports it
+        plots = wanted.get((doc.get("fullName", ""), doc.get("name", "")))
+        if not plots:
+            continue
+        attachments = doc.setdefault("attachments", [])
+        have = {a.get("source") for a in attachments}
+        new = [{"name": name, "source": src, "type": "image/png"} for name, src in plots if src not in have]
+        if new:
+            attachments.extend(new)
+            path.write_text(json.dumps(doc), encoding="utf-8")
+            attached += 1
+    return attached
 
 
 def allure_cli() -> str | None:

@@ -9,10 +9,12 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from harness.report.allure import write_allure_metadata
+from harness.report.allure import attach_plots, write_allure_metadata
 from harness.report.manifest import sha256_file, write_manifest
 from harness.report.matrix import build_matrix
+from harness.report.plots import report_figures
 from harness.report.render import ReportError, write_report
 from harness.report.rundata import RunData, RunFolderError, load_run
 from harness.results import ResultsDbError, compare_with_history, db_url_for, open_db, store_run
@@ -86,17 +88,26 @@ def finalize_run(
         comparison = _store(run, url, out)
         findings = comparison.findings
         note = comparison.note()
-    except (ResultsDbError, LookupError) as exc:
+    except (ResultsDbError, LookupError, SQLAlchemyError) as exc:
         note = f"Results database not updated: {exc}"
         print(f"cmi-hil: {note}", file=sys.stderr)
         status = EXIT_EVIDENCE_INCOMPLETE
 
     try:
-        html_path, pdf_path = write_report(run, findings, note)
+        figures = report_figures(run.measurements)
+        attach_plots(run_dir, figures, run.measurements)
+        html_path, pdf_path = write_report(run, findings, note, figures)
         print(f"report: {html_path}", file=out)
         print(f"report: {pdf_path}", file=out)
     except (ReportError, OSError) as exc:
         print(f"cmi-hil: report not complete: {exc}", file=sys.stderr)
+        status = EXIT_EVIDENCE_INCOMPLETE
+    except Exception as exc:  # a rendering bug must not cost the run its manifest and database entry
+        print(
+            f"cmi-hil: report not complete: {exc.__class__.__name__}: {exc} (a harness error; the run's "
+            "data is intact and `cmi-hil report` can render it again)",
+            file=sys.stderr,
+        )
         status = EXIT_EVIDENCE_INCOMPLETE
 
     manifest = write_manifest(run_dir, run_id=run.info.run_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -253,3 +254,38 @@ def trend_plot(series: dict[str, list[tuple[str, float]]], *, title: str, unit: 
         ax.legend(fontsize=7)
     fig.tight_layout()
     return _png(fig)
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """One report figure: which measurement it shows, title, caption, PNG (None without data)."""
+
+    measurement: str
+    title: str
+    caption: str
+    png: bytes | None
+
+
+def report_figures(measurements: Sequence[Measurement]) -> list[ReportFigure]:
+    """The report's three figures, rendered once for the HTML, the PDF and the Allure attachments."""
+    return [
+        ReportFigure(
+            "quiescent_current",
+            "Quiescent bus current vs supply voltage (both polarities)",
+            "Product sheet: 21-42 VDC, polarity independent, 1 unit load = 1.5 mA.",
+            quiescent_current_plot(measurements),
+        ),
+        ReportFigure(
+            "reply_latency",
+            "Reply latency against the reply window per baud rate",
+            "EN 13757-2: a slave answers no earlier than 11 bit times and no later than 330 bit times "
+            "+ 50 ms after the end of the request.",
+            reply_latency_plot(measurements),
+        ),
+        ReportFigure(
+            "rate_detection_time",
+            "Rate-input detection timeline",
+            "Product sheet: minimum detection time 5 s; a level held at least 5 s is detected.",
+            rate_detection_plot(measurements),
+        ),
+    ]

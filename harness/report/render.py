@@ -101,7 +101,10 @@ def _run_date(run: RunData) -> date:
 
 
 def report_context(
-    run: RunData, findings: list[Finding] | None = None, history_note: str | None = None
+    run: RunData,
+    findings: list[Finding] | None = None,
+    history_note: str | None = None,
+    report_figures: list[plots.ReportFigure] | None = None,
 ) -> dict[str, Any]:
     """Everything the template shows, computed from the run data."""
     matrix: Matrix = build_matrix(run.requirements, run.tests, run.measurements)
@@ -128,26 +131,8 @@ def report_context(
         if path.exists():
             data_files.append((rel, hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size))
     figures = [
-        (
-            "Quiescent bus current vs supply voltage (both polarities)",
-            "Product sheet: 21-42 VDC, polarity independent, 1 unit load = 1.5 mA.",
-            _png_data_uri(plots.quiescent_current_plot(run.measurements)),
-            "quiescent_current",
-        ),
-        (
-            "Reply latency against the reply window per baud rate",
-            "EN 13757-2: a slave answers no earlier than 11 bit times and no later than "
-            "330 bit times + 50 ms "
-            "after the end of the request.",
-            _png_data_uri(plots.reply_latency_plot(run.measurements)),
-            "reply_latency",
-        ),
-        (
-            "Rate-input detection timeline",
-            "Product sheet: minimum detection time 5 s; a level held at least 5 s is detected.",
-            _png_data_uri(plots.rate_detection_plot(run.measurements)),
-            "rate_detection_time",
-        ),
+        (f.title, f.caption, _png_data_uri(f.png), f.measurement)
+        for f in (report_figures if report_figures is not None else plots.report_figures(run.measurements))
     ]
     return {
         "run": run,
@@ -226,10 +211,13 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def write_report(
-    run: RunData, findings: list[Finding] | None = None, history_note: str | None = None
+    run: RunData,
+    findings: list[Finding] | None = None,
+    history_note: str | None = None,
+    report_figures: list[plots.ReportFigure] | None = None,
 ) -> tuple[Path, Path]:
     """Write report.html and report.pdf into the run folder; returns their paths."""
-    context = report_context(run, findings, history_note)
+    context = report_context(run, findings, history_note, report_figures)
     html_path = run.run_dir / "report.html"
     pdf_path = run.run_dir / "report.pdf"
     html_path.write_text(render_html(context), encoding="utf-8")

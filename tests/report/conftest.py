@@ -120,6 +120,11 @@ def build_run(
     run_dir.mkdir(parents=True)
     (run_dir / evidence.ALLURE_DIR).mkdir()
     (run_dir / evidence.ALLURE_DIR / "0a1b-result.json").write_text('{"name": "test_x", "status": "passed"}')
+    (run_dir / evidence.ALLURE_DIR / "0a1c-result.json").write_text(
+        '{"name": "test_quiescent_current[+]", "fullName": "testcases.test_power#test_quiescent_current", '
+        '"status": "passed", "attachments": [{"name": "M-Bus transcript", "source": "x-attachment.txt", '
+        '"type": "text/plain"}]}'
+    )
     t = started
     clock = lambda: (t + timedelta(seconds=rnd.random() * 60)).isoformat()  # noqa: E731
     measurements: list[Measurement] = []

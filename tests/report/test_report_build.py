@@ -181,3 +181,12 @@ def test_external_requirements_are_listed_apart_from_uncovered(make_run) -> None
     html = render_html(report_context(load_run(run_dir)))
     assert "Requirements verified by external evidence (1)" in html and "ENV-EMC" in html
     assert "Requirements no test of this run verifies" not in html
+
+
+def test_plots_are_attached_to_the_allure_results_of_the_measuring_tests(finalized_pass_run: Path) -> None:
+    results = finalized_pass_run / "allure-results"
+    doc = json.loads((results / "0a1c-result.json").read_text())
+    names = [a["name"] for a in doc["attachments"]]
+    assert names == ["M-Bus transcript", "plot: Quiescent bus current vs supply voltage (both polarities)"]
+    assert (results / doc["attachments"][1]["source"]).read_bytes()[:4] == b"\x89PNG"
+    assert "attachments" not in json.loads((results / "0a1b-result.json").read_text())

@@ -4,6 +4,7 @@ run folder it wrote; the report is checked page by page."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -68,6 +69,14 @@ def test_report_of_a_real_simulated_run(real_run: Path) -> None:
         assert title in text, title
     assert verify_manifest(real_run).ok
     assert (real_run / "allure-results" / "categories.json").exists()
+    attached = [
+        a["name"]
+        for path in (real_run / "allure-results").glob("*-result.json")
+        for a in json.loads(path.read_text()).get("attachments", [])
+    ]
+    assert (
+        attached.count("plot: Quiescent bus current vs supply voltage (both polarities)") == 2
+    )  # both polarities
 
 
 def test_real_run_pdf_converts_to_png_pages(real_run: Path, tmp_path: Path) -> None:
