@@ -1,4 +1,4 @@
-"""`cmi-hil emulate`: run the reference emulator standalone and print its endpoints (``NAME: URL`` per line)."""
+"""`cmi-hil emulate`: run the reference emulator standalone, print its endpoints as `NAME: URL` lines."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from harness.emulator.faults import FAULTS
 from harness.profile import ProfileError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "emulate",
         help="run the CMi1020/E350 reference emulator and print its endpoints",
