@@ -26,8 +26,10 @@ from harness.report.transcripts import DecodedEntry, decode_entry
 from harness.results.trend import Finding
 
 TEMPLATES = Path(__file__).with_name("templates")
-#: frames per transcript shown in the appendix; the full transcript stays in the run folder
-MAX_FRAMES_PER_TRANSCRIPT = 60
+#: frames per transcript shown in the appendix (a failing test's in full up to the first bound; a passing
+#: test's first exchanges show the pattern); every transcript stays complete in the run folder
+MAX_FRAMES_FAILED = 120
+MAX_FRAMES_PASSED = 8
 #: EN 13757-3 medium codes seen on this product line
 MEDIUM_NAMES = {0x00: "other", 0x02: "electricity", 0x03: "gas", 0x04: "heat", 0x07: "water"}
 _DATA_FILES = (evidence.RUN_FILE, evidence.TESTS_FILE, evidence.MEASUREMENTS_FILE, evidence.REQUIREMENTS_FILE)
@@ -87,7 +89,8 @@ def _transcript_blocks(run: RunData) -> list[TranscriptBlock]:
     for stem, entries in run.transcripts.items():
         nodeid = run.test_for_transcript(stem)
         block = TranscriptBlock(nodeid, stem, nodeid in failed, len(entries))
-        block.entries = [decode_entry(e) for e in entries[:MAX_FRAMES_PER_TRANSCRIPT]]
+        limit = MAX_FRAMES_FAILED if block.failed else MAX_FRAMES_PASSED
+        block.entries = [decode_entry(e) for e in entries[:limit]]
         blocks.append(block)
     blocks.sort(key=lambda b: (not b.failed, b.nodeid))  # failing tests' telegrams first
     return blocks
@@ -149,7 +152,7 @@ def report_context(
         else None,
         "figures": figures,
         "transcripts": _transcript_blocks(run),
-        "max_frames": MAX_FRAMES_PER_TRANSCRIPT,
+        "max_frames": (MAX_FRAMES_FAILED, MAX_FRAMES_PASSED),
         "findings": findings or [],
         "history_note": history_note,
         "data_files": data_files,

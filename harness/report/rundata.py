@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -16,6 +16,9 @@ from harness import evidence
 from harness.evidence import Measurement, Requirement, RunInfo, TestResult, TranscriptEntry
 
 M = TypeVar("M", bound=BaseModel)
+
+#: written by the suite's pytest plugin: wall time, time scale and the waits the standard forces
+TIMING_FILE = "timing.json"
 
 
 class RunFolderError(ValueError):
@@ -35,6 +38,8 @@ class RunData:
     transcripts: dict[str, list[TranscriptEntry]] = field(default_factory=dict)
     #: lines or files that could not be read, as "file:line: reason"
     problems: list[str] = field(default_factory=list)
+    #: the suite's timing.json (wall time, time scale, mandated waits), when present
+    timing: dict[str, Any] = field(default_factory=dict)
 
     def test_for_transcript(self, stem: str) -> str:
         """The test node id a transcript file belongs to (its stem when no test matches)."""
@@ -101,6 +106,12 @@ def load_run(run_dir: Path) -> RunData:
             problems.append(f"{evidence.REQUIREMENTS_FILE}: {str(exc).splitlines()[0]}")
     else:
         problems.append(f"{evidence.REQUIREMENTS_FILE}: missing; requirement coverage cannot be shown")
+    timing_file = run_dir / TIMING_FILE
+    if timing_file.exists():
+        try:
+            data.timing = dict(json.loads(timing_file.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, TypeError, ValueError) as exc:
+            problems.append(f"{TIMING_FILE}: {exc}")
     tdir = run_dir / evidence.TRANSCRIPTS_DIR
     if tdir.is_dir():
         for path in sorted(tdir.glob("*.jsonl")):
