@@ -179,6 +179,8 @@ class Rfc2217Server:
     def stop(self) -> None:
         self._stopped.set()
         with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
+        with contextlib.suppress(OSError):
             self._listener.close()
         with self._lock:
             clients = list(self._clients)

@@ -1,0 +1,112 @@
+"""Raw-byte master for the emulator self-tests, and request builders (encoded with the harness codec)."""
+
+from __future__ import annotations
+
+import time
+
+import serial
+
+from harness.emulator.oracle import reply_window_s
+from harness.mbus import encode
+from harness.mbus.model import (
+    CI_DATA_SEND,
+    CI_SELECT,
+    REQ_UD2,
+    SND_NKE,
+    SND_UD,
+    ControlFrame,
+    LongFrame,
+    SecondaryAddress,
+    ShortFrame,
+)
+
+#: emulator timers run 10x faster in most tests (reply windows, wire time, detection time)
+SCALE = 0.1
+#: loopback TCP + thread scheduling allowance on the master side
+ALLOWANCE_S = 0.05
+
+
+class RawLink:
+    """A master that writes raw bytes and reads whatever the line returns, timing the first byte."""
+
+    def __init__(self, url: str, *, baud: int = 2400, parity: str = "E", time_scale: float = SCALE) -> None:
+        self.port = serial.serial_for_url(url, baudrate=baud, parity=parity, timeout=0)
+        self.time_scale = time_scale
+        self.last_latency_s: float | None = None
+
+    @property
+    def baud(self) -> int:
+        return int(self.port.baudrate)
+
+    def set_format(self, *, baud: int | None = None, parity: str | None = None) -> None:
+        if baud is not None:
+            self.port.baudrate = baud
+        if parity is not None:
+            self.port.parity = parity
+
+    def char_time_s(self) -> float:
+        return 11 / self.baud * self.time_scale
+
+    def exchange(self, request: bytes, *, window_factor: float = 1.5) -> bytes:
+        """Send ``request``; collect the reply until the line is silent. Records the start-bit latency."""
+        self.port.read(
+            self.port.in_waiting
+        )  # drop stale bytes locally (an RFC 2217 purge costs a round trip)
+        self.port.write(request)
+        t_written = time.monotonic()
+        end_of_request = t_written + len(request) * self.char_time_s()
+        _, max_s = reply_window_s(self.baud)
+        deadline = end_of_request + max_s * self.time_scale * window_factor + ALLOWANCE_S
+        data = bytearray()
+        self.last_latency_s = None
+        gap_s = max(6 * self.char_time_s(), 0.03)
+        last_rx = None
+        while True:
+            now = time.monotonic()
+            if last_rx is None and now > deadline:
+                break
+            if last_rx is not None and now - last_rx > gap_s:
+                break
+            chunk = self.port.read(256)
+            if chunk:
+                if last_rx is None:
+                    # first byte complete = reply start bit + one character time
+                    latency_wall = time.monotonic() - end_of_request - self.char_time_s()
+                    self.last_latency_s = latency_wall / self.time_scale
+                last_rx = time.monotonic()
+                data += chunk
+            else:
+                time.sleep(0.0005)
+        return bytes(data)
+
+    def close(self) -> None:
+        # pyserial's rfc2217 close() sleeps 0.3 s after joining its reader "for quick reconnects"; the
+        # emulator needs no such pause, so join the reader here and let close() skip it
+        reader = self.port._thread
+        self.port._thread = None
+        self.port.close()
+        if reader is not None:
+            reader.join(2)
+
+
+def snd_nke(a: int) -> bytes:
+    return encode(ShortFrame(c=SND_NKE, a=a))
+
+
+def req_ud2(a: int, fcb: int = 0) -> bytes:
+    return encode(ShortFrame(c=REQ_UD2 | (0x20 if fcb else 0), a=a))
+
+
+def select(
+    ident: str, manufacturer: str | None = None, version: int | None = None, medium: int | None = None
+) -> bytes:
+    sel = SecondaryAddress(id=ident, manufacturer=manufacturer, version=version, medium=medium)
+    return encode(LongFrame(c=SND_UD, a=253, ci=CI_SELECT, select=sel))
+
+
+def set_address(a: int, new: int) -> bytes:
+    return encode(LongFrame(c=SND_UD, a=a, ci=CI_DATA_SEND, data=bytes([0x01, 0x7A, new])))
+
+
+def baud_switch(a: int, ci: int) -> bytes:
+    return encode(ControlFrame(c=SND_UD, a=a, ci=ci))
