@@ -35,6 +35,8 @@ from harness.commands.run import (
 )
 
 CLEAN = "(clean)"
+#: failing tests named per fault in the matrix (the run folder lists them all)
+MATRIX_TESTS = 4
 #: a single suite run that takes longer than this is stopped and reported as an error
 RUN_TIMEOUT_S = 900.0
 
@@ -133,7 +135,9 @@ def format_matrix(runs: list[MutantRun]) -> str:
             lines.append(f"  {run.label:34s} {status:8s} {detail}")
             continue
         status = "killed" if run.killed else "SURVIVED"
-        detail = ", ".join(short(t) for t in run.failing) or "no test failed"
+        shown = [short(t) for t in run.failing[:MATRIX_TESTS]]
+        more = len(run.failing) - len(shown)
+        detail = ", ".join(shown) + (f" and {more} more" if more > 0 else "") if shown else "no test failed"
         reqs = f" [{', '.join(run.requirements)}]" if run.requirements else ""
         lines.append(f"  {run.fault:34s} {status:8s} {len(run.failing):2d}: {detail}{reqs}")
         if run.problem:
