@@ -14,9 +14,10 @@ from pathlib import Path
 
 from harness.evidence import ALLURE_DIR
 from harness.report.allure import ALLURE_REPORT_DIR, render_allure
-from harness.report.finalize import finalize_run
-from harness.report.manifest import ManifestError, sha256_file, verify_manifest, write_manifest
+from harness.report.finalize import default_db_for, finalize_run, seal
+from harness.report.manifest import ManifestError, verify_manifest
 from harness.report.rundata import RunFolderError, load_run
+from harness.results import db_url_for
 
 #: files the report step itself (re)writes; any other change is a change of the run's evidence
 _OUTPUTS = (
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             message if allure_status == 0 else f"cmi-hil report: {message}",
             file=sys.stdout if allure_status == 0 else sys.stderr,
         )
-        manifest = write_manifest(run_dir, run_id=load_run(run_dir).info.run_id)  # Allure report sealed too
-        print(f"manifest: {manifest} sha256 {sha256_file(manifest)}")
+        db_url = db_url_for(args.db if args.db is not None else default_db_for(run_dir))
+        seal(run_dir, load_run(run_dir).info.run_id, db_url, sys.stdout)  # the Allure report is sealed too
         status = status or allure_status
     return status

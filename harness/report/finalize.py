@@ -17,7 +17,14 @@ from harness.report.matrix import build_matrix
 from harness.report.plots import report_figures
 from harness.report.render import ReportError, write_report
 from harness.report.rundata import RunData, RunFolderError, load_run
-from harness.results import ResultsDbError, compare_with_history, db_url_for, open_db, store_run
+from harness.results import (
+    ResultsDbError,
+    compare_with_history,
+    db_url_for,
+    open_db,
+    record_manifest,
+    store_run,
+)
 from harness.results.trend import Comparison, Finding
 
 EXIT_OK = 0
@@ -58,6 +65,25 @@ def _store(run: RunData, db_url: str, out: TextIO) -> Comparison:
         engine.dispose()
 
 
+def seal(run_dir: Path, run_id: str, db_url: str | None, out: TextIO) -> bool:
+    """Write manifest.json (last) and record its digest in the results database; False if not recorded."""
+    manifest = write_manifest(run_dir, run_id=run_id)
+    digest = sha256_file(manifest)
+    print(f"manifest: {manifest} sha256 {digest}", file=out)
+    if db_url is None:
+        return False
+    try:
+        engine = open_db(db_url)
+        try:
+            record_manifest(engine, run_id, digest)
+        finally:
+            engine.dispose()
+    except (ResultsDbError, SQLAlchemyError) as exc:
+        print(f"cmi-hil: manifest digest not recorded in the results database: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def finalize_run(
     run_dir: Path, *, db_url: str | None = None, nightly: bool = False, out: TextIO | None = None
 ) -> int:
@@ -82,16 +108,17 @@ def finalize_run(
 
     write_allure_metadata(run_dir, run.info)
 
-    url = db_url_for(db_url if db_url is not None else default_db_for(run_dir))
+    url: str | None = db_url_for(db_url if db_url is not None else default_db_for(run_dir))
     findings: list[Finding] = []
     try:
-        comparison = _store(run, url, out)
+        comparison = _store(run, str(url), out)
         findings = comparison.findings
         note = comparison.note()
     except (ResultsDbError, LookupError, SQLAlchemyError) as exc:
         note = f"Results database not updated: {exc}"
         print(f"cmi-hil: {note}", file=sys.stderr)
         status = EXIT_EVIDENCE_INCOMPLETE
+        url = None
 
     try:
         figures = report_figures(run.measurements)
@@ -110,8 +137,8 @@ def finalize_run(
         )
         status = EXIT_EVIDENCE_INCOMPLETE
 
-    manifest = write_manifest(run_dir, run_id=run.info.run_id)
-    print(f"manifest: {manifest} sha256 {sha256_file(manifest)}", file=out)
+    if not seal(run_dir, run.info.run_id, url, out) and url is not None:
+        status = EXIT_EVIDENCE_INCOMPLETE
 
     print(note, file=out)
     for f in findings:

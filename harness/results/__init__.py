@@ -4,7 +4,15 @@ Public API: :func:`open_db`, :func:`store_run`, :func:`compare_with_history`, :f
 :class:`TrendPolicy`, :class:`Finding`, :class:`ResultsDbError`.
 """
 
-from harness.results.store import DEFAULT_DB_FILE, ResultsDbError, db_url_for, open_db, store_run
+from harness.results.store import (
+    DEFAULT_DB_FILE,
+    ResultsDbError,
+    db_url_for,
+    open_db,
+    record_manifest,
+    recorded_manifest,
+    store_run,
+)
 from harness.results.trend import (
     Comparison,
     Finding,
@@ -31,6 +39,8 @@ __all__ = [
     "latest_run_ids",
     "measurement_series",
     "open_db",
+    "record_manifest",
+    "recorded_manifest",
     "robust_spread",
     "slower",
     "store_run",

@@ -38,6 +38,8 @@ class RunRow(Base):
     git_commit: Mapped[str | None] = mapped_column(String(64))
     operator: Mapped[str | None] = mapped_column(String(120))
     run_dir: Mapped[str | None] = mapped_column(String(500))
+    #: SHA-256 of the run folder's manifest.json when it was sealed: re-sealing an altered folder shows
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
 
     tests: Mapped[list[TestRow]] = relationship(back_populates="run", cascade="all, delete-orphan")
     measurements: Mapped[list[MeasurementRow]] = relationship(

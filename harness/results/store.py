@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, delete, event, select
+from sqlalchemy import Engine, create_engine, delete, event, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
@@ -83,8 +83,39 @@ def open_db(url: str | Path | None = None, *, create: bool = True) -> Engine:
     if is_sqlite:
         _sqlite_pragmas(engine)
     if create:
-        with_retry(lambda: Base.metadata.create_all(engine), what=f"creating the tables in {full}")
+        with_retry(lambda: _create_or_upgrade(engine), what=f"creating the tables in {full}")
     return engine
+
+
+def _create_or_upgrade(engine: Engine) -> None:
+    """Create missing tables, and add columns a newer harness defines to tables an older one created
+    (all such columns are nullable, so old rows stay valid)."""
+    Base.metadata.create_all(engine)
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(dialect=engine.dialect)
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+
+
+def record_manifest(engine: Engine, run_id: str, sha256: str) -> None:
+    """Record the digest of a run's manifest.json (after it is written, i.e. after :func:`store_run`)."""
+
+    def write() -> None:
+        with Session(engine) as session, session.begin():
+            session.execute(update(RunRow).where(RunRow.run_id == run_id).values(manifest_sha256=sha256))
+
+    with_retry(write, what=f"recording the manifest of run {run_id}")
+
+
+def recorded_manifest(engine: Engine, run_id: str) -> tuple[bool, str | None]:
+    """(run is in the database, manifest digest recorded for it)."""
+    with Session(engine) as session:
+        row = session.execute(select(RunRow.manifest_sha256).where(RunRow.run_id == run_id)).first()
+    return (row is not None, row[0] if row is not None else None)
 
 
 def _transient(exc: DBAPIError) -> bool:

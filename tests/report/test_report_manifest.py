@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.report import verify_manifest, write_manifest
+from harness.report import finalize_run, verify_manifest, write_manifest
 from harness.report.manifest import ManifestError, sha256_file
 
 
@@ -91,3 +91,33 @@ def test_report_allure_without_cli_says_how_to_install(make_run, monkeypatch, ca
     assert main(["report", str(run_dir), "--allure", "--db", str(run_dir.parent / "r.sqlite")]) == 3
     assert "npm install -g allure" in capsys.readouterr().err
     assert verify_manifest(run_dir).ok
+
+
+def test_a_folder_resealed_after_the_run_fails_verify_against_the_database(make_run, capsys) -> None:
+    run_dir = make_run()
+    assert finalize_run(run_dir) == 0  # seals and records the manifest digest in reports/results.sqlite
+    assert main(["verify", str(run_dir)]) == 0
+    assert "matches the digest recorded" in capsys.readouterr().out
+    tests = run_dir / "tests.jsonl"
+    tests.write_text(tests.read_text().replace('"passed"', '"failed"', 1))
+    write_manifest(run_dir, run_id=run_dir.name)  # someone re-seals the altered folder by hand
+    assert verify_manifest(run_dir).ok  # the files agree with the new manifest...
+    assert main(["verify", str(run_dir)]) == 1  # ...but not with the digest recorded when the run was sealed
+    out = capsys.readouterr().out
+    assert "MANIFEST manifest.json" in out and "re-sealed after the run" in out
+
+
+def test_older_database_gets_the_new_columns(tmp_path: Path) -> None:
+    from sqlalchemy import inspect
+
+    from harness.results import open_db
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = open_db(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE runs DROP COLUMN manifest_sha256")  # as an older harness made it
+    assert "manifest_sha256" not in {c["name"] for c in inspect(engine).get_columns("runs")}
+    engine.dispose()
+    engine = open_db(url)
+    assert "manifest_sha256" in {c["name"] for c in inspect(engine).get_columns("runs")}
+    engine.dispose()
