@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,17 @@ def test_older_database_gets_the_new_columns(tmp_path: Path) -> None:
     engine = open_db(url)
     assert "manifest_sha256" in {c["name"] for c in inspect(engine).get_columns("runs")}
     engine.dispose()
+
+
+@pytest.mark.skipif(shutil.which("allure") is None, reason="Allure CLI not installed (npm install -g allure)")
+def test_report_allure_renders_the_allure_report_and_seals_it(make_run, capsys) -> None:
+    run_dir = make_run()
+    assert main(["report", str(run_dir), "--allure", "--db", str(run_dir.parent / "r.sqlite")]) == 0
+    assert (run_dir / "allure-report" / "index.html").is_file()
+    assert "Allure report:" in capsys.readouterr().out
+    assert verify_manifest(run_dir).ok  # the Allure report is listed in the manifest too
+    assert any(
+        p.startswith("allure-report/")
+        for p in json.loads((run_dir / "manifest.json").read_text())["files"]
+        for p in [p["path"]]
+    )
