@@ -199,6 +199,41 @@ def _allure_attach(body: str, name: str, mime: str, extension: str) -> None:
     plugin_manager.hook.attach_data(body=body, name=name, attachment_type=mime, extension=extension)
 
 
+#: measurement name -> plot of harness.report.plots drawn for it (attached to the test in Allure)
+PLOTTED = {
+    "quiescent_current": "quiescent_current_plot",
+    "reply_latency": "reply_latency_plot",
+    "rate_detection_time": "rate_detection_plot",
+}
+
+
+def attach_plots(measurements: list[Measurement]) -> None:
+    """Attach the evidence report's plot of a test's well-known measurements to its Allure result."""
+    names = {m.name for m in measurements} & PLOTTED.keys()
+    if not names:
+        return
+    try:
+        from harness.report import plots
+    except ImportError:  # the report package is optional for the suite
+        return
+    for name in sorted(names):
+        try:
+            png = getattr(plots, PLOTTED[name])(measurements)
+        except Exception:  # a plot is a convenience; the measurements themselves are already recorded
+            continue
+        if png:
+            _allure_attach_bytes(png, f"{name} plot")
+
+
+def _allure_attach_bytes(body: bytes, name: str) -> None:
+    try:
+        from allure_commons._core import plugin_manager
+        from allure_commons.types import AttachmentType
+    except ImportError:  # pragma: no cover
+        return
+    plugin_manager.hook.attach_data(body=body, name=name, attachment_type=AttachmentType.PNG, extension="png")
+
+
 def _allure_requirement_links(state: SuiteState, ids: list[str]) -> None:
     try:
         import allure
@@ -330,8 +365,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     state = suite_state(item.config)
     _allure_requirement_links(state, state.cited.get(item.nodeid, []))
-    result = yield
-    rec = state.tests[item.nodeid].recorder
+    try:
+        result = yield
+    finally:
+        rec = state.tests[item.nodeid].recorder
+        if rec is not None and rec.measurements and getattr(item.config.option, "allure_report_dir", None):
+            attach_plots(rec.measurements)
     if rec is not None and rec.deferred_failures:
         lines = "\n".join(describe(m) for m in rec.deferred_failures)
         raise AssertionError(f"{len(rec.deferred_failures)} measurement(s) failed:\n{lines}")

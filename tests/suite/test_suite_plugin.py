@@ -152,5 +152,7 @@ def test_allure_gets_steps_parameters_links_and_environment(
     assert params["verdict"] == "fail" and params["high"] == "0.0015" and params["condition polarity"] == "-"
     assert step["status"] == "failed"
     assert {"name": "PS-UNIT-LOAD", "url": "PS-UNIT-LOAD", "type": "tms"} in failing["links"]
+    ok = by_name["test_current_ok"]
+    assert any(a["name"] == "quiescent_current plot" and a["type"] == "image/png" for a in ok["attachments"])
     env = (alluredir / "environment.properties").read_text()
     assert "harness.version=" in env and "rig=sim" in env
