@@ -103,6 +103,7 @@ class SerialLink:
                 "(/dev/ttyUSB0, rfc2217://host:port, socket://host:port, loop://) and that the port is free"
             ) from exc
         self._baud = baud
+        self.last_stray = b""
 
     # --- port settings ---------------------------------------------------------------------------
     @property
@@ -180,7 +181,8 @@ class SerialLink:
 
         ``parity`` ("E", "N", "O") overrides 8E1 for this request only (to test a slave's parity check).
         """
-        self.drain_stray()
+        #: bytes found waiting before this request: a late reply to an earlier one, or noise
+        self.last_stray = self.drain_stray()
         t_start = time.monotonic()
         self.transcript.append(
             TranscriptEntry(

@@ -8,15 +8,17 @@ A silent probe costs a full reply window; that is the cost this module minimises
 Two strategies share the same transport so they can be compared in one run:
 
 * :func:`search_secondary` (ours): one all-wildcard probe first (a bus with one slave costs one probe),
-  then splits colliding masks position by position in :data:`DEFAULT_ORDER`, least significant digits
-  of the serial number first but starting three digits from the end, because ids on one bus are mostly
-  serial numbers from a few production batches: they share their leading digits, and leaving those
-  positions as wildcards costs nothing while splitting on them costs nine silent probes each. An E5 is
-  taken without waiting out the window; the REQ_UD2 that reads the header (which we need anyway) listens
-  through the window, so a second, slower responder still shows up as a collision and is never lost.
-  A parent that collided and whose other nine children were silent must hold >= 2 slaves in the last
-  child, so that child is split without probing it. No retries on silence: the window is already the
-  standard's maximum plus a latency allowance.
+  then splits colliding masks position by position in :data:`DEFAULT_ORDER`: the hundreds digit of the
+  id first, then tens and units, then the leading digits. Ids on one bus are mostly serial numbers from a
+  few production batches, so they share their leading digits: leaving those positions as wildcards
+  costs nothing, while splitting on them (as libmbus does first) costs nine silent probes each. An E5 is
+  taken after two character times of silence instead of the whole window; the REQ_UD2 that reads the
+  header (needed anyway) listens through its whole window, so a second, slower responder still shows up
+  as a collision and is never lost; an E5 without a readable header is probed again listening through
+  the whole select window. A parent that collided and whose other nine children were silent holds
+  >= 2 slaves in the last child, which is split without probing it. No retries on silence: the wait is
+  already the standard's maximum plus a latency allowance. All 8 digits fixed and still a collision:
+  a duplicate id; one clean E5 but never an intact RSP_UD: an unreadable slave.
 * :func:`search_libmbus` (baseline): a re-implementation of libmbus's ``mbus_scan_2nd_address_range``
   strategy: digits 0-9 at position 0, descend to the next position on collision; every silent probe is
   repeated once (libmbus's default ``max_search_retry = 1``); after an E5 and after the RSP_UD the line is
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -97,6 +100,16 @@ class _Ctx:
     progress: ProgressFn | None
     result: SearchResult = field(default_factory=SearchResult)
     seen: set[str] = field(default_factory=set)
+    #: the latest masks that got no answer; re-probed if a late answer shows up afterwards
+    recent_silent: deque[str] = field(default_factory=lambda: deque(maxlen=2))
+    suspects: list[str] = field(default_factory=list)
+
+    def anomaly(self) -> None:
+        """A late or unexplained answer: the latest silent masks may have hidden a slow slave."""
+        for mask in self.recent_silent:
+            if mask not in self.suspects:
+                self.suspects.append(mask)
+        self.recent_silent.clear()
 
     def address(self, mask: str) -> SecondaryAddress:
         return SecondaryAddress(
@@ -136,9 +149,12 @@ def _send_select(
     m.requests_sent += 1
     ctx.result.probes += 1
     until = end + m.reply_timeout_s() if listen_until_window_end else None
+    if m.link.last_stray:
+        ctx.anomaly()
     reply = m.link.receive(data, end, listen_until=until, silence_s=silence_s)
     if reply.empty:
         ctx.result.silent += 1
+        ctx.recent_silent.append(mask)
     return reply
 
 
@@ -151,6 +167,8 @@ def _read_header(
     end = m.link.send(data)
     m.requests_sent += 1
     ctx.result.reads += 1
+    if m.link.last_stray:
+        ctx.anomaly()
     reply = m.link.receive(data, end, listen_until=end + m.reply_timeout_s(), silence_s=silence_s)
     header = None
     if reply.ok and isinstance(reply.frame, LongFrame) and isinstance(reply.frame.header, LongHeader):
@@ -175,6 +193,9 @@ def _probe_fast(ctx: _Ctx, mask: str, *, careful: bool = False) -> tuple[Outcome
     read, header = _read_header(ctx, silence_s=short)
     if header is not None and _matches(mask, header.id):
         return "single", header
+    if read.empty:
+        # an E5 nobody stands behind: possibly the late answer to an earlier, "silent" probe
+        ctx.anomaly()
     if careful:
         # one clean E5 in the whole window, yet no readable header: one slave that cannot be read
         # (bad checksum, no RSP_UD) - or two answering in perfect step; the caller descends to tell
@@ -211,9 +232,26 @@ def search_secondary(
         ctx.found(header)
     elif outcome in ("collision", "unreadable"):
         _split_fast(ctx, root, order)
+    _recheck_suspects(ctx, order)
     ctx.result.sort(key=lambda h: (h.id, h.manufacturer, h.version, h.medium))
     ctx.result.elapsed_s = time.monotonic() - t0
     return ctx.result
+
+
+def _recheck_suspects(ctx: _Ctx, order: Sequence[int]) -> None:
+    """Search again, listening through whole windows, the masks a late answer may have hidden."""
+    link = ctx.master.link
+    time.sleep(ctx.master.reply_timeout_s())  # a late answer to the very last probe
+    if link.drain_stray():
+        ctx.anomaly()
+    while ctx.suspects:
+        mask = ctx.suspects.pop(0)
+        outcome, header = _probe_fast(ctx, mask, careful=True)
+        ctx.report(mask, outcome, header)
+        if outcome == "single" and header is not None:
+            ctx.found(header)
+        elif outcome in ("collision", "unreadable"):
+            _split_fast(ctx, mask, order)
 
 
 def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:

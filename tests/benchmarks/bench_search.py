@@ -66,7 +66,7 @@ def main() -> int:
         "--kinds", nargs="+", default=["random", "consecutive"], choices=["random", "consecutive"]
     )
     ap.add_argument("--time-scale", type=float, default=0.05, help="emulator and master time scale")
-    ap.add_argument("--allowance-ms", type=float, default=10.0, help="master latency allowance (not scaled)")
+    ap.add_argument("--allowance-ms", type=float, default=20.0, help="master latency allowance (not scaled)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     print(

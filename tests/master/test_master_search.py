@@ -10,7 +10,10 @@ import pytest
 
 from harness.emulator import Emulator
 from harness.master import Master, ProbeEvent, search_libmbus, search_secondary
-from harness.mbus import LongHeader
+from harness.mbus import LongFrame, LongHeader, encode
+from harness.mbus.model import CI_RESPONSE_LONG, RSP_UD
+
+from .conftest import ScriptedSlave
 
 MakeEmu = Callable[..., Emulator]
 MakeMaster = Callable[..., Master]
@@ -103,3 +106,16 @@ def test_a_slave_with_a_bad_checksum_is_unreadable_not_a_duplicate(
     result = m.search_secondary()
     assert result.ids() == ["11112222"]
     assert result.unreadable == [emu.dut.id] and result.duplicates == []
+
+
+def test_an_answer_arriving_after_the_timeout_is_searched_again(scripted: ScriptedSlave) -> None:
+    # a USB/network hiccup delays the only slave's E5 past window + allowance: the root probe looks
+    # silent, the late E5 is seen as stray bytes, and the root is probed again
+    header = LongHeader(id="12345678", manufacturer="ELV", version=1, medium=2)
+    rsp_ud = encode(LongFrame(c=RSP_UD, a=0, ci=CI_RESPONSE_LONG, header=header))
+    # 78 ms request on the line + 187.5 ms window + 20 ms allowance < 330 ms
+    scripted.script = [(0.33, [b"\xe5"], 0.0), (0.005, [b"\xe5"], 0.0), (0.005, [rsp_ud], 0.0)]
+    with Master(scripted.url, 2400, latency_allowance_s=0.02) as m:
+        result = search_secondary(m)
+    assert result.ids() == ["12345678"]
+    assert any(e.summary.startswith("stray") for e in m.transcript)
