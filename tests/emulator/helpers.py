@@ -6,8 +6,9 @@ import time
 
 import serial
 
-from harness.emulator.oracle import reply_window_s
-from harness.mbus import encode
+from harness.emulator import Emulator
+from harness.emulator.oracle import Oracle, reply_window_s
+from harness.mbus import decode, encode
 from harness.mbus.model import (
     CI_DATA_SEND,
     CI_SELECT,
@@ -16,9 +17,13 @@ from harness.mbus.model import (
     SND_UD,
     ControlFrame,
     LongFrame,
+    MBusError,
     SecondaryAddress,
     ShortFrame,
 )
+from harness.mbus.records import describe
+
+ACK = b"\xe5"
 
 #: emulator timers run 10x faster in most tests (reply windows, wire time, detection time)
 SCALE = 0.1
@@ -110,3 +115,34 @@ def set_address(a: int, new: int) -> bytes:
 
 def baud_switch(a: int, ci: int) -> bytes:
     return encode(ControlFrame(c=SND_UD, a=a, ci=ci))
+
+
+def rsp(data: bytes) -> LongFrame:
+    try:
+        frame = decode(data)
+    except MBusError as exc:
+        raise AssertionError(f"reply does not decode: {exc} ({data.hex(' ')})") from None
+    assert isinstance(frame, LongFrame), f"expected RSP_UD, got {data.hex(' ')}"
+    return frame
+
+
+def read_all(link: RawLink, address: int = 0) -> list[LongFrame]:
+    assert link.exchange(snd_nke(address)) == ACK
+    frames = [rsp(link.exchange(req_ud2(address, fcb=0)))]
+    while frames[-1].more_records_follow and len(frames) < 5:
+        frames.append(rsp(link.exchange(req_ud2(address, fcb=len(frames) % 2))))
+    return frames
+
+
+def read_register(emu: Emulator, link: RawLink, name: str) -> float | int | str | None:
+    """Decoded value of one profile register, found by its DIF/DIFE/VIF/VIFE in the read-out."""
+    want = Oracle(emu.profile).expected_record(name, 0)
+    assert link.exchange(snd_nke(0)) == ACK
+    for index in range(emu.profile.telegram_count):
+        frame = rsp(link.exchange(req_ud2(0, fcb=index % 2)))
+        for rec in frame.records:
+            if (rec.dif, rec.dife, rec.vif, rec.vife) == (want.dif, want.dife, want.vif, want.vife):
+                return describe(rec).value
+        if not frame.more_records_follow:
+            break
+    raise AssertionError(f"register {name} not in the read-out")

@@ -8,9 +8,8 @@ import pytest
 
 from harness.emulator import Emulator
 from harness.emulator.oracle import Oracle, reply_window_s
-from harness.mbus import decode
-from harness.mbus.model import REQ_UD1, CI_APPLICATION_RESET, LongFrame, MBusError, ShortFrame
-from harness.mbus import encode
+from harness.mbus import decode, encode
+from harness.mbus.model import CI_APPLICATION_RESET, REQ_UD1, LongFrame, MBusError, ShortFrame
 
 from .helpers import RawLink, baud_switch, req_ud2, select, set_address, snd_nke
 

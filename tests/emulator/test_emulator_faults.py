@@ -1,0 +1,263 @@
+"""Every seeded fault changes behaviour as documented: its probe holds on a clean emulator and fails with it.
+
+A probe is a conformance check over raw bytes on the RFC 2217 endpoint (plus the bench physics for supply,
+rate inputs, button and LED). Running it on both emulators shows the probe can fail and the fault is real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness.emulator import Emulator
+from harness.emulator.faults import FAULTS, UnknownFaultError, validate_faults
+from harness.emulator.oracle import Oracle, reply_window_s
+
+from .helpers import (
+    ACK,
+    RawLink,
+    baud_switch,
+    read_all,
+    read_register,
+    req_ud2,
+    rsp,
+    select,
+    set_address,
+    snd_nke,
+)
+
+
+def set_all_loads(emu: Emulator, watts: float) -> None:
+    for phase in (1, 2, 3):
+        emu.physics.set_load_w(phase, watts)
+
+
+# --- probes: each asserts one conforming behaviour -------------------------------------------------------
+
+
+def p_rsp_ud_checksum(emu: Emulator, link: RawLink) -> None:
+    rsp(link.exchange(req_ud2(0)))
+
+
+def p_snd_nke_ack(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(0)) == ACK
+
+
+def p_reply_not_late(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(0), window_factor=2.0) == ACK
+    assert link.last_latency_s is not None and link.last_latency_s <= reply_window_s(2400)[1] + 0.02
+
+
+def p_reply_not_early(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(0)) == ACK
+    assert link.last_latency_s is not None and link.last_latency_s >= reply_window_s(2400)[0]
+
+
+def p_unselected_silent(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(req_ud2(253)) == b""
+
+
+def p_wildcard_select(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(select(emu.profile.identity.id[:3] + "FFFFF")) == ACK
+
+
+def p_fcb_repeat(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(0)) == ACK
+    first = link.exchange(req_ud2(0, fcb=0))
+    assert link.exchange(req_ud2(0, fcb=0)) == first, "same FCB must repeat the last telegram"
+
+
+def p_manufacturer(emu: Emulator, link: RawLink) -> None:
+    header = rsp(link.exchange(req_ud2(0))).header
+    assert header is not None and header.manufacturer == Oracle(emu.profile).expected_header().manufacturer
+
+
+def p_records_match_oracle(emu: Emulator, link: RawLink) -> None:
+    set_all_loads(emu, 0.0)  # still meter: prediction and read-out see the same registers
+    got = [list(f.records) for f in read_all(link)]
+    assert got == Oracle(emu.profile).expected_records(emu.dut.meter.snapshot())
+
+
+def p_input1_selects_tariff(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_rate_input_vac(1, 230.0)
+    emu.physics.advance_s(6.5)
+    expected = Oracle(emu.profile).expected_tariff([230.0, 0.0, 0.0, 0.0])
+    assert read_register(emu, link, "active_tariff") == expected
+    assert emu.physics.damage_events() == []
+
+
+def p_detection_time(emu: Emulator, link: RawLink) -> None:
+    default = Oracle(emu.profile).expected_tariff([False] * 4)
+    emu.physics.set_rate_input_vac(1, 230.0)
+    emu.physics.advance_s(3.5)
+    assert read_register(emu, link, "active_tariff") == default, "detected before the 5 s minimum"
+    emu.physics.advance_s(3.0)
+    assert read_register(emu, link, "active_tariff") != default, "not detected after 5 s held"
+
+
+def p_threshold(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_rate_input_vac(1, 18.0)
+    emu.physics.advance_s(6.5)
+    assert read_register(emu, link, "active_tariff") == Oracle(emu.profile).expected_tariff([False] * 4)
+
+
+def p_unit_load(emu: Emulator, link: RawLink) -> None:
+    assert emu.physics.bus_current_a() <= Oracle(emu.profile).max_quiescent_current_a()
+
+
+def p_answers_at_22v(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_bus_voltage(22.0)
+    assert link.exchange(snd_nke(0)) == ACK
+
+
+def p_answers_reversed(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_bus_voltage(-36.0)
+    assert link.exchange(snd_nke(0)) == ACK
+
+
+def p_baud_300(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(baud_switch(0, 0xB8)) == ACK, "no E5 at the old rate"
+    link.set_format(baud=300)
+    assert link.exchange(snd_nke(0)) == ACK, "no answer at 300 Bd"
+
+
+def p_address_kept(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(set_address(0, 5)) == ACK
+    emu.physics.set_bus_voltage(0.0)
+    emu.physics.set_bus_voltage(36.0)
+    assert link.exchange(snd_nke(5)) == ACK
+
+
+def p_led_lights(emu: Emulator, link: RawLink) -> None:
+    seen = False
+    for _ in range(170):  # 17 s of emulated time: more than one meter poll interval
+        seen = seen or emu.physics.led_on()
+        emu.physics.advance_s(0.1)
+    assert seen
+
+
+def p_button_toggles_breaker(emu: Emulator, link: RawLink) -> None:
+    before = read_register(emu, link, "breaker")
+    emu.physics.press_button()
+    assert read_register(emu, link, "breaker") != before
+
+
+def p_power_fail_counts(emu: Emulator, link: RawLink) -> None:
+    before = read_register(emu, link, "power_fail_count")
+    emu.physics.set_bus_voltage(0.0)
+    emu.physics.set_bus_voltage(36.0)
+    assert read_register(emu, link, "power_fail_count") == before + 1  # type: ignore[operator]
+
+
+def p_energy_refreshes(emu: Emulator, link: RawLink) -> None:
+    before = read_register(emu, link, "energy_import_total")
+    emu.physics.advance_s(3600)
+    assert read_register(emu, link, "energy_import_total") > before  # type: ignore[operator]
+
+
+def p_bad_parity_ignored(emu: Emulator, link: RawLink) -> None:
+    link.set_format(parity="O")
+    assert link.exchange(snd_nke(0)) == b""
+
+
+def p_bad_checksum_ignored(emu: Emulator, link: RawLink) -> None:
+    frame = bytearray(snd_nke(0))
+    frame[3] ^= 0x01
+    assert link.exchange(bytes(frame)) == b""
+
+
+def p_broadcast_254(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(254)) == ACK
+
+
+def p_broadcast_255_silent(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(255)) == b""
+
+
+def p_set_address(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(set_address(0, 9)) == ACK
+    assert link.exchange(snd_nke(9)) == ACK
+
+
+def p_deselect(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(select(emu.profile.identity.id)) == ACK
+    assert link.exchange(select("00000000")) == b""
+    assert link.exchange(req_ud2(253)) == b"", "still selected after a non-matching select"
+
+
+@dataclass(frozen=True)
+class Probe:
+    check: Callable[[Emulator, RawLink], None]
+    options: dict[str, object] = field(default_factory=dict)
+
+
+REAL_TIME = {"time_scale": 1.0}  # timing probes need the real window to rise above loopback jitter
+
+PROBES: dict[str, Probe] = {
+    "bad_checksum": Probe(p_rsp_ud_checksum),
+    "parity_8n1": Probe(p_snd_nke_ack),
+    "reply_late": Probe(p_reply_not_late, REAL_TIME),
+    "reply_early": Probe(p_reply_not_early, REAL_TIME),
+    "answers_unselected": Probe(p_unselected_silent),
+    "wildcard_broken": Probe(p_wildcard_select),
+    "fcb_ignored": Probe(p_fcb_repeat),
+    "wrong_manufacturer": Probe(p_manufacturer),
+    "missing_register": Probe(p_records_match_oracle),
+    "misscaled_register": Probe(p_records_match_oracle),
+    "wrong_tariff_mapping": Probe(p_input1_selects_tariff),
+    "rate_detect_1s": Probe(p_detection_time, REAL_TIME),
+    "rate_detect_10s": Probe(p_detection_time, REAL_TIME),
+    "threshold_12vac": Probe(p_threshold),
+    "two_unit_loads": Probe(p_unit_load),
+    "dead_below_24v": Probe(p_answers_at_22v),
+    "polarity_dependent": Probe(p_answers_reversed),
+    "no_300_baud": Probe(p_baud_300),
+    "baud_switch_no_e5": Probe(p_baud_300),
+    "loses_address_after_power_cycle": Probe(p_address_kept),
+    "led_dead": Probe(p_led_lights),
+    "button_dead": Probe(p_button_toggles_breaker),
+    "power_fail_counter_stuck": Probe(p_power_fail_counts),
+    "stale_energy": Probe(p_energy_refreshes),
+    "snd_nke_no_ack": Probe(p_snd_nke_ack),
+    "accepts_bad_parity": Probe(p_bad_parity_ignored),
+    "accepts_bad_checksum": Probe(p_bad_checksum_ignored),
+    "broadcast_254_silent": Probe(p_broadcast_254),
+    "answers_broadcast_255": Probe(p_broadcast_255_silent),
+    "ignores_set_address": Probe(p_set_address),
+    "deselect_broken": Probe(p_deselect),
+    "rate_input_dies_at_230vac": Probe(p_input1_selects_tariff),
+}
+
+
+def test_catalogue_has_a_probe_per_fault_and_at_least_25_faults() -> None:
+    assert set(PROBES) == set(FAULTS)
+    assert len(FAULTS) >= 25
+    for info in FAULTS.values():
+        assert info.description and info.area and info.source
+
+
+def test_unknown_fault_name_lists_the_valid_ones() -> None:
+    with pytest.raises(UnknownFaultError) as err:
+        validate_faults(["bad_checksum", "no_such_fault"])
+    assert "no_such_fault" in str(err.value) and "wildcard_broken" in str(err.value)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_probe_holds_on_clean_emulator(
+    fault: str, make_emulator: Callable[..., Emulator], make_link: Callable[..., RawLink]
+) -> None:
+    probe = PROBES[fault]
+    emu = make_emulator(**probe.options)
+    probe.check(emu, make_link(emu))
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_breaks_its_probe(
+    fault: str, make_emulator: Callable[..., Emulator], make_link: Callable[..., RawLink]
+) -> None:
+    probe = PROBES[fault]
+    emu = make_emulator(faults=[fault], **probe.options)
+    with pytest.raises(AssertionError):
+        probe.check(emu, make_link(emu))
