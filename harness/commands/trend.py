@@ -9,7 +9,6 @@ Exit status: 0 nothing flagged; 1 drift or regression flagged; 2 database or usa
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from harness.results import (
     measurement_series,
     open_db,
 )
+from harness.results.trend import conditions_label
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,8 +60,7 @@ def default_db() -> Path:
 
 
 def _conditions(text: str) -> str:
-    data = json.loads(text)
-    return ", ".join(f"{k}={v}" for k, v in data.items()) or "-"
+    return conditions_label(text) or "-"
 
 
 def _status(series: Series, policy: TrendPolicy) -> str:
@@ -89,7 +88,8 @@ def _print_history(series: Series, policy: TrendPolicy) -> None:
     latest = series.points[-1].median
     print(
         f"  drift: {'DRIFT' if flagged else 'ok'}: latest {si(latest, series.unit)} vs usual "
-        f"{si(spread.median, series.unit)} +- {policy.k:g} x {si(spread.sigma, series.unit)}"
+        f"{si(spread.median, series.unit)}, moved {abs(latest - spread.median) / spread.sigma:.1f} sigma "
+        f"(robust sigma {si(spread.sigma, series.unit)}, threshold {policy.k:g} sigma)"
     )
 
 

@@ -10,6 +10,7 @@ usual duration (ratio and absolute floor both exceeded).
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,15 @@ class Finding:
     kind: str  #: "drift", "new_failure", "slower"
     subject: str
     detail: str
+
+
+def conditions_label(key: str) -> str:
+    """``{"baud":2400}`` (a stored series key) -> ``baud=2400``."""
+    try:
+        data = json.loads(key)
+    except json.JSONDecodeError:
+        return key
+    return ", ".join(f"{k}={v}" for k, v in data.items()) if isinstance(data, dict) else key
 
 
 @dataclass(frozen=True)
@@ -178,15 +188,15 @@ def compare_with_history(engine: Engine, run_id: str, *, policy: TrendPolicy = T
             )
             if flag:
                 unit = rows[0].unit
-                conds = "" if key[1] == "{}" else f" {key[1]}"
+                conds = conditions_label(key[1])
                 findings.append(
                     Finding(
                         "drift",
-                        f"{key[0]}{conds}",
+                        f"{key[0]} [{conds}]" if conds else key[0],
                         f"{_fmt(value, unit)} (median of {len(rows)} sample(s)) vs usual "
-                        f"{_fmt(spread.median, unit)} +- {policy.k:g} x {_fmt(spread.sigma, unit)} "
-                        f"over {len(runs_with[key])} earlier run(s); "
-                        f"moved {abs(value - spread.median) / spread.sigma:.1f} robust standard deviations",
+                        f"{_fmt(spread.median, unit)} over {len(runs_with[key])} earlier run(s): moved "
+                        f"{abs(value - spread.median) / spread.sigma:.1f} sigma (robust sigma "
+                        f"{_fmt(spread.sigma, unit)}), threshold {policy.k:g} sigma",
                     )
                 )
 
@@ -219,6 +229,7 @@ class SeriesPoint:
     rig: str
     values: list[float]
     verdicts: list[str]
+    uncertainty: float = 0.0  #: largest stated uncertainty of the run's samples
 
     @property
     def median(self) -> float:
@@ -237,7 +248,13 @@ class Series:
         if len(self.points) < policy.min_runs + 1:
             return None
         earlier = self.points[-1 - policy.window_runs : -1]
-        return drifted([v for p in earlier for v in p.values], self.points[-1].median, policy=policy)
+        latest = self.points[-1]
+        return drifted(
+            [v for p in earlier for v in p.values],
+            latest.median,
+            uncertainty=latest.uncertainty,
+            policy=policy,
+        )
 
 
 def measurement_series(
@@ -265,6 +282,7 @@ def measurement_series(
                 s.points.append(SeriesPoint(run.run_id, run.started, run.rig, [], []))
             s.points[-1].values.append(m.value)
             s.points[-1].verdicts.append(m.verdict)
+            s.points[-1].uncertainty = max(s.points[-1].uncertainty, m.uncertainty)
     return sorted(series.values(), key=lambda s: (s.name, s.conditions))
 
 
