@@ -63,6 +63,7 @@ def test_cover_shows_verdict_dut_rig_and_calibration(finalized_fail_run: Path) -
         "SIM0002",
         "2026-01-31",
         "overdue",
+        "Calibration overdue on the run date: dmm",
         "lab operator A",
         "23.1 degC",
         "88fd317",
