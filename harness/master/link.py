@@ -157,6 +157,32 @@ class SerialLink:
             if chunk:
                 return chunk, time.monotonic()
 
+    def _strip_echo(
+        self, request: bytes, buf: bytearray, t_first: float, deadline: float, silence: float
+    ) -> tuple[bytes, float]:
+        """Level converters that echo the master's own request: drop the echo, keep waiting for the reply."""
+        t_last = t_first
+        while len(buf) < len(request) and request.startswith(bytes(buf)):
+            more, t = self._read_some(t_last + silence)
+            if not more:
+                break
+            buf += more
+            t_last = t
+        if bytes(buf[: len(request)]) != request:
+            return bytes(buf), t_first
+        self.transcript.append(
+            TranscriptEntry(
+                direction="rx",
+                t_us=self.now_us(t_first),
+                data=_hex(request),
+                summary="echo of the request (the adapter echoes what it sends)",
+            )
+        )
+        rest = bytes(buf[len(request) :])
+        if rest:
+            return rest, t_last
+        return self._read_some(deadline)
+
     def drain_stray(self) -> bytes:
         """Discard (and record) bytes that arrived outside any reply window."""
         stray = b""
@@ -235,13 +261,16 @@ class SerialLink:
         """
         if timeout_s is None:
             timeout_s = self.reply_timeout_s()
-        chunk, t_first = self._read_some(request_end + timeout_s)
+        deadline = request_end + timeout_s
+        chunk, t_first = self._read_some(deadline)
         reply = Reply(request=request, request_end=request_end)
+        silence = self.silence_s()
+        if chunk and request and chunk[0] == request[0]:
+            chunk, t_first = self._strip_echo(request, bytearray(chunk), t_first, deadline, silence)
         if not chunk:
             return reply
         buf = bytearray(chunk)
         t_last = t_first
-        silence = self.silence_s()
         while len(buf) < MAX_REPLY_BYTES:
             complete = _one_frame_length(bytes(buf)) is not None
             until = t_last + (silence_s if complete and silence_s is not None else silence)

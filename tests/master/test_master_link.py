@@ -45,15 +45,23 @@ def test_reply_window_rejects_a_nonsense_baud() -> None:
         reply_window(0)
 
 
-def test_loop_url_carries_frames_8e1() -> None:
-    with Master("loop://", 2400, latency_allowance_s=0.02) as m:
+def test_loop_url_opens_8e1_and_an_echo_is_not_a_reply() -> None:
+    with Master("loop://", 2400, latency_allowance_s=0.02, retries=0) as m:
         assert m.link.port.parity == "E" and m.link.port.bytesize == 8 and m.link.port.stopbits == 1
-        sent = encode(ShortFrame(c=SND_NKE, a=7))
-        reply = m.transact(sent)
-        assert reply.data == sent  # loop:// returns what was written: cut by frame length, decoded
-        assert reply.frame == ShortFrame(c=SND_NKE, a=7)
-        assert reply.latency_s is not None and reply.latency_s < 0.1
+        # loop:// returns what was written, like a level converter that echoes: the echo is dropped
+        with pytest.raises(NoReply, match="primary address 7"):
+            m.link_reset(7)
         assert [e.direction for e in m.transcript] == ["tx", "rx"]
+        assert m.transcript[1].summary.startswith("echo of the request")
+        assert m.transcript[1].data == m.transcript[0].data
+
+
+def test_a_reply_after_an_echo_is_read(scripted: ScriptedSlave) -> None:
+    echo = encode(ShortFrame(c=SND_NKE, a=7))
+    scripted.script = [(0.0, [echo, E5], 0.03)]
+    with Master(scripted.url, 2400, latency_allowance_s=0.02, retries=0) as m:
+        m.link_reset(7)
+    assert m.transcript[-1].data == "E5" and m.transcript[-2].summary.startswith("echo")
 
 
 def test_bad_url_is_a_port_error_naming_the_url() -> None:
