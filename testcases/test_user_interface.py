@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -19,15 +20,19 @@ LED_SAMPLE_S = 0.1
 def test_green_led_lights_while_the_module_talks_to_the_meter(
     dut: Any, bench: Any, master: Any, station: Any, profile: Any
 ) -> None:
-    """Sampled over one meter poll interval (and a read-out): on at least once, and not stuck on."""
+    """Sampled through a read-out and over one meter poll interval: on at least once, and not stuck on."""
     span = 1.2 * profile.ui.meter_poll_interval_s
+    period_s = max(LED_SAMPLE_S * station.state.time_scale, 0.001)
+    reader = threading.Thread(target=master.read, args=(dut.address,), name="read-out during LED sampling")
     clock = StdClock(station).start()
     samples: list[bool] = []
-    master.read(dut.address)  # a read-out makes the module fetch the meter's registers
-    samples.append(bench.led_on())
-    while clock.elapsed() < span:
-        samples.append(bench.led_on())
-        time.sleep(LED_SAMPLE_S * station.state.time_scale)
+    reader.start()  # a read-out makes the module fetch the meter's registers
+    try:
+        while reader.is_alive() or clock.elapsed() < span:
+            samples.append(bench.led_on())
+            time.sleep(period_s)
+    finally:
+        reader.join()
     on = sum(samples)
     measure("led_on_samples", on, "samples", low=1, conditions={"samples": len(samples), "span_s": span})
     measure("led_off_samples", len(samples) - on, "samples", low=1, conditions={"samples": len(samples)})
