@@ -99,7 +99,7 @@ def execute(run: MutantRun, args: argparse.Namespace, rig_path: Path) -> MutantR
     sub = argparse.Namespace(**vars(args))
     sub.fault = [] if run.clean else [run.fault]
     sub.verbose = 0
-    cmd = pytest_command(sub, rig_path, run.run_dir) + ["-q", "--no-header"]
+    cmd = pytest_command(sub, rig_path, run.run_dir, allure=False) + ["-q", "--no-header"]  # evidence only
     t0 = time.monotonic()
     with (run.run_dir / "pytest.log").open("w", encoding="utf-8") as log:
         try:

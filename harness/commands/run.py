@@ -121,21 +121,14 @@ def new_run_dir(reports: Path, rig_name: str) -> Path:
 
 
 def pytest_command(
-    args: argparse.Namespace, rig_path: Path, run_dir: Path, *, nightly: bool = False
+    args: argparse.Namespace, rig_path: Path, run_dir: Path, *, nightly: bool = False, allure: bool = True
 ) -> list[str]:
     """The pytest invocation of the suite (run from the repository root)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(TESTCASES),
-        f"--rig={rig_path}",
-        f"--evidence-dir={run_dir}",
-        f"--alluredir={run_dir / ALLURE_DIR}",
-        "-p",
-        "no:cacheprovider",
-        "-rfE",
-    ]
+    cmd = [sys.executable, "-m", "pytest", str(TESTCASES), f"--rig={rig_path}", f"--evidence-dir={run_dir}"]
+    if allure:
+        cmd.append(f"--alluredir={run_dir / ALLURE_DIR}")
+    # pyserial's RFC 2217 client uses threading calls Python 3.10 deprecated: not the suite's concern
+    cmd += ["-p", "no:cacheprovider", "-rfE", "-W", "ignore::DeprecationWarning:serial.rfc2217"]
     for fault in args.fault:
         cmd.append(f"--fault={fault}")
     if args.time_scale is not None:
