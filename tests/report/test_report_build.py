@@ -192,3 +192,11 @@ def test_plots_are_attached_to_the_allure_results_of_the_measuring_tests(finaliz
     assert names == ["M-Bus transcript", "plot: Quiescent bus current vs supply voltage (both polarities)"]
     assert (results / doc["attachments"][1]["source"]).read_bytes()[:4] == b"\x89PNG"
     assert "attachments" not in json.loads((results / "0a1b-result.json").read_text())
+
+
+def test_evidence_text_is_escaped_in_the_html(make_run) -> None:
+    run_dir = make_run(fail_led=True)
+    tests = run_dir / evidence.TESTS_FILE
+    tests.write_text(tests.read_text().replace("LED off while", "<script>alert(1)</script> LED off while"))
+    html = render_html(report_context(load_run(run_dir)))
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
