@@ -77,6 +77,8 @@ class SearchResult(list[LongHeader]):
         super().__init__()
         self.duplicates: list[str] = []
         self.unreadable: list[str] = []
+        #: latency allowance at the end of the search (widened when replies came close to the timeout)
+        self.allowance_s = 0.0
         self.probes = 0
         self.silent = 0
         self.reads = 0
@@ -103,6 +105,7 @@ class _Ctx:
     #: the latest masks that got no answer; re-probed if a late answer shows up afterwards
     recent_silent: deque[str] = field(default_factory=lambda: deque(maxlen=2))
     suspects: list[str] = field(default_factory=list)
+    widened: bool = False
 
     def anomaly(self) -> None:
         """A late or unexplained answer: the latest silent masks may have hidden a slow slave."""
@@ -155,7 +158,32 @@ def _send_select(
     if reply.empty:
         ctx.result.silent += 1
         ctx.recent_silent.append(mask)
+    elif _check_latency(ctx, reply):
+        ctx.suspects.append(mask)  # what came may belong to an earlier probe: this one is unknown too
     return reply
+
+
+def _check_latency(ctx: _Ctx, reply: Reply) -> bool:
+    """Watch reply latencies; True when the reply began too early to answer this request.
+
+    A reply cannot start before 11 bit times (EN 13757-2): earlier bytes are a late answer to an
+    earlier request, so the latest silent probes are suspect. A reply close to the timeout means the
+    path (USB, network, a loaded emulator) is slower than the allowance: the allowance is widened so
+    that the longest latency seen stays at two thirds of the timeout, and recent silences are suspect.
+    """
+    link = ctx.master.link
+    latency = reply.latency_s
+    if latency is None:
+        return False
+    if latency < link.window_s()[0] - 0.001:
+        ctx.anomaly()
+        return True
+    timeout = link.reply_timeout_s()
+    if latency > 0.75 * timeout:
+        link.latency_allowance_s += 1.5 * latency - timeout
+        ctx.widened = True
+        ctx.anomaly()
+    return False
 
 
 def _read_header(
@@ -170,6 +198,8 @@ def _read_header(
     if m.link.last_stray:
         ctx.anomaly()
     reply = m.link.receive(data, end, listen_until=end + m.reply_timeout_s(), silence_s=silence_s)
+    if not reply.empty:
+        _check_latency(ctx, reply)
     header = None
     if reply.ok and isinstance(reply.frame, LongFrame) and isinstance(reply.frame.header, LongHeader):
         header = reply.frame.header
@@ -224,6 +254,7 @@ def search_secondary(
         raise ValueError(f"order must be a permutation of 0..7, got {list(order)}")
     ctx = _Ctx(master, manufacturer, version, medium, progress)
     ctx.result.strategy = "ours"
+    allowance_s = master.link.latency_allowance_s
     t0 = time.monotonic()
     root = "F" * ID_DIGITS
     outcome, header = _probe_fast(ctx, root)
@@ -233,6 +264,8 @@ def search_secondary(
     elif outcome in ("collision", "unreadable"):
         _split_fast(ctx, root, order)
     _recheck_suspects(ctx, order)
+    ctx.result.allowance_s = master.link.latency_allowance_s
+    master.link.latency_allowance_s = allowance_s
     ctx.result.sort(key=lambda h: (h.id, h.manufacturer, h.version, h.medium))
     ctx.result.elapsed_s = time.monotonic() - t0
     return ctx.result
@@ -355,8 +388,11 @@ def search_libmbus(
     """
     ctx = _Ctx(master, manufacturer, version, medium, progress)
     ctx.result.strategy = "libmbus"
+    allowance_s = master.link.latency_allowance_s
     t0 = time.monotonic()
     _scan_libmbus(ctx, 0, "F" * ID_DIGITS)
+    ctx.result.allowance_s = master.link.latency_allowance_s
+    master.link.latency_allowance_s = allowance_s
     ctx.result.sort(key=lambda h: (h.id, h.manufacturer, h.version, h.medium))
     ctx.result.elapsed_s = time.monotonic() - t0
     return ctx.result

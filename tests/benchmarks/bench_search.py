@@ -88,6 +88,9 @@ def main() -> int:
             rt = ours.elapsed_s / lib.elapsed_s if lib.elapsed_s else float("nan")
             label = "random" if n > 1 and kind == "random" else ("one" if n == 1 else "consecutive")
             found = f"ours {'ok' if ok_ours else 'WRONG'}, lib {'ok' if ok_lib else 'WRONG'}"
+            for r in (ours, lib):
+                if r.allowance_s > args.allowance_ms / 1000.0 + 1e-9:
+                    found += f"; {r.strategy} allowance widened to {r.allowance_s * 1000:.0f} ms"
             print(
                 f"{n:>6} {label:<11} | {ours.probes:>11} {ours.silent:>6} {ours.reads:>5} "
                 f"{ours.elapsed_s:>7.2f} | {lib.probes:>10} {lib.silent:>6} {lib.reads:>5} "
