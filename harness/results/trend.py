@@ -11,6 +11,7 @@ usual duration (ratio and absolute floor both exceeded).
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,38 @@ class Finding:
     kind: str  #: "drift", "new_failure", "slower"
     subject: str
     detail: str
+
+
+def series_key(name: str, conditions: str) -> tuple[str, str]:
+    """A measurement series: its name and set-point conditions (supply_v, polarity, baud, input...).
+
+    Conditions named ``*_s`` / ``*_ms`` are durations observed alongside the value (a read-out time, an
+    interval) and differ every run, so they are not part of the series' identity.
+    """
+    try:
+        data = json.loads(conditions)
+    except json.JSONDecodeError:
+        return name, conditions
+    if not isinstance(data, dict):
+        return name, conditions
+    kept = {k: v for k, v in data.items() if not k.endswith(("_s", "_ms"))}
+    return name, json.dumps(kept, sort_keys=True, separators=(",", ":"))
+
+
+def moving_reference(limits: Sequence[tuple[float | None, float | None]]) -> bool:
+    """True when both limits move from run to run (a value checked against a reference that changes,
+    such as a register against the meter's own reading): drift is then judged on the deviation from the
+    centre of the limits, not on the raw value."""
+    lows = {lo for lo, _ in limits}
+    highs = {hi for _, hi in limits}
+    return None not in lows and None not in highs and len(lows) > 1 and len(highs) > 1
+
+
+def _drift_value(row: MeasurementRow, relative: bool) -> float:
+    value = row.value if row.value is not None else math.nan
+    if relative and row.low is not None and row.high is not None:
+        return value - (row.low + row.high) / 2
+    return value
 
 
 def conditions_label(key: str) -> str:
@@ -168,33 +201,38 @@ def compare_with_history(engine: Engine, run_id: str, *, policy: TrendPolicy = T
                     )
                 )
 
-        # measurement drift, per series (name + conditions)
-        history: dict[tuple[str, str], list[float]] = {}
-        runs_with: dict[tuple[str, str], set[int]] = {}
+        # measurement drift, per series (name + set-point conditions)
+        history: dict[tuple[str, str], list[MeasurementRow]] = {}
         for m in session.scalars(select(MeasurementRow).where(MeasurementRow.run_pk.in_(pks))):
             if m.value is not None:
-                history.setdefault((m.name, m.conditions), []).append(m.value)
-                runs_with.setdefault((m.name, m.conditions), set()).add(m.run_pk)
+                history.setdefault(series_key(m.name, m.conditions), []).append(m)
         current: dict[tuple[str, str], list[MeasurementRow]] = {}
         for m in run.measurements:
             if m.value is not None:
-                current.setdefault((m.name, m.conditions), []).append(m)
+                current.setdefault(series_key(m.name, m.conditions), []).append(m)
         for key, rows in sorted(current.items()):
-            if len(runs_with.get(key, ())) < policy.min_runs:
+            past = history.get(key, [])
+            n_runs = len({r.run_pk for r in past})
+            if n_runs < policy.min_runs:
                 continue
-            value = statistics.median(r.value for r in rows if r.value is not None)
+            relative = moving_reference([(r.low, r.high) for r in past + rows])
+            value = statistics.median(_drift_value(r, relative) for r in rows)
             flag, spread = drifted(
-                history[key], value, uncertainty=max(r.uncertainty for r in rows), policy=policy
+                [_drift_value(r, relative) for r in past],
+                value,
+                uncertainty=max(r.uncertainty for r in rows),
+                policy=policy,
             )
             if flag:
                 unit = rows[0].unit
                 conds = conditions_label(key[1])
+                what = "deviation from the centre of its limits " if relative else ""
                 findings.append(
                     Finding(
                         "drift",
                         f"{key[0]} [{conds}]" if conds else key[0],
-                        f"{_fmt(value, unit)} (median of {len(rows)} sample(s)) vs usual "
-                        f"{_fmt(spread.median, unit)} over {len(runs_with[key])} earlier run(s): moved "
+                        f"{what}{_fmt(value, unit)} (median of {len(rows)} sample(s)) vs usual "
+                        f"{_fmt(spread.median, unit)} over {n_runs} earlier run(s): moved "
                         f"{abs(value - spread.median) / spread.sigma:.1f} sigma (robust sigma "
                         f"{_fmt(spread.sigma, unit)}), threshold {policy.k:g} sigma",
                     )
@@ -207,16 +245,16 @@ def compare_with_history(engine: Engine, run_id: str, *, policy: TrendPolicy = T
         ):
             durations.setdefault(t.nodeid, []).append(t.duration_s)
         for t in sorted(run.tests, key=lambda t: t.nodeid):
-            past = durations.get(t.nodeid, [])
-            if t.outcome == "skipped" or len(past) < policy.min_runs:
+            past_s = durations.get(t.nodeid, [])
+            if t.outcome == "skipped" or len(past_s) < policy.min_runs:
                 continue
-            if slower(past, t.duration_s, policy=policy):
+            if slower(past_s, t.duration_s, policy=policy):
                 findings.append(
                     Finding(
                         "slower",
                         t.nodeid,
                         f"took {t.duration_s:.2f} s; usually "
-                        f"{statistics.median(past):.2f} s over {len(past)} earlier run(s)",
+                        f"{statistics.median(past_s):.2f} s over {len(past_s)} earlier run(s)",
                     )
                 )
     return comparison
@@ -230,10 +268,19 @@ class SeriesPoint:
     values: list[float]
     verdicts: list[str]
     uncertainty: float = 0.0  #: largest stated uncertainty of the run's samples
+    limits: list[tuple[float | None, float | None]] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.values)
+
+    def drift_values(self, relative: bool) -> list[float]:
+        if not relative:
+            return self.values
+        return [
+            v - (lo + hi) / 2 if lo is not None and hi is not None else v
+            for v, (lo, hi) in zip(self.values, self.limits, strict=True)
+        ]
 
 
 @dataclass
@@ -249,12 +296,17 @@ class Series:
             return None
         earlier = self.points[-1 - policy.window_runs : -1]
         latest = self.points[-1]
+        relative = self.relative()
         return drifted(
-            [v for p in earlier for v in p.values],
-            latest.median,
+            [v for p in earlier for v in p.drift_values(relative)],
+            statistics.median(latest.drift_values(relative)),
             uncertainty=latest.uncertainty,
             policy=policy,
         )
+
+    def relative(self) -> bool:
+        """Drift is judged on the deviation from the centre of the limits (see :func:`moving_reference`)."""
+        return moving_reference([lim for p in self.points for lim in p.limits])
 
 
 def measurement_series(
@@ -277,12 +329,14 @@ def measurement_series(
         for m, run in session.execute(query).all():
             if m.value is None:
                 continue
-            s = series.setdefault((m.name, m.conditions), Series(m.name, m.conditions, m.unit))
+            name, conditions = series_key(m.name, m.conditions)
+            s = series.setdefault((name, conditions), Series(name, conditions, m.unit))
             if not s.points or s.points[-1].run_id != run.run_id:
                 s.points.append(SeriesPoint(run.run_id, run.started, run.rig, [], []))
             s.points[-1].values.append(m.value)
             s.points[-1].verdicts.append(m.verdict)
             s.points[-1].uncertainty = max(s.points[-1].uncertainty, m.uncertainty)
+            s.points[-1].limits.append((m.low, m.high))
     return sorted(series.values(), key=lambda s: (s.name, s.conditions))
 
 

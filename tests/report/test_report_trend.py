@@ -10,8 +10,17 @@ import pytest
 from sqlalchemy import Engine
 
 from harness.cli import main
+from harness.evidence import Measurement, RigInfo, RunInfo
 from harness.report import finalize_run, load_run, store_run_data
-from harness.results import TrendPolicy, compare_with_history, drifted, open_db, robust_spread, slower
+from harness.results import (
+    TrendPolicy,
+    compare_with_history,
+    drifted,
+    open_db,
+    robust_spread,
+    slower,
+    store_run,
+)
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 
@@ -162,3 +171,76 @@ def test_policy_threshold_is_respected() -> None:
     history = [1.0, 1.02, 0.98, 1.01, 0.99]
     assert drifted(history, 1.1, policy=TrendPolicy(k=4))[0]
     assert not drifted(history, 1.1, policy=TrendPolicy(k=10))[0]
+
+
+def _store_measurements(engine: Engine, day: int, measurements: list[Measurement]) -> str:
+    started = T0 + timedelta(days=day)
+    info = RunInfo(
+        run_id=f"{started:%Y%m%d-%H%M%S}-sim",
+        started=started.isoformat(),
+        rig=RigInfo(name="sim", file="rigs/sim.yaml", simulated=True),
+        harness_version="0.1.0",
+    )
+    store_run(engine, info, [], measurements, {})
+    return info.run_id
+
+
+def _m(
+    name: str, value: float, *, low: float | None = None, high: float | None = None, **conditions: object
+) -> Measurement:
+    return Measurement(
+        test="t::x",
+        name=name,
+        value=value,
+        unit="s",
+        low=low,
+        high=high,
+        verdict="pass",
+        timestamp=T0.isoformat(),
+        conditions=conditions,
+    )
+
+
+def test_observed_durations_in_the_conditions_do_not_split_a_series(db) -> None:
+    url, engine = db
+    rnd = random.Random(3)
+    for day in range(6):
+        _store_measurements(
+            engine,
+            day,
+            [
+                _m(
+                    "rate_detection_time",
+                    5.9 + rnd.gauss(0, 0.02),
+                    low=5.0,
+                    high=9.0 + rnd.random(),
+                    input=1,
+                    read_s=1.8 + rnd.random() / 10,
+                )
+            ],
+        )
+    late = _store_measurements(
+        engine, 7, [_m("rate_detection_time", 7.2, low=5.0, high=9.4, input=1, read_s=1.93)]
+    )
+    findings = compare_with_history(engine, late).findings
+    assert [(f.kind, f.subject) for f in findings] == [("drift", "rate_detection_time [input=1]")]
+
+
+def test_a_register_that_follows_the_meter_reading_is_not_drift_but_a_deviation_is(db) -> None:
+    url, engine = db
+    for day in range(6):
+        meter_wh = 1_600_000 + day  # a quiet meter: its reading barely moves for a week
+        _store_measurements(
+            engine, day, [_m("register_energy", meter_wh + 1, low=meter_wh - 1, high=meter_wh + 2)]
+        )
+    # then 100 kWh went through the meter; the module reports it exactly: not drift
+    tonight = _store_measurements(
+        engine, 7, [_m("register_energy", 1_700_001, low=1_699_999, high=1_700_002)]
+    )
+    assert compare_with_history(engine, tonight).findings == []
+    # the module now reads 30 Wh off the meter's reading: drift of the deviation
+    shifted = _store_measurements(
+        engine, 8, [_m("register_energy", 1_700_030, low=1_699_999, high=1_700_002)]
+    )
+    (finding,) = compare_with_history(engine, shifted).findings
+    assert finding.kind == "drift" and "deviation from the centre of its limits" in finding.detail
