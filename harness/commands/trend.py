@@ -9,6 +9,7 @@ Exit status: 0 nothing flagged; 1 drift or regression flagged; 2 database or usa
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 
@@ -85,9 +86,11 @@ def _print_history(series: Series, policy: TrendPolicy) -> None:
         print(f"  drift: not judged, {len(series.points)} run(s); needs {policy.min_runs + 1}")
         return
     flagged, spread = result
-    latest = series.points[-1].median
+    relative = series.relative()
+    latest = statistics.median(series.points[-1].drift_values(relative))
+    what = "deviation from the centre of the limits: " if relative else ""
     print(
-        f"  drift: {'DRIFT' if flagged else 'ok'}: latest {si(latest, series.unit)} vs usual "
+        f"  drift: {'DRIFT' if flagged else 'ok'}: {what}latest {si(latest, series.unit)} vs usual "
         f"{si(spread.median, series.unit)}, moved {abs(latest - spread.median) / spread.sigma:.1f} sigma "
         f"(robust sigma {si(spread.sigma, series.unit)}, threshold {policy.k:g} sigma)"
     )
