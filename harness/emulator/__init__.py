@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from harness.emulator.bus import Bus, TimingRecord
 from harness.emulator.clock import ScaledClock
 from harness.emulator.faults import FAULTS, FaultInfo, UnknownFaultError, validate_faults
+from harness.emulator.meter import MeterSnapshot
 from harness.emulator.module import Cmi1020
 from harness.emulator.physics import EmulatorPhysics
 from harness.emulator.rfc2217_server import Rfc2217Server
@@ -141,6 +142,12 @@ class Emulator:
     @property
     def dut(self) -> Cmi1020:
         return self.slaves[0]
+
+    def meter_snapshot(self) -> MeterSnapshot:
+        """The DUT's E350 registers now (energy integrated up to this instant), for the oracle."""
+        with self.bus.lock:
+            self.dut.sync(self.clock.now_s())
+            return self.dut.meter.snapshot()
 
     @property
     def time_scale(self) -> float:

@@ -99,7 +99,7 @@ class _Assembler:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass
 class TimingRecord:
     """Emulator-side timestamps of one exchange (wall clock, time.monotonic)."""
 
@@ -110,11 +110,22 @@ class TimingRecord:
     baud: int
     responders: tuple[int, ...]
     time_scale: float
+    #: when the first reply byte actually left for the master (scheduled: reply start + one character)
+    first_byte_sent_wall: float | None = None
+    reply_chars: int = 1  #: characters the master port reads
 
     @property
     def reply_delay_s(self) -> float:
-        """End of request to the start bit of the reply, in emulated (unscaled) seconds."""
+        """End of request to the start bit of the reply, in emulated (unscaled) seconds, as scheduled."""
         return (self.reply_start_wall - self.request_end_wall) / self.time_scale
+
+    @property
+    def sent_late_s(self) -> float | None:
+        """How much later than scheduled the first byte was handed to the master port (wall seconds)."""
+        if self.first_byte_sent_wall is None:
+            return None
+        first_char_s = (self.reply_end_wall - self.reply_start_wall) / max(1, self.reply_chars)
+        return self.first_byte_sent_wall - (self.reply_start_wall + first_char_s)
 
 
 def _with_checksum(raw: bytes) -> bytes:
@@ -252,33 +263,37 @@ class Bus:
         finish = t0
         for k, ((slave, resp), start) in enumerate(zip(responders, starts, strict=True)):
             # slaves never start on the same bit: each has its own oscillator and firmware timing
-            offset_bits = (start - t0) / ts * resp.fmt.baud + (k % 7)
+            # quantised to whole bits, which keeps the wired-AND of up to 250 replies cheap
+            offset_bits = float(round((start - t0) / ts * resp.fmt.baud) + (k % 7))
             sources.append(Transmission(resp.data, resp.fmt, offset_bits))
             t_end = t0 + (offset_bits + len(resp.data) * resp.fmt.bits_per_char) / resp.fmt.baud * ts
             slave.sending_until_wall = t_end
             finish = max(finish, t_end)
-        self.timing_log.append(
-            TimingRecord(
-                request,
-                end_wall,
-                t0,
-                finish,
-                responders[0][1].fmt.baud,
-                tuple(s.index for s, _ in responders),
-                ts,
-            )
+        record = TimingRecord(
+            request,
+            end_wall,
+            t0,
+            finish,
+            responders[0][1].fmt.baud,
+            tuple(s.index for s, _ in responders),
+            ts,
         )
-        for port in list(self.ports):
+        self.timing_log.append(record)
+        for n, port in enumerate(list(self.ports)):
             chars = receive(sources, port.fmt)
             if not chars:
                 continue
+            record.reply_chars = len(chars)
             step = (finish - t0) / len(chars)
             for i, ch in enumerate(chars):
-                self._scheduler.at(t0 + (i + 1) * step, _deliver(port, bytes([ch.value])))
+                stamp = record if i == 0 and n == 0 else None
+                self._scheduler.at(t0 + (i + 1) * step, _deliver(port, bytes([ch.value]), stamp))
 
 
-def _deliver(port: MasterPort, data: bytes) -> Callable[[], None]:
+def _deliver(port: MasterPort, data: bytes, stamp: TimingRecord | None = None) -> Callable[[], None]:
     def run() -> None:
+        if stamp is not None:
+            stamp.first_byte_sent_wall = time.monotonic()
         sink = port.sink
         if sink is not None:
             try:

@@ -95,6 +95,8 @@ def receive(sources: list[Transmission], rx: CharFormat) -> list[RxChar]:
         return []
     if len(sources) == 1 and sources[0].fmt == rx and sources[0].offset_bits == 0:
         return [RxChar(b, True, True) for b in sources[0].data]
+    if all(s.fmt.baud == rx.baud and float(s.offset_bits).is_integer() for s in sources):
+        return _receive_bit_aligned(sources, rx)
     waves = [(encode_bits(s.data, s.fmt), s.fmt.baud, s.offset_bits / s.fmt.baud) for s in sources]
     end_s = max(off + len(bits) / baud for bits, baud, off in waves)
 
@@ -115,15 +117,53 @@ def receive(sources: list[Transmission], rx: CharFormat) -> list[RxChar]:
             continue
         start = t
         samples = [level(start + (k + 0.5) / rx.baud) for k in range(n_bits)]
-        value = sum(bit << i for i, bit in enumerate(samples[1 : 1 + rx.bytesize]))
-        pos = 1 + rx.bytesize
-        parity_ok = True
-        expected = _parity_bit(value, rx.parity, rx.bytesize)
-        if expected is not None:
-            parity_ok = samples[pos] == expected
-            pos += 1
-        framing_ok = samples[0] == 0 and all(samples[pos:])
-        out.append(RxChar(value, parity_ok, framing_ok))
-        # a UART is ready for the next start bit from the middle of the (first) stop bit
+        ch, pos = _decode_char(samples, rx)
+        framing_ok = ch.framing_ok
+        out.append(ch)
+        # a UART is ready for the next start bit from the middle of the (first) stop bit; after a framing
+        # error it first waits for the line to return to idle
         t = start + (pos + 0.5) / rx.baud
+        if not framing_ok:
+            while t < end_s and level(t) == 0:
+                t += step
+    return out
+
+
+def _decode_char(samples: list[int], rx: CharFormat) -> tuple[RxChar, int]:
+    """One character from its bit samples (start bit first), and the index of its first stop bit."""
+    value = sum(bit << i for i, bit in enumerate(samples[1 : 1 + rx.bytesize]))
+    pos = 1 + rx.bytesize
+    parity_ok = True
+    expected = _parity_bit(value, rx.parity, rx.bytesize)
+    if expected is not None:
+        parity_ok = samples[pos] == expected
+        pos += 1
+    framing_ok = samples[0] == 0 and all(samples[pos:])
+    return RxChar(value, parity_ok, framing_ok), pos
+
+
+def _receive_bit_aligned(sources: list[Transmission], rx: CharFormat) -> list[RxChar]:
+    """Same baud, whole-bit offsets: wired-AND the bit streams directly and read them bit by bit."""
+    streams = [(encode_bits(s.data, s.fmt), int(s.offset_bits)) for s in sources]
+    total = max(off + len(bits) for bits, off in streams)
+    line = [1] * total
+    for bits, off in streams:
+        for j, bit in enumerate(bits):
+            if not bit:
+                line[off + j] = 0
+    n_bits = rx.bits_per_char
+    out: list[RxChar] = []
+    i = 0
+    while i < total:
+        if line[i]:
+            i += 1
+            continue
+        samples = line[i : i + n_bits]
+        samples += [1] * (n_bits - len(samples))  # idle line after the last bit
+        ch, stop = _decode_char(samples, rx)
+        out.append(ch)
+        i += stop + 1
+        if not ch.framing_ok:
+            while i < total and not line[i]:  # wait for idle before the next start bit
+                i += 1
     return out

@@ -38,7 +38,7 @@ def test_records_equal_oracle_prediction_for_a_still_meter(emu: Emulator, link: 
         emu.physics.set_load_w(phase, 0.0)  # no load: the registers hold still between read and prediction
     got = [rsp(link.exchange(snd_nke(0)) and link.exchange(req_ud2(0, fcb=0)))]
     got.append(rsp(link.exchange(req_ud2(0, fcb=1))))
-    expected = Oracle(emu.profile).expected_records(emu.dut.meter.snapshot())
+    expected = Oracle(emu.profile).expected_records(emu.meter_snapshot())
     assert [list(f.records) for f in got] == expected
     assert [f.more_records_follow for f in got] == [True, False]
 

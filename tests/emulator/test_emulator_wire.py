@@ -48,3 +48,12 @@ def test_collision_is_wired_and_with_broken_parity() -> None:
     # bit-aligned: data bits AND (01 & 03 = 01) while the parity bits AND to 0: parity error
     aligned = receive([Transmission(b"\x01", E8, 0.0), Transmission(b"\x03", E8, 0.0)], E8)
     assert aligned[0].value == 0x01 and not aligned[0].parity_ok
+
+
+def test_bit_aligned_path_agrees_with_the_16x_sampler() -> None:
+    frame = bytes([0x68, 0x03, 0x03, 0x68, 0x53, 0xFE, 0x52, 0xA3, 0x16])
+    other = bytes([0xE5, 0x10, 0x40, 0x00])
+    fast = receive([Transmission(frame, E8, 0.0), Transmission(other, E8, 3.0)], E8)
+    # a billionth of a bit is invisible on the wire but forces the 16x oversampling path
+    sampled = receive([Transmission(frame, E8, 0.0), Transmission(other, E8, 3.0 + 1e-9)], E8)
+    assert fast == sampled
