@@ -15,6 +15,14 @@ from harness.emulator import EmulatorOptions, start_emulator
 from harness.emulator.faults import FAULTS
 from harness.profile import ProfileError
 
+#: option field -> command-line flag, so an error names what the user typed
+_FLAGS = {
+    "extra_slaves": "--slaves",
+    "time_scale": "--time-scale",
+    "faults": "--fault",
+    "profile": "--profile",
+}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -67,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "options"
-            print(f"cmi-hil emulate: {field}: {err['msg']}", file=sys.stderr)
+            print(f"cmi-hil emulate: {_FLAGS.get(field, field)}: {err['msg']}", file=sys.stderr)
         return 2
     try:
         emu = start_emulator(options)
