@@ -165,7 +165,7 @@ def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
                 zorder=2,
                 label="seen by master",
             )
-            ax.legend(fontsize=6, loc="center right")
+            ax.legend(fontsize=6, loc="upper right", framealpha=0.6)
         values = ys + path + [lo * 1e3, hi * 1e3]
         ax.set_yscale("log")
         ax.set_ylim(min(values) / 2, max(values) * 2)
