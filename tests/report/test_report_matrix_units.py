@@ -122,3 +122,34 @@ def test_plots_render_png_only_when_the_run_has_the_measurement() -> None:
         png = render(data)
         assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
         assert render([_m(1.0, name="other")]) is None
+
+
+def _allure_category(status: str, message: str, trace: str = "") -> str | None:
+    """The first category Allure would pick (its regexes must match the whole text, as Java's matches())."""
+    import re
+
+    from harness.report.allure import CATEGORIES
+
+    for cat in CATEGORIES:
+        if status not in cat["matchedStatuses"]:
+            continue
+        if "messageRegex" in cat and not re.fullmatch(cat["messageRegex"], message):
+            continue
+        if "traceRegex" in cat and not re.fullmatch(cat["traceRegex"], trace):
+            continue
+        return str(cat["name"])
+    return None
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "trace", "category"),
+    [
+        ("failed", "AssertionError: quiescent_current = 0.0027 A: FAIL", "", "Product defect"),
+        ("broken", "pyvisa.errors.VisaIOError: VI_ERROR_TMO (-1073807339)", "", "Rig problem"),
+        ("broken", "ConnectionRefusedError: [Errno 111]", "", "Rig problem"),
+        ("broken", "OSError: x", 'File "/x/site-packages/serial/rfc2217.py", line 3', "Rig problem"),
+        ("broken", "KeyError: 'tariff'", 'File "/x/harness/emulator/oracle.py", line 9', "Harness error"),
+    ],
+)
+def test_allure_categories_tell_product_rig_and_harness_apart(status, message, trace, category) -> None:
+    assert _allure_category(status, message, trace) == category
