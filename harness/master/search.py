@@ -308,13 +308,26 @@ def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:
             # the parent collided and nine children were silent: this one holds >= 2 slaves
             _split_fast(ctx, child, order)
             continue
+        silent_before = list(ctx.recent_silent)
         outcome, header = _probe_fast(ctx, child)
         outcomes.append(outcome)
         ctx.report(child, outcome, header)
         if outcome == "single" and header is not None:
             ctx.found(header)
         elif outcome in ("collision", "unreadable"):
+            count_before = _accounted(ctx)
             _split_fast(ctx, child, order)
+            if outcome == "collision" and _accounted(ctx) - count_before < 2:
+                # a collision no two slaves stand behind: late bytes of an earlier probe were mixed in
+                for suspect in silent_before:
+                    if suspect not in ctx.suspects:
+                        ctx.suspects.append(suspect)
+
+
+def _accounted(ctx: _Ctx) -> int:
+    """Slaves accounted for so far (a duplicate id stands for at least two)."""
+    r = ctx.result
+    return len(r) + 2 * len(r.duplicates) + len(r.unreadable)
 
 
 # --- libmbus baseline ------------------------------------------------------------------------------
