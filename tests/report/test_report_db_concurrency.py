@@ -27,7 +27,7 @@ engine.dispose()
 print("done", flush=True)
 """
 
-RUNS_PER_WRITER = 12
+RUNS_PER_WRITER = 8
 
 
 def test_two_processes_storing_runs_at_once_lose_nothing(make_run, tmp_path: Path) -> None:
