@@ -1,7 +1,7 @@
 """Evidence report of a run: HTML + PDF, Allure metadata, SHA-256 manifest, results database.
 
 Public API: :func:`finalize_run` (called at the end of ``cmi-hil run``), :func:`load_run`,
-:func:`write_report`, :func:`write_manifest`, :func:`verify_manifest`.
+:func:`write_report`, :func:`write_manifest`, :func:`verify_manifest`, :func:`store_run_data`.
 """
 
 from harness.report.finalize import finalize_run, store_run_data
