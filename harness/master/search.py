@@ -18,11 +18,14 @@ Two strategies share the same transport so they can be compared in one run:
   the whole select window. A parent that collided and whose other nine children were silent holds
   >= 2 slaves in the last child, which is split without probing it. No retries on silence: the wait is
   already the standard's maximum plus a latency allowance. All 8 digits fixed and still a collision:
-  a duplicate id; one clean E5 but never an intact RSP_UD: an unreadable slave.
+  a duplicate id; one clean E5 but never an intact RSP_UD: an unreadable slave. A path slower than the
+  allowance (USB, network, a loaded host) must not hide slaves: stray bytes before a request, an E5 no
+  slave stands behind, or a collision without two slaves in its subtree make the preceding silent masks
+  suspect, and they are searched again at the end; a reply close to the timeout widens the allowance.
 * :func:`search_libmbus` (baseline): a re-implementation of libmbus's ``mbus_scan_2nd_address_range``
   strategy: digits 0-9 at position 0, descend to the next position on collision; every silent probe is
   repeated once (libmbus's default ``max_search_retry = 1``); after an E5 and after the RSP_UD the line is
-  "purged" by waiting for more frames until a full timeout passes.
+  "purged" by waiting for more frames until a full timeout passes. None of our recovery is added to it.
 """
 
 from __future__ import annotations
@@ -158,7 +161,7 @@ def _send_select(
     if reply.empty:
         ctx.result.silent += 1
         ctx.recent_silent.append(mask)
-    elif _check_latency(ctx, reply):
+    elif ctx.result.strategy == "ours" and _check_latency(ctx, reply):
         ctx.suspects.append(mask)  # what came may belong to an earlier probe: this one is unknown too
     return reply
 
