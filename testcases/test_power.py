@@ -42,9 +42,12 @@ def sweep_volts(profile: Any, step_v: float) -> list[float]:
 @pytest.mark.needs("supply")
 @pytest.mark.parametrize("polarity", POLARITIES)
 def test_answers_at_every_supply_voltage(
-    dut: Any, bench: Any, master: Any, station: Any, suite: Any, profile: Any, polarity: str
+    dut: Any, bench: Any, master: Any, station: Any, suite: Any, profile: Any, oracle: Any, polarity: str
 ) -> None:
     for volts in sweep_volts(profile, suite.supply_step_v):
+        assert oracle.powered(volts if polarity == "+" else -volts), (
+            f"the oracle expects silence at {volts} V"
+        )
         bench.power_dut(volts, polarity)
         wait_std(station, SETTLE_S)
         ok = answers(master, dut.address)
@@ -63,9 +66,10 @@ def test_answers_at_every_supply_voltage(
 @pytest.mark.needs("supply", "dmm")
 @pytest.mark.parametrize("polarity", POLARITIES)
 def test_quiescent_current_is_one_unit_load(
-    dut: Any, bench: Any, master: Any, station: Any, suite: Any, profile: Any, polarity: str
+    dut: Any, bench: Any, master: Any, station: Any, suite: Any, profile: Any, oracle: Any, polarity: str
 ) -> None:
-    limit_a = profile.supply.unit_loads * UA_PER_UNIT_LOAD * 1e-6
+    limit_a = oracle.max_quiescent_current_a()
+    assert limit_a <= profile.supply.unit_loads * UA_PER_UNIT_LOAD * 1e-6
     for volts in sweep_volts(profile, suite.supply_step_v):
         bench.power_dut(volts, polarity)
         wait_std(station, SETTLE_S)
