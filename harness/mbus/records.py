@@ -73,31 +73,10 @@ def parse_records(
             return tuple(out), None, False
         dife: tuple[int, ...] = ()
         if dif & 0x80:
-            chain = []
-            while True:
-                if i >= end:
-                    diags.append(
-                        Diagnostic(
-                            "error",
-                            "EN13757-3:premature-end",
-                            f"record at offset {start}: DIFE expected, telegram ended",
-                            i,
-                        )
-                    )
-                    return tuple(out), None, False
-                b = buf[i]
-                i += 1
-                chain.append(b)
-                if not b & 0x80:
-                    break
-            if len(chain) > MAX_DIFE:  # the slave itself must refuse this (application error 05)
-                _err(
-                    diags,
-                    "EN13757-3:dife-chain",
-                    f"record at offset {start}: at most {MAX_DIFE} DIFEs allowed, got {len(chain)}",
-                    start,
-                )
-            dife = tuple(chain)
+            chain, i = _extension_chain(buf, i, end, "DIFE", MAX_DIFE, "EN13757-3:dife-chain", start, diags)
+            if chain is None:
+                return tuple(out), None, False
+            dife = chain
         if i >= end:
             diags.append(
                 Diagnostic(
@@ -127,31 +106,10 @@ def parse_records(
             i += 1 + n
         vife: tuple[int, ...] = ()
         if vif & 0x80:
-            chain = []
-            while True:
-                if i >= end:
-                    diags.append(
-                        Diagnostic(
-                            "error",
-                            "EN13757-3:premature-end",
-                            f"record at offset {start}: VIFE expected, telegram ended",
-                            i,
-                        )
-                    )
-                    return tuple(out), None, False
-                b = buf[i]
-                i += 1
-                chain.append(b)
-                if not b & 0x80:
-                    break
-            if len(chain) > MAX_VIFE:  # the slave itself must refuse this (application error 06)
-                _err(
-                    diags,
-                    "EN13757-3:vife-chain",
-                    f"record at offset {start}: at most {MAX_VIFE} VIFEs allowed, got {len(chain)}",
-                    start,
-                )
-            vife = tuple(chain)
+            chain, i = _extension_chain(buf, i, end, "VIFE", MAX_VIFE, "EN13757-3:vife-chain", start, diags)
+            if chain is None:
+                return tuple(out), None, False
+            vife = chain
         size = DATA_LENGTH[coding]
         lvar = None
         if size is None:
@@ -221,6 +179,38 @@ def _bcd_ok(data: bytes) -> bool:
 
 
 _DATE_KINDS = frozenset({"date", "datetime"})
+
+
+def _extension_chain(
+    buf: bytes, i: int, end: int, what: str, limit: int, rule: str, start: int, diags: list[Diagnostic]
+) -> tuple[tuple[int, ...] | None, int]:
+    """Read a DIFE or VIFE chain (each byte's bit 7 says another follows, EN 13757-3).
+
+    Returns (chain, next offset); chain is None when the telegram ends inside it (error diagnostic added).
+    More than ``limit`` extensions is an error the slave itself must refuse (application error 05/06).
+    """
+    chain: list[int] = []
+    while True:
+        if i >= end:
+            diags.append(
+                Diagnostic(
+                    "error",
+                    "EN13757-3:premature-end",
+                    f"record at offset {start}: {what} expected, telegram ended",
+                    i,
+                )
+            )
+            return None, i
+        b = buf[i]
+        i += 1
+        chain.append(b)
+        if not b & 0x80:
+            break
+    if len(chain) > limit:
+        _err(
+            diags, rule, f"record at offset {start}: at most {limit} {what}s allowed, got {len(chain)}", start
+        )
+    return tuple(chain), i
 
 
 def _err(diags: list[Diagnostic], rule: str, message: str, offset: int) -> None:
