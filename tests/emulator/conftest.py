@@ -10,24 +10,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from harness.emulator import Emulator, EmulatorOptions, start_emulator
+from harness.emulator import Emulator
 
-from .helpers import SCALE, RawLink
-
-
-@pytest.fixture
-def make_emulator() -> Iterator[Callable[..., Emulator]]:
-    started: list[Emulator] = []
-
-    def make(**options: object) -> Emulator:
-        opts: dict[str, object] = {"powered": True, "time_scale": SCALE, **options}
-        emu = start_emulator(EmulatorOptions.model_validate(opts))
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in started:
-        emu.stop()
+from .helpers import RawLink
 
 
 @pytest.fixture

@@ -10,28 +10,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from harness.emulator import Emulator, EmulatorOptions, start_emulator
+from harness.emulator import Emulator
 from harness.master import Master
 
-#: emulator timers run this much faster; the master scales its EN 13757-2 windows to match
+#: timers of scripted slaves run this much faster, like the shared emulators' (tests/conftest.py)
 SCALE = 0.1
 #: USB/network allowance on loopback (the emulator's own latency is well under a millisecond)
 ALLOWANCE_S = 0.05
-
-
-@pytest.fixture
-def make_emulator() -> Iterator[Callable[..., Emulator]]:
-    started: list[Emulator] = []
-
-    def make(**options: object) -> Emulator:
-        opts = {"powered": True, "time_scale": SCALE, **options}
-        emu = start_emulator(EmulatorOptions(**opts))  # type: ignore[arg-type]
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in started:
-        emu.stop()
 
 
 @pytest.fixture
@@ -40,7 +25,7 @@ def make_master() -> Iterator[Callable[..., Master]]:
 
     def make(emu_or_url: Emulator | str, baud: int = 2400, **kwargs: object) -> Master:
         url = emu_or_url if isinstance(emu_or_url, str) else emu_or_url.endpoints["mbus"]
-        scale = kwargs.pop("time_scale", SCALE)
+        scale = kwargs.pop("time_scale", SCALE if isinstance(emu_or_url, str) else emu_or_url.time_scale)
         allowance = kwargs.pop("latency_allowance_s", ALLOWANCE_S)
         m = Master(url, baud, time_scale=scale, latency_allowance_s=allowance, **kwargs)  # type: ignore[arg-type]
         opened.append(m)
