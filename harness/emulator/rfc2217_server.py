@@ -11,6 +11,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import serial
 from serial.rfc2217 import PortManager
@@ -22,8 +23,10 @@ from harness.emulator.wire import CharFormat
 class VirtualPort:
     """Serial-port stand-in for PortManager; settings are applied to the bus master port."""
 
-    def __init__(self, port: MasterPort) -> None:
+    def __init__(self, port: MasterPort, before_change: Callable[[], None] | None = None) -> None:
         self._port = port
+        #: called before a setting changes, so bytes received ahead of the change leave at the old format
+        self._before_change = before_change
         self.xonxoff = False
         self.rtscts = False
         self.dtr = True
@@ -35,6 +38,8 @@ class VirtualPort:
         self.cd = True
 
     def _set(self, **changes: object) -> None:
+        if self._before_change is not None:
+            self._before_change()
         f = self._port.fmt
         values = {
             "baud": f.baud,
@@ -148,7 +153,16 @@ class Rfc2217Server:
 
     def _serve(self, sock: socket.socket) -> None:
         conn = _Connection(sock)
-        vport = VirtualPort(self.master_port)
+        pending = bytearray()
+        arrival = time.monotonic()
+
+        def flush() -> None:
+            # data and option changes share the TCP stream: data before a change goes out at the old format
+            if pending:
+                self.bus.master_write(self.master_port, bytes(pending), arrival)
+                pending.clear()
+
+        vport = VirtualPort(self.master_port, before_change=flush)
         manager = PortManager(vport, conn)
 
         def sink(data: bytes) -> None:
@@ -164,9 +178,9 @@ class Rfc2217Server:
                 if not data:
                     break
                 arrival = time.monotonic()
-                payload = b"".join(manager.filter(data))
-                if payload:
-                    self.bus.master_write(self.master_port, payload, arrival)
+                for chunk in manager.filter(data):
+                    pending.extend(chunk)
+                flush()
         finally:
             if self.master_port.sink is sink:
                 self.master_port.sink = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable
 
 import pytest
@@ -102,6 +104,40 @@ def test_bad_parity_character_is_ignored(link: RawLink) -> None:
     assert link.exchange(snd_nke(0)) == b""
     link.set_format(parity="E")
     assert link.exchange(snd_nke(0)) == ACK
+
+
+def test_bytes_before_a_parity_change_in_one_segment_keep_the_old_parity(emu: Emulator) -> None:
+    """Data and an RFC 2217 SET-PARITY behind it can arrive in one TCP segment: the data must still
+    go on the line at the parity in force when it was sent (odd here), so the module ignores it
+    (EN 13757-2: 8E1 only)."""
+    host, port = emu.endpoints["mbus"].removeprefix("rfc2217://").split(":")
+
+    def set_parity(value: int) -> bytes:  # RFC 2217: IAC SB COM-PORT-OPTION SET-PARITY value IAC SE
+        return bytes([255, 250, 44, 3, value, 255, 240])
+
+    odd, even = 2, 3
+    with socket.create_connection((host, int(port)), timeout=1) as sock:
+        sock.sendall(set_parity(odd) + snd_nke(0) + set_parity(even))
+        odd_answer = _drain(sock, 0.4)
+        sock.sendall(snd_nke(0))
+        even_answer = _drain(sock, 0.4)
+    assert ACK[0] not in odd_answer  # telnet negotiation bytes never include E5
+    assert ACK[0] in even_answer
+
+
+def _drain(sock: socket.socket, seconds: float) -> bytes:
+    data = bytearray()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
 
 
 def test_8n1_master_is_not_understood(link: RawLink) -> None:
