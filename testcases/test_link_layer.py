@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from fixtures.checks import record_key, wait_std
-from harness.master.timing import reply_window
 from harness.mbus import decode, encode
 from harness.mbus.model import (
     C_FCB,
@@ -21,6 +20,7 @@ from harness.mbus.model import (
     LongFrame,
     ShortFrame,
 )
+from harness.mbus.timing import reply_window
 from harness.measure import measure
 
 #: transactions per baud for the reply-window measurement

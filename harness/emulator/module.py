@@ -38,6 +38,7 @@ from harness.mbus.model import (
     SecondaryAddress,
     ShortFrame,
 )
+from harness.mbus.timing import reply_window
 from harness.profile import DeviceProfile
 
 ACK = b"\xe5"
@@ -228,7 +229,7 @@ class Cmi1020:
     def reply_delay_s(self) -> float:
         link = self.profile.link
         if "reply_late" in self.faults:
-            return 1.3 * (330 / self.baud + 0.050)
+            return 1.3 * reply_window(self.baud)[1]
         if "reply_early" in self.faults:
             return 2 / self.baud
         return link.reply_delay_s(self.baud)

@@ -12,12 +12,8 @@ from pathlib import Path
 from harness.emulator.meter import E350Meter, MeterSnapshot
 from harness.emulator.telegram import register_record, telegram_records
 from harness.mbus.model import DataRecord, LongHeader
+from harness.mbus.timing import reply_window
 from harness.profile import DeviceProfile, Register, load_profile
-
-
-def reply_window_s(baud: int) -> tuple[float, float]:
-    """EN 13757-2 reply window after the end of a request: 11 bit times .. 330 bit times + 50 ms."""
-    return 11 / baud, 330 / baud + 0.050
 
 
 class Oracle:
@@ -76,7 +72,7 @@ class Oracle:
         return self.profile.rate_inputs.detection_time_s
 
     def reply_window_s(self, baud: int) -> tuple[float, float]:
-        return reply_window_s(baud)
+        return reply_window(baud)
 
     def supports_baud(self, baud: int) -> bool:
         return baud in self.profile.link.bauds

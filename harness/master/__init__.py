@@ -9,7 +9,7 @@ from harness.master.errors import CollisionError, LineError, MasterError, NoRepl
 from harness.master.link import Reply, SerialLink
 from harness.master.master import Master
 from harness.master.search import ProbeEvent, SearchResult, search_libmbus, search_secondary, stderr_progress
-from harness.master.timing import char_time_s, reply_window, wire_time_s
+from harness.mbus.timing import char_time_s, reply_window, wire_time_s
 
 __all__ = [
     "CollisionError",

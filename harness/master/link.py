@@ -15,8 +15,8 @@ import serial
 from harness.evidence import TranscriptEntry
 from harness.master.errors import PortError
 from harness.master.summary import summarize
-from harness.master.timing import end_of_frame_silence_s, reply_window, wire_time_s
 from harness.mbus import Frame, MBusError, decode, frame_length
+from harness.mbus.timing import end_of_frame_silence_s, reply_window, wire_time_s
 
 #: granularity of the blocking reads (the read returns as soon as a byte arrives)
 POLL_S = 0.002

@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from harness.master.link import Reply
-from harness.master.timing import char_time_s
 from harness.mbus import LongFrame, LongHeader, SecondaryAddress, ShortFrame, encode
 from harness.mbus.model import ADDR_SELECTED, C_FCB, C_FCV, CI_SELECT, REQ_UD2, SND_UD
+from harness.mbus.timing import char_time_s
 
 if TYPE_CHECKING:
     from harness.master.master import Master

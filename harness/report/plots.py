@@ -12,6 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from harness.evidence import Measurement
+from harness.mbus.timing import reply_window
 
 #: product sheet: 1 unit load = 1.5 mA; supply 21-42 VDC
 UNIT_LOAD_A = 1.5e-3
@@ -21,12 +22,6 @@ RATE_DETECTION_S = 5.0
 
 _COLOR = {"pass": "#2e7d32", "fail": "#c62828", "inconclusive": "#ef6c00"}
 _DPI = 110
-
-
-def reply_window_s(baud: int) -> tuple[float, float]:
-    """EN 13757-2 reply window: no earlier than 11 bit times, no later than 330 bit times + 50 ms
-    after the end of the request."""
-    return 11.0 / baud, 330.0 / baud + 0.050
 
 
 def _png(fig: Figure) -> bytes:
@@ -129,7 +124,7 @@ def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
     fig = Figure(figsize=(3.2 * len(bauds) + 0.8, 3.6))
     axes = fig.subplots(1, len(bauds), squeeze=False)[0]
     for ax, baud in zip(axes, bauds, strict=True):
-        lo, hi = reply_window_s(baud)
+        lo, hi = reply_window(baud)
         ms = by_baud[baud]
         ax.axhspan(lo * 1e3, hi * 1e3, color="#e8f5e9", zorder=0)
         ax.axhline(lo * 1e3, color=_COLOR["fail"], linestyle="--", linewidth=1)

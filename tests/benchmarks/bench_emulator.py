@@ -19,9 +19,9 @@ import time
 import serial
 
 from harness.emulator import EmulatorOptions, start_emulator
-from harness.emulator.oracle import reply_window_s
 from harness.mbus import encode
 from harness.mbus.model import REQ_UD2, SND_NKE, SND_UD, ControlFrame, ShortFrame
+from harness.mbus.timing import reply_window
 
 
 def _read_reply(port: serial.SerialBase, timeout_s: float, gap_s: float) -> tuple[bytes, float | None]:
@@ -89,7 +89,7 @@ def main() -> None:
         f"{'master ms (min/med/max)':>25} {'margin to max':>13}"
     )
     for baud in (2400, 300):
-        lo, hi = reply_window_s(baud)
+        lo, hi = reply_window(baud)
         for name, master, emulator in measure(baud, args.samples):
 
             def fmt(v: list[float]) -> str:

@@ -7,7 +7,7 @@ import time
 import serial
 
 from harness.emulator import Emulator
-from harness.emulator.oracle import Oracle, reply_window_s
+from harness.emulator.oracle import Oracle
 from harness.mbus import decode, encode
 from harness.mbus.model import (
     CI_DATA_SEND,
@@ -22,6 +22,7 @@ from harness.mbus.model import (
     ShortFrame,
 )
 from harness.mbus.records import describe
+from harness.mbus.timing import reply_window
 
 ACK = b"\xe5"
 
@@ -60,7 +61,7 @@ class RawLink:
         self.port.write(request)
         t_written = time.monotonic()
         end_of_request = t_written + len(request) * self.char_time_s()
-        _, max_s = reply_window_s(self.baud)
+        _, max_s = reply_window(self.baud)
         deadline = end_of_request + max_s * self.time_scale * window_factor + ALLOWANCE_S
         data = bytearray()
         self.last_latency_s = None

@@ -13,7 +13,8 @@ import pytest
 
 from harness.emulator import Emulator
 from harness.emulator.faults import FAULTS, UnknownFaultError, validate_faults
-from harness.emulator.oracle import Oracle, reply_window_s
+from harness.emulator.oracle import Oracle
+from harness.mbus.timing import reply_window
 
 from .helpers import (
     ACK,
@@ -47,12 +48,12 @@ def p_snd_nke_ack(emu: Emulator, link: RawLink) -> None:
 
 def p_reply_not_late(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(snd_nke(0), window_factor=2.0) == ACK
-    assert link.last_latency_s is not None and link.last_latency_s <= reply_window_s(2400)[1] + 0.02
+    assert link.last_latency_s is not None and link.last_latency_s <= reply_window(2400)[1] + 0.02
 
 
 def p_reply_not_early(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(snd_nke(0)) == ACK
-    assert link.last_latency_s is not None and link.last_latency_s >= reply_window_s(2400)[0]
+    assert link.last_latency_s is not None and link.last_latency_s >= reply_window(2400)[0]
 
 
 def p_unselected_silent(emu: Emulator, link: RawLink) -> None:

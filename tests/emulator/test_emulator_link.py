@@ -9,9 +9,10 @@ from collections.abc import Callable
 import pytest
 
 from harness.emulator import Emulator
-from harness.emulator.oracle import Oracle, reply_window_s
+from harness.emulator.oracle import Oracle
 from harness.mbus import decode, encode
 from harness.mbus.model import CI_APPLICATION_RESET, REQ_UD1, LongFrame, MBusError, ShortFrame
+from harness.mbus.timing import reply_window
 
 from .helpers import RawLink, baud_switch, req_ud2, select, set_address, snd_nke
 
@@ -247,7 +248,7 @@ def test_reply_starts_inside_the_en13757_window(
         assert link.exchange(baud_switch(0, 0xB8)) == ACK
         link.set_format(baud=baud)
     assert link.exchange(snd_nke(0)) == ACK
-    lo, hi = reply_window_s(baud)
+    lo, hi = reply_window(baud)
     emulator_side = emu.timing_log[-1].reply_delay_s
     assert lo <= emulator_side <= hi
     assert link.last_latency_s is not None and lo <= link.last_latency_s <= hi + 0.02

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from harness.master import CollisionError, LineError, Master, NoReply, PortError, reply_window
-from harness.master.timing import char_time_s, wire_time_s
 from harness.mbus import AckFrame, LongFrame, LongHeader, ShortFrame, encode
 from harness.mbus.model import CI_RESPONSE_LONG, RSP_UD, SND_NKE
+from harness.mbus.timing import char_time_s, wire_time_s
 
 from .conftest import ScriptedSlave
 

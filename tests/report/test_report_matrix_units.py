@@ -105,11 +105,6 @@ def test_margin_is_negative_outside_and_relative_to_the_limit() -> None:
     assert units.margin(_m(1.0)) is None and units.margin(_m(None, high=1.0)) is None
 
 
-def test_reply_window_is_en13757_2_at_both_rates() -> None:
-    assert plots.reply_window_s(2400) == pytest.approx((4.583e-3, 0.1875), rel=1e-3)
-    assert plots.reply_window_s(300) == pytest.approx((36.67e-3, 1.15), rel=1e-3)
-
-
 def test_plots_render_png_only_when_the_run_has_the_measurement() -> None:
     data = [_m(1.1e-3, name="quiescent_current", supply_v=v, polarity=p) for v in (21, 42) for p in "+-"]
     data += [

@@ -1,7 +1,8 @@
 """Link-layer timing of wired M-Bus (EN 13757-2), as pure functions.
 
-Every wait the master makes is derived here from the baud rate and the standard, then scaled by the
-emulator's ``time_scale`` (simulation only) and widened by a fixed allowance for USB/network latency.
+The one place the harness takes these rules from: the master derives its waits here (then scales them by
+the emulator's ``time_scale`` on a simulated bench and widens them by the rig's USB/network allowance), the
+emulator and the oracle place replies with them, and the suite and reports judge latencies against them.
 """
 
 from __future__ import annotations
