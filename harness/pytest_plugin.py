@@ -113,9 +113,14 @@ class SuiteState:
             harness_version=__version__,
             git_commit=_git_commit(self.rootpath),
             nightly=self.nightly,
-            command=list(config.invocation_params.args),
+            command=[self._rel_arg(arg) for arg in config.invocation_params.args],
         )
         write_run_info(self.run_dir, self.run_info)
+
+    def _rel_arg(self, arg: str) -> str:
+        """The argument with the checkout's folder left out: evidence names no path of the machine."""
+        root = f"{self.rootpath.resolve()}/"
+        return arg.replace(root, "")
 
     def _rel(self, path: Path) -> str:
         try:

@@ -55,6 +55,7 @@ def test_run_on_the_sim_rig_leaves_a_complete_run_folder(tmp_path: Path) -> None
     info = read_run_info(run_dir)
     assert info.verdict == "pass" and info.rig.name == "sim" and info.rig.simulated
     assert info.dut.id == "71234567" and info.dut.manufacturer == "ELV"
+    assert "testcases" in info.command[0] and not any(str(REPO) in arg for arg in info.command)
     assert {i.role for i in info.rig.instruments} >= {"supply", "dmm"}
     assert all(i.idn for i in info.rig.instruments), "instrument *IDN? missing from the evidence"
     tests = list(read_jsonl(run_dir / "tests.jsonl", ResultRecord))
