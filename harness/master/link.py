@@ -110,13 +110,20 @@ class SerialLink:
     def baud(self) -> int:
         return self._baud
 
-    def set_baud(self, baud: int) -> None:
-        """Switch the local port's baud rate (the slave must already have switched or be about to)."""
+    def set_baud(self, baud: int, *, note: str = "") -> None:
+        """Switch the local port's baud rate (the slave must already have switched or be about to).
+
+        The switch goes into the transcript as an empty tx entry, so timing and evidence follow the rate."""
+        old = self._baud
         try:
             self.port.baudrate = baud
         except (serial.SerialException, ValueError, OSError) as exc:
             raise PortError(f"cannot set {self.url!r} to {baud} Bd: {exc}") from exc
         self._baud = baud
+        summary = f"master port switched from {old} Bd to {baud} Bd" + (f" ({note})" if note else "")
+        self.transcript.append(
+            TranscriptEntry(direction="tx", t_us=self.now_us(time.monotonic()), data="", summary=summary)
+        )
 
     def close(self) -> None:
         if self.port.is_open:

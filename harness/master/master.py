@@ -336,16 +336,7 @@ class Master:
             self.transact(encode(frame), expect_reply=False)
         else:
             self._expect_ack(frame, f"change baud to {new_baud}", address)
-        old = self.baud
         self._link.set_baud(new_baud)
-        self._link.transcript.append(
-            TranscriptEntry(
-                direction="tx",
-                t_us=self._link.now_us(time.monotonic()),
-                data="",
-                summary=f"master port switched from {old} Bd to {new_baud} Bd",
-            )
-        )
 
     def application_reset(self, address: int) -> None:
         """SND_UD with CI 50 (application reset, EN 13757-3); expects E5."""
