@@ -263,9 +263,11 @@ class Bench:
         assert self.relays is not None and self.rig.wiring.button_channel is not None
         self.relays.close_channels([self.rig.wiring.button_channel])
         try:
+            self._sync(self.relays, context="pressing the button")  # held only once really closed
             self.sleep(self.rig.wiring.button_press_s)
         finally:
             self.relays.open_channels([self.rig.wiring.button_channel])
+            self._sync(self.relays, context="releasing the button")
 
     def led_on(self) -> bool:
         """Green LED, communication with meter (product sheet, user interface)."""

@@ -85,7 +85,13 @@ def test_button_on_a_lab_rig_pulses_its_relay_channel(lab_rig_file: Path, server
     with open_bench(load_rig(lab_rig_file)) as bench:
         start = len(servers.relays.log)
         bench.press_button()
-        assert servers.relays.log[start:] == ["ROUT:CLOS (@107)", "ROUT:OPEN (@107)"]
+        # press_button returns only once the card has executed the release (its error queue was read)
+        assert servers.relays.log[start:] == [
+            "ROUT:CLOS (@107)",
+            "SYST:ERR?",
+            "ROUT:OPEN (@107)",
+            "SYST:ERR?",
+        ]
 
 
 def test_rig_check_flags_a_serial_that_does_not_match_the_instrument(lab_rig_file: Path) -> None:
