@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness.datafile import read_yaml_mapping
 from harness.mbus.model import BAUD_BY_CI, Coding, Function
 
 SHIPPED_PROFILE = Path(__file__).resolve().parent / "profiles" / "cmi1020-e350.yaml"
@@ -295,20 +295,9 @@ def load_profile(path: Path | None = None) -> DeviceProfile:
     Raises :class:`ProfileError` naming the file, each bad field and what it allows.
     """
     path = Path(path) if path is not None else SHIPPED_PROFILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError(
-            f"cannot read device profile {path}: {exc.strerror}; give an existing YAML file"
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"device profile {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ProfileError(
-            f"device profile {path}: expected a mapping at top level, got {type(data).__name__}"
-        )
+    data = read_yaml_mapping(
+        path, what="device profile", error=ProfileError, hint="give an existing YAML file (--dut-profile)"
+    )
     try:
         return DeviceProfile.model_validate(data)
     except ValidationError as exc:

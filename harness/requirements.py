@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness.datafile import read_yaml_mapping
 from harness.evidence import Measurement, Requirement, TestResult
 
 CATALOGUE_PATH = Path(__file__).with_name("requirements.yaml")
@@ -100,12 +100,9 @@ class Catalogue(BaseModel):
 def load_catalogue(path: Path | None = None) -> Catalogue:
     """Read and validate the catalogue (default: the shipped ``harness/requirements.yaml``)."""
     path = path or CATALOGUE_PATH
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CatalogueError(f"cannot read requirement catalogue {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"{path} is not valid YAML: {exc}") from None
+    raw = read_yaml_mapping(
+        path, what="requirement catalogue", error=CatalogueError, hint="check the --requirements path"
+    )
     try:
         return Catalogue.model_validate(raw)
     except ValidationError as exc:

@@ -12,7 +12,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -23,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness.datafile import read_yaml_mapping
 from harness.instruments.dmm import DC_CURRENT_RANGES_A, NPLC_VALUES
 from harness.instruments.interlock import ELV_LIMIT_VAC
 
@@ -304,18 +304,7 @@ def format_validation_error(path: str, error: ValidationError) -> str:
 def load_rig(path: str | Path) -> RigConfig:
     """Read and validate a rig file; relative emulator profile paths are taken from the rig file's folder."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RigFileError(f"{path}: cannot read rig file ({exc.strerror}); check the --rig path") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RigFileError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RigFileError(
-            f"{path}: expected a mapping (name, mbus, instruments...), got {type(data).__name__}"
-        )
+    data = read_yaml_mapping(path, what="rig file", error=RigFileError, hint="check the --rig path")
     emulator = data.get("emulator")
     if isinstance(emulator, dict) and emulator.get("profile"):
         profile = Path(str(emulator["profile"]))
