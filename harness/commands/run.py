@@ -127,8 +127,7 @@ def pytest_command(
     cmd = [sys.executable, "-m", "pytest", str(TESTCASES), f"--rig={rig_path}", f"--evidence-dir={run_dir}"]
     if allure:
         cmd.append(f"--alluredir={run_dir / ALLURE_DIR}")
-    # pyserial's RFC 2217 client uses threading calls Python 3.10 deprecated: not the suite's concern
-    cmd += ["-p", "no:cacheprovider", "-rfE", "-W", "ignore::DeprecationWarning:serial.rfc2217"]
+    cmd += ["-p", "no:cacheprovider", "-rfE"]  # pyserial's deprecation noise is filtered in pyproject.toml
     for fault in args.fault:
         cmd.append(f"--fault={fault}")
     if args.time_scale is not None:
