@@ -78,27 +78,15 @@ def parse_records(
                 return tuple(out), None, False
             dife = chain
         if i >= end:
-            diags.append(
-                Diagnostic(
-                    "error",
-                    "EN13757-3:premature-end",
-                    f"record at offset {start}: VIF expected, telegram ended",
-                    i,
-                )
-            )
+            _premature_end(diags, f"record at offset {start}: VIF expected, telegram ended", i)
             return tuple(out), None, False
         vif = buf[i]
         i += 1
         text = None
         if vif & 0x7F == 0x7C:
             if i >= end or i + 1 + buf[i] > end:
-                diags.append(
-                    Diagnostic(
-                        "error",
-                        "EN13757-3:premature-end",
-                        f"record at offset {start}: plain-text unit runs past the end of the telegram",
-                        i,
-                    )
+                _premature_end(
+                    diags, f"record at offset {start}: plain-text unit runs past the end of the telegram", i
                 )
                 return tuple(out), None, False
             n = buf[i]
@@ -114,14 +102,7 @@ def parse_records(
         lvar = None
         if size is None:
             if i >= end:
-                diags.append(
-                    Diagnostic(
-                        "error",
-                        "EN13757-3:premature-end",
-                        f"record at offset {start}: LVAR byte expected, telegram ended",
-                        i,
-                    )
-                )
+                _premature_end(diags, f"record at offset {start}: LVAR byte expected, telegram ended", i)
                 return tuple(out), None, False
             lvar = buf[i]
             i += 1
@@ -136,14 +117,7 @@ def parse_records(
                 )
                 return tuple(out), None, False
         if i + size > end:
-            diags.append(
-                Diagnostic(
-                    "error",
-                    "EN13757-3:premature-end",
-                    f"record at offset {start}: {size} data bytes expected, {end - i} left",
-                    i,
-                )
-            )
+            _premature_end(diags, f"record at offset {start}: {size} data bytes expected, {end - i} left", i)
             return tuple(out), None, False
         data = buf[i : i + size]
         i += size
@@ -192,14 +166,7 @@ def _extension_chain(
     chain: list[int] = []
     while True:
         if i >= end:
-            diags.append(
-                Diagnostic(
-                    "error",
-                    "EN13757-3:premature-end",
-                    f"record at offset {start}: {what} expected, telegram ended",
-                    i,
-                )
-            )
+            _premature_end(diags, f"record at offset {start}: {what} expected, telegram ended", i)
             return None, i
         b = buf[i]
         i += 1
@@ -211,6 +178,11 @@ def _extension_chain(
             diags, rule, f"record at offset {start}: at most {limit} {what}s allowed, got {len(chain)}", start
         )
     return tuple(chain), i
+
+
+def _premature_end(diags: list[Diagnostic], message: str, offset: int) -> None:
+    """The telegram ends inside a record (EN 13757-3): an error in every mode; parsing stops there."""
+    diags.append(Diagnostic("error", "EN13757-3:premature-end", message, offset))
 
 
 def _err(diags: list[Diagnostic], rule: str, message: str, offset: int) -> None:
