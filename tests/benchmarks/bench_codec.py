@@ -20,7 +20,7 @@ import meterbus
 
 from harness.mbus import LongFrame, decode, describe
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "libmbus" / "frames"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "libmbus" / "frames"
 
 
 def load_corpus() -> list[bytes]:

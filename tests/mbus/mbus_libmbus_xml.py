@@ -16,7 +16,7 @@ from harness.mbus import LongFrame, LongHeader, decode, describe
 from harness.mbus.fixed import decode_fixed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORPUS = REPO_ROOT / ".." / "shared" / "corpus" / "libmbus"
+CORPUS = REPO_ROOT / "tests" / "data" / "libmbus"  # shipped copy; provenance in its README.md
 FRAMES = CORPUS / "frames"
 ERROR_FRAMES = CORPUS / "error-frames"
 
