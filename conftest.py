@@ -7,6 +7,7 @@ unless a test asks for it).
 
 pytest_plugins = [
     "harness.pytest_plugin",
+    "harness.console.progress",
     "fixtures.bench",
     "fixtures.mbus",
     "fixtures.dut",
