@@ -8,6 +8,8 @@ unless a test asks for it).
 pytest_plugins = [
     "harness.pytest_plugin",
     "harness.console.progress",
+    "harness.selection",
+    "harness.junit",
     "fixtures.bench",
     "fixtures.mbus",
     "fixtures.dut",

@@ -338,6 +338,15 @@ def pytest_collection_modifyitems(
             state.suite_items = True
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Deselected tests (``-k``, ``-m``, ``--requirement``) do not count as covering their requirements."""
+    if not items:
+        return
+    state = suite_state(items[0].config)
+    for item in items:
+        state.cited.pop(item.nodeid, None)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(
     item: pytest.Item, nextitem: pytest.Item | None
