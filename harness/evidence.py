@@ -64,6 +64,7 @@ class DutInfo(BaseModel):
     medium: int | None = None
     firmware: str | None = None
     profile: str | None = None
+    serial: str | None = None  # from the DUT's label (--dut-serial), not from the telegram
 
 
 class RunInfo(BaseModel):
@@ -80,6 +81,7 @@ class RunInfo(BaseModel):
     ambient: dict[str, str] = Field(default_factory=dict)
     nightly: bool = False
     command: list[str] = Field(default_factory=list)
+    typed_command: str | None = None  # the cmi-hil command line as the user typed it
 
 
 class Measurement(BaseModel):

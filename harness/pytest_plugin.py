@@ -109,11 +109,17 @@ class SuiteState:
             rig=RigInfo(
                 name=self.rig_path.stem, file=self._rel(self.rig_path), simulated=True, faults=self.faults
             ),
-            dut=DutInfo(profile=str(self.profile_path) if self.profile_path else None),
+            dut=DutInfo(
+                profile=str(self.profile_path) if self.profile_path else None,
+                serial=config.getoption("cmi_dut_serial"),
+            ),
             harness_version=__version__,
             git_commit=_git_commit(self.rootpath),
+            operator=config.getoption("cmi_operator"),
+            ambient=parse_ambient(config.getoption("cmi_ambient")),
             nightly=self.nightly,
             command=[self._rel_arg(arg) for arg in config.invocation_params.args],
+            typed_command=config.getoption("cmi_typed_command"),
         )
         write_run_info(self.run_dir, self.run_info)
 
@@ -175,6 +181,20 @@ def format_transcript(entries: Iterable[TranscriptEntry]) -> str:
 
 
 _STATE_KEY = pytest.StashKey[SuiteState]()
+
+
+_AMBIENT_KINDS = (("°C", "temperature"), ("%RH", "humidity"), ("hPa", "pressure"))
+
+
+def parse_ambient(text: str | None) -> dict[str, str]:
+    """``"23 °C, 45 %RH"`` -> ``{"temperature": "23 °C", "humidity": "45 %RH"}``; other parts are notes."""
+    if not text:
+        return {}
+    found: dict[str, str] = {}
+    for n, part in enumerate(p.strip() for p in text.split(",") if p.strip()):
+        kind = next((name for unit, name in _AMBIENT_KINDS if part.endswith(unit)), None)
+        found[kind or f"note {n + 1}"] = part
+    return found
 
 
 def suite_state(config: pytest.Config) -> SuiteState:
@@ -302,6 +322,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="mark the run as a nightly run (operator prompts are skipped)",
+    )
+    group.addoption("--operator", dest="cmi_operator", default=None, help="who runs the test (in the report)")
+    group.addoption(
+        "--ambient",
+        dest="cmi_ambient",
+        default=None,
+        metavar="TEXT",
+        help='ambient conditions, e.g. "23 °C, 45 %%RH, 1013 hPa" (in the report)',
+    )
+    group.addoption(
+        "--dut-serial", dest="cmi_dut_serial", default=None, help="serial number on the DUT label"
+    )
+    group.addoption(
+        "--typed-command",
+        dest="cmi_typed_command",
+        default=None,
+        help="the command as the user typed it (cmi-hil run passes its own), shown in the report",
     )
 
 

@@ -156,3 +156,26 @@ def test_allure_gets_steps_parameters_links_and_environment(
     assert any(a["name"] == "quiescent_current plot" and a["type"] == "image/png" for a in ok["attachments"])
     env = (alluredir / "environment.properties").read_text()
     assert "harness.version=" in env and "rig=sim" in env
+
+
+def test_operator_ambient_dut_serial_and_typed_command_reach_run_json(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "20260101-000000-sim"
+    _run(
+        pytester,
+        f"--evidence-dir={run_dir}",
+        "--operator=A. Tester",
+        "--ambient=23 °C, 45 %RH, door closed",
+        "--dut-serial=CMI-0042",
+        "--typed-command=cmi-hil run --operator 'A. Tester'",
+        "-k",
+        "current_ok",
+    )
+    info = read_run_info(run_dir)
+    assert info.operator == "A. Tester" and info.dut.serial == "CMI-0042"
+    assert info.ambient == {"temperature": "23 °C", "humidity": "45 %RH", "note 3": "door closed"}
+    assert info.typed_command == "cmi-hil run --operator 'A. Tester'"
+    bare = tmp_path / "20260101-000001-sim"
+    _run(pytester, f"--evidence-dir={bare}", "-k", "current_ok")
+    assert read_run_info(bare).operator is None and read_run_info(bare).ambient == {}
