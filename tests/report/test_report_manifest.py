@@ -82,8 +82,12 @@ def test_report_command_refuses_to_reseal_altered_evidence(make_run, capsys) -> 
     assert main(["report", str(run_dir), "--db", str(db)]) == 1
     assert "no longer matches its manifest (tests.jsonl)" in capsys.readouterr().err
     assert not verify_manifest(run_dir).ok  # the altered folder stays detectably altered
-    assert main(["report", str(run_dir), "--db", str(db), "--force"]) == 0
-    assert verify_manifest(run_dir).ok
+    assert main(["report", str(run_dir), "--db", str(db), "--force"]) == 2  # --force needs a reason
+    assert "needs --reason TEXT" in capsys.readouterr().err
+    assert main(["report", str(run_dir), "--db", str(db), "--force", "--reason", "lab test"]) == 0
+    assert verify_manifest(run_dir).ok  # the new manifest agrees with the folder...
+    assert main(["verify", str(run_dir), "--db", str(db)]) == 1  # ...the original seal does not
+    assert "altered after sealing" in capsys.readouterr().out
 
 
 def test_report_allure_without_cli_says_how_to_install(make_run, monkeypatch, capsys) -> None:
@@ -106,22 +110,6 @@ def test_a_folder_resealed_after_the_run_fails_verify_against_the_database(make_
     assert main(["verify", str(run_dir)]) == 1  # ...but not with the digest recorded when the run was sealed
     out = capsys.readouterr().out
     assert "MANIFEST manifest.json" in out and "re-sealed after the run" in out
-
-
-def test_older_database_gets_the_new_columns(tmp_path: Path) -> None:
-    from sqlalchemy import inspect
-
-    from harness.results import open_db
-
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    engine = open_db(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE runs DROP COLUMN manifest_sha256")  # as an older harness made it
-    assert "manifest_sha256" not in {c["name"] for c in inspect(engine).get_columns("runs")}
-    engine.dispose()
-    engine = open_db(url)
-    assert "manifest_sha256" in {c["name"] for c in inspect(engine).get_columns("runs")}
-    engine.dispose()
 
 
 @pytest.mark.skipif(shutil.which("allure") is None, reason="Allure CLI not installed (npm install -g allure)")
