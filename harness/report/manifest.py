@@ -30,6 +30,8 @@ REPORT_OUTPUTS = (
     f"{ALLURE_DIR}/environment.properties",
     f"{ALLURE_DIR}/categories.json",
 )
+#: the report's plots attached to the Allure results (harness.report.allure.attach_plots)
+PLOT_ATTACHMENTS = f"{ALLURE_DIR}/cmi-hil-plot-"
 
 
 class ManifestError(ValueError):
@@ -38,7 +40,7 @@ class ManifestError(ValueError):
 
 def is_report_output(rel: str) -> bool:
     """Whether a run-folder file is rendered by `cmi-hil report` (re-rendering rewrites it)."""
-    return rel in REPORT_OUTPUTS or rel.startswith(f"{ALLURE_REPORT_DIR}/")
+    return rel in REPORT_OUTPUTS or rel.startswith((f"{ALLURE_REPORT_DIR}/", PLOT_ATTACHMENTS))
 
 
 def sha256_file(path: Path) -> str:

@@ -11,6 +11,7 @@ import pytest
 from harness.cli import main
 from harness.report import finalize_run, verify_manifest, write_manifest
 from harness.report.manifest import ManifestError, sha256_file
+from harness.results import open_db, seal_history
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_a_folder_resealed_after_the_run_fails_verify_against_the_database(make_
     run_dir = make_run()
     assert finalize_run(run_dir) == 0  # seals and records the manifest digest in reports/results.sqlite
     assert main(["verify", str(run_dir)]) == 0
-    assert "matches the digest recorded" in capsys.readouterr().out
+    assert "match the original seal of" in capsys.readouterr().out
     tests = run_dir / "tests.jsonl"
     tests.write_text(tests.read_text().replace('"passed"', '"failed"', 1))
     write_manifest(run_dir, run_id=run_dir.name)  # someone re-seals the altered folder by hand
@@ -110,6 +111,62 @@ def test_a_folder_resealed_after_the_run_fails_verify_against_the_database(make_
     assert main(["verify", str(run_dir)]) == 1  # ...but not with the digest recorded when the run was sealed
     out = capsys.readouterr().out
     assert "MANIFEST manifest.json" in out and "re-sealed after the run" in out
+
+
+def _change_a_byte_of_a_value(path: Path) -> None:
+    """Change one digit of the first recorded value (the line stays valid JSON, the run still loads)."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b'"value":') + len(b'"value":')
+    while not chr(data[at]).isdigit() or data[at] == ord("0"):
+        at += 1
+    data[at] = ord("1") if data[at] != ord("1") else ord("2")
+    path.write_bytes(bytes(data))
+
+
+def test_a_forced_reseal_adds_a_seal_and_verify_still_reports_the_change(make_run, capsys) -> None:
+    run_dir = make_run()
+    assert finalize_run(run_dir) == 0  # seal 1, in reports/results.sqlite beside the run
+    _change_a_byte_of_a_value(run_dir / "measurements.jsonl")
+    assert main(["report", str(run_dir), "--force", "--reason", "reading corrected by hand"]) == 0
+    assert verify_manifest(run_dir).ok  # the new manifest agrees with the altered folder...
+    capsys.readouterr()
+    assert main(["verify", str(run_dir)]) == 1  # ...the original seal does not
+    out = capsys.readouterr().out
+    assert "CHANGED  measurements.jsonl  (SHA-256 differs from the original seal of" in out
+    assert "FAILED: altered after sealing: 1 changed, 0 missing, 0 added" in out
+    assert "sealed on" in out and "sealed at the end of the run (seal 1)" in out
+    assert "re-sealed on" in out and "reading corrected by hand" in out
+    engine = open_db(run_dir.parent / "results.sqlite")
+    try:
+        seals = seal_history(engine, run_dir.name) or []
+    finally:
+        engine.dispose()
+    assert [s.seq for s in seals] == [1, 2] and "measurements.jsonl" in seals[1].reason
+    html = (run_dir / "report.html").read_text()  # the re-rendered report shows the history
+    assert "Seal history" in html and "sealed at the end of the run" in html
+    assert "reading corrected by hand" in html and seals[0].manifest_sha256 in html
+    # without the database only manifest.json is left to check against, and verify says so
+    (run_dir.parent / "results.sqlite").rename(run_dir.parent / "elsewhere.sqlite")
+    assert main(["verify", str(run_dir)]) == 0
+    assert "checked against manifest.json alone" in capsys.readouterr().out
+    assert main(["verify", str(run_dir), "--db", str(run_dir.parent / "elsewhere.sqlite")]) == 1
+
+
+def test_a_rerendered_report_is_a_reseal_and_its_outputs_are_checked_against_it(make_run, capsys) -> None:
+    run_dir = make_run()
+    assert finalize_run(run_dir) == 0
+    assert main(["report", str(run_dir)]) == 0  # intact data: re-rendered, sealed again
+    capsys.readouterr()
+    assert main(["verify", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "OK: " in out and "re-sealed on" in out and "report re-rendered" in out
+    html = run_dir / "report.html"
+    html.write_text(html.read_text().replace("PASS", "FAIL", 1))  # the report edited after its seal
+    (run_dir / "transcripts" / "extra.jsonl").write_text("{}\n")  # and evidence slipped in
+    assert main(["verify", str(run_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "CHANGED  report.html  (SHA-256 differs from the latest seal (2," in out
+    assert "ADDED    transcripts/extra.jsonl  (in the folder, not in the original seal" in out
 
 
 @pytest.mark.skipif(shutil.which("allure") is None, reason="Allure CLI not installed (npm install -g allure)")
