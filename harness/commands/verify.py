@@ -122,7 +122,10 @@ def _verify_against_seals(run_dir: Path, seals: list[Seal], source: str) -> int:
     original = result.original
     for line in _history_lines(seals):
         print(line)
-    if result.reference is None:
+    if original.seq in result.tampered_seals:
+        against = "manifest.json" if result.reference is None else f"seal {result.reference.seq}"
+        print(f"note: the original seal's stored manifest was altered in {source}; checked against {against}")
+    elif result.reference is None:
         print(
             f"note: the original seal of {_when(original)} (release 0.1.0) recorded only the manifest's "
             "digest: files checked against manifest.json, manifest.json against that digest"
@@ -157,13 +160,15 @@ def _verify_against_seals(run_dir: Path, seals: list[Seal], source: str) -> int:
             + (f"; {resealed}" if resealed else "")
         )
         return 0
+    later = f"; later seals do not certify it ({resealed})" if resealed else ""
     if not result.data.ok:
-        print(
-            f"FAILED: altered after sealing: {_counts(result.data)} against {against}"
-            + (f"; later seals do not certify it ({resealed})" if resealed else "")
-        )
+        print(f"FAILED: altered after sealing: {_counts(result.data)} against {against}{later}")
+    elif result.manifest_recorded is False:
+        print(f"FAILED: altered after sealing: manifest.json was replaced outside cmi-hil{later}")
+    elif result.tampered_seals:
+        print(f"FAILED: the seal history in {source} was altered; nothing can be verified against it")
     else:
-        print(f"FAILED: {run_dir} is not the evidence its recorded seals describe")
+        print(f"FAILED: the rendered report changed after the latest seal ({_counts(result.outputs)})")
     return 1
 
 

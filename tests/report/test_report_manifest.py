@@ -167,6 +167,49 @@ def test_a_rerendered_report_is_a_reseal_and_its_outputs_are_checked_against_it(
     out = capsys.readouterr().out
     assert "CHANGED  report.html  (SHA-256 differs from the latest seal (2," in out
     assert "ADDED    transcripts/extra.jsonl  (in the folder, not in the original seal" in out
+    # the history itself edited in the database (past its append-only triggers) shows too
+    import sqlite3
+
+    with sqlite3.connect(run_dir.parent / "results.sqlite") as conn:
+        conn.execute("DROP TRIGGER seals_append_only_update")
+        conn.execute(
+            "UPDATE seals SET manifest_json = replace(manifest_json, 'sha256', 'SHA256') WHERE seq = 1"
+        )
+    assert main(["verify", str(run_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "TAMPERED seal 1" in out and "the original seal's stored manifest was altered" in out
+
+
+def test_a_run_sealed_by_release_0_1_0_is_verified_against_its_recorded_digest(make_run, capsys) -> None:
+    from sqlalchemy import create_engine, text
+
+    from harness.results.migrate import upgrade
+
+    run_dir = make_run()
+    write_manifest(run_dir, run_id=run_dir.name)
+    db = run_dir.parent / "results.sqlite"
+    engine = create_engine(f"sqlite:///{db}")
+    upgrade(engine, "0001")  # the 0.1.0 tables: one digest per run, no seal history
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO runs (run_id, rig, rig_file, simulated, faults, instruments_json, started,"
+                " nightly, harness_version, manifest_sha256) VALUES (:run, 'sim', 'rigs/sim.yaml', 1, '',"
+                " '[]', '2026-11-24T10:00:00+00:00', 0, '0.1.0', :digest)"
+            ),
+            {"run": run_dir.name, "digest": sha256_file(run_dir / "manifest.json")},
+        )
+        conn.execute(text("DROP TABLE alembic_version"))
+    engine.dispose()
+    assert main(["verify", str(run_dir)]) == 0  # opening the database upgrades it; the digest is seal 1
+    out = capsys.readouterr().out
+    assert "recorded only the manifest's digest" in out and "OK: " in out
+    tests = run_dir / "tests.jsonl"
+    tests.write_text(tests.read_text().replace('"passed"', '"failed"', 1))
+    write_manifest(run_dir, run_id=run_dir.name)  # altered and re-sealed by hand
+    assert main(["verify", str(run_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "MANIFEST manifest.json" in out and "altered after sealing" in out
 
 
 @pytest.mark.skipif(shutil.which("allure") is None, reason="Allure CLI not installed (npm install -g allure)")
