@@ -100,7 +100,7 @@ def _history_lines(seals: list[Seal]) -> list[str]:
     lines = []
     for s in seals:
         verb = "sealed" if s.seq == 1 else "re-sealed"
-        lines.append(f"{verb} on {_when(s)} by {s.sealed_by or 'unknown'}: {s.reason} (seal {s.seq})")
+        lines.append(f"{verb} on {_when(s)}: {s.reason} (seal {s.seq}, by {s.sealed_by or 'unknown'})")
     return lines
 
 
@@ -153,14 +153,12 @@ def _verify_against_seals(run_dir: Path, seals: list[Seal], source: str) -> int:
         )
     elif result.manifest_recorded is None:
         print(f"note: {run_dir} has no manifest.json; checked against the seals in {source} alone")
-    resealed = "; ".join(f"re-sealed on {_when(s)}: {s.reason}" for s in result.resealed)
     if result.ok:
-        print(
-            f"OK: {result.data.checked} evidence files in {run_dir} match {against} recorded in {source}"
-            + (f"; {resealed}" if resealed else "")
-        )
+        since = f"; re-sealed {len(result.resealed)} time(s) since (above)" if result.resealed else ""
+        files = f"{result.data.checked} evidence files in {run_dir}"
+        print(f"OK: {files} match {against} recorded in {source}{since}")
         return 0
-    later = f"; later seals do not certify it ({resealed})" if resealed else ""
+    later = f"; the {len(result.resealed)} later seal(s) above do not certify it" if result.resealed else ""
     if not result.data.ok:
         print(f"FAILED: altered after sealing: {_counts(result.data)} against {against}{later}")
     elif result.manifest_recorded is False:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -134,8 +135,13 @@ def test_a_forced_reseal_adds_a_seal_and_verify_still_reports_the_change(make_ru
     out = capsys.readouterr().out
     assert "CHANGED  measurements.jsonl  (SHA-256 differs from the original seal of" in out
     assert "FAILED: altered after sealing: 1 changed, 0 missing, 0 added" in out
-    assert "sealed on" in out and "sealed at the end of the run (seal 1)" in out
-    assert "re-sealed on" in out and "reading corrected by hand" in out
+    assert re.search(
+        r"^sealed on [-\d]+ [:+\d]+: sealed at the end of the run \(seal 1, by \S+@\S+\)$", out, re.M
+    )
+    reseal = (
+        r"^re-sealed on [-\d]+ [:+\d]+: re-sealed with altered evidence data \(measurements.jsonl\): reading"
+    )
+    assert re.search(reseal + r" corrected by hand \(seal 2, by \S+\)$", out, re.M)
     engine = open_db(run_dir.parent / "results.sqlite")
     try:
         seals = seal_history(engine, run_dir.name) or []
