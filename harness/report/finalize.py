@@ -3,6 +3,7 @@ last, the SHA-256 manifest that seals the run folder."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -11,18 +12,22 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from harness.evidence import RUN_FILE
 from harness.report.allure import attach_plots, write_allure_metadata
-from harness.report.manifest import sha256_file, write_manifest
+from harness.report.manifest import SealHistory, sha256_file, write_manifest
 from harness.report.matrix import build_matrix
 from harness.report.plots import report_figures
 from harness.report.render import ReportError, write_report
 from harness.report.rundata import RunData, RunFolderError, load_run
 from harness.results import (
     ResultsDbError,
+    Seal,
     compare_with_history,
     db_url_for,
     open_db,
-    record_manifest,
+    record_seal,
+    seal_history,
+    sealer,
     store_run,
 )
 from harness.results.trend import Comparison, Finding
@@ -30,6 +35,8 @@ from harness.results.trend import Comparison, Finding
 EXIT_OK = 0
 EXIT_REGRESSION = 1
 EXIT_EVIDENCE_INCOMPLETE = 2
+#: why a folder is sealed when nobody says otherwise: the end of `cmi-hil run`
+RUN_SEAL_REASON = "sealed at the end of the run"
 
 
 def default_db_for(run_dir: Path) -> Path:
@@ -52,22 +59,45 @@ def store_run_data(engine: Engine, run: RunData) -> None:
     }
     verdicts.update({r.id: ("not covered", []) for r in matrix.uncovered})
     verdicts.update({r.id: ("external", []) for r in matrix.external})
-    store_run(engine, run.info, run.tests, run.measurements, verdicts, run_dir=run.run_dir)
+    store_run(
+        engine,
+        run.info,
+        run.tests,
+        run.measurements,
+        verdicts,
+        run_dir=run.run_dir,
+        interrupted=run_interrupted(run),
+    )
 
 
-def _store(run: RunData, db_url: str, out: TextIO) -> Comparison:
+def run_interrupted(run: RunData) -> bool:
+    """run.json ``interrupted`` (a signal stopped the run); False when the key is absent."""
+    value = getattr(run.info, "interrupted", None)
+    if value is None:  # a RunInfo without the field drops the key: read it from the file itself
+        try:
+            value = json.loads((run.run_dir / RUN_FILE).read_text(encoding="utf-8")).get("interrupted")
+        except (OSError, ValueError, AttributeError):
+            value = None
+    return bool(value)
+
+
+def _store(run: RunData, db_url: str, out: TextIO) -> tuple[Comparison, list[Seal]]:
     engine = open_db(db_url)
     try:
         store_run_data(engine, run)
         print(f"results db: run {run.info.run_id} stored in {_shown_url(db_url)}", file=out)
-        return compare_with_history(engine, run.info.run_id)
+        return compare_with_history(engine, run.info.run_id), seal_history(engine, run.info.run_id) or []
     finally:
         engine.dispose()
 
 
-def seal(run_dir: Path, run_id: str, db_url: str | None, out: TextIO) -> bool:
-    """Write manifest.json (last) and record its digest in the results database; False if not recorded."""
-    manifest = write_manifest(run_dir, run_id=run_id)
+def seal(
+    run_dir: Path, run_id: str, db_url: str | None, out: TextIO, *, reason: str = RUN_SEAL_REASON
+) -> bool:
+    """Write manifest.json (last) and append it to the run's seal history in the results database
+    (with ``reason``, user@host and the time); False if not recorded."""
+    who = sealer()
+    manifest = write_manifest(run_dir, run_id=run_id, reason=reason, sealed_by=who)
     digest = sha256_file(manifest)
     print(f"manifest: {manifest} sha256 {digest}", file=out)
     if db_url is None:
@@ -75,21 +105,34 @@ def seal(run_dir: Path, run_id: str, db_url: str | None, out: TextIO) -> bool:
     try:
         engine = open_db(db_url)
         try:
-            record_manifest(engine, run_id, digest)
+            recorded = record_seal(
+                engine,
+                run_id,
+                manifest_json=manifest.read_text(encoding="utf-8"),
+                reason=reason,
+                sealed_by=who,
+            )
         finally:
             engine.dispose()
-    except (ResultsDbError, SQLAlchemyError) as exc:
-        print(f"cmi-hil: manifest digest not recorded in the results database: {exc}", file=sys.stderr)
+    except (ResultsDbError, SQLAlchemyError, LookupError) as exc:
+        print(f"cmi-hil: seal not recorded in the results database: {exc}", file=sys.stderr)
         return False
+    print(f"results db: seal {recorded.seq} of run {run_id} recorded ({reason})", file=out)
     return True
 
 
 def finalize_run(
-    run_dir: Path, *, db_url: str | None = None, nightly: bool = False, out: TextIO | None = None
+    run_dir: Path,
+    *,
+    db_url: str | None = None,
+    nightly: bool = False,
+    out: TextIO | None = None,
+    seal_reason: str = RUN_SEAL_REASON,
 ) -> int:
     """Render report.html and report.pdf, write Allure environment/categories, store the run in the results
     database (``db_url``: any SQLAlchemy URL or file path; default results.sqlite beside the run folder),
-    compare it with earlier runs on the same rig, and write manifest.json last.
+    compare it with earlier runs on the same rig, and write manifest.json last, appending it to the run's
+    seal history with ``seal_reason``.
 
     Returns 0; 1 when ``nightly`` and the comparison found a regression (new failing requirement, drifted
     measurement, markedly slower test); 2 when part of the evidence could not be written (the rest is kept
@@ -110,8 +153,9 @@ def finalize_run(
 
     url: str | None = db_url_for(db_url if db_url is not None else default_db_for(run_dir))
     findings: list[Finding] = []
+    seals: list[Seal] = []
     try:
-        comparison = _store(run, str(url), out)
+        comparison, seals = _store(run, str(url), out)
         findings = comparison.findings
         note = comparison.note()
     except (ResultsDbError, LookupError, SQLAlchemyError) as exc:
@@ -123,7 +167,8 @@ def finalize_run(
     try:
         figures = report_figures(run.measurements)
         attach_plots(run_dir, figures, run.measurements)
-        html_path, pdf_path = write_report(run, findings, note, figures)
+        history = SealHistory(seals, reason=seal_reason, recorded=url is not None)
+        html_path, pdf_path = write_report(run, findings, note, figures, seal_history=history)
         print(f"report: {html_path}", file=out)
         print(f"report: {pdf_path}", file=out)
     except (ReportError, OSError) as exc:
@@ -137,7 +182,7 @@ def finalize_run(
         )
         status = EXIT_EVIDENCE_INCOMPLETE
 
-    if not seal(run_dir, run.info.run_id, url, out) and url is not None:
+    if not seal(run_dir, run.info.run_id, url, out, reason=seal_reason) and url is not None:
         status = EXIT_EVIDENCE_INCOMPLETE
 
     print(note, file=out)

@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from harness import evidence
 from harness.evidence import Instrument
 from harness.report import plots, units
+from harness.report.manifest import SealHistory
 from harness.report.matrix import Matrix, build_matrix, run_verdict
 from harness.report.rundata import RunData
 from harness.report.transcripts import DecodedEntry, decode_entry
@@ -108,6 +109,7 @@ def report_context(
     findings: list[Finding] | None = None,
     history_note: str | None = None,
     report_figures: list[plots.ReportFigure] | None = None,
+    seal_history: SealHistory | None = None,
 ) -> dict[str, Any]:
     """Everything the template shows, computed from the run data."""
     matrix: Matrix = build_matrix(run.requirements, run.tests, run.measurements)
@@ -155,6 +157,7 @@ def report_context(
         "max_frames": (MAX_FRAMES_FAILED, MAX_FRAMES_PASSED),
         "findings": findings or [],
         "history_note": history_note,
+        "seal_history": seal_history,
         "data_files": data_files,
         "generated": datetime.now().astimezone().isoformat(timespec="seconds"),
         "units": units,
@@ -218,9 +221,11 @@ def write_report(
     findings: list[Finding] | None = None,
     history_note: str | None = None,
     report_figures: list[plots.ReportFigure] | None = None,
+    *,
+    seal_history: SealHistory | None = None,
 ) -> tuple[Path, Path]:
     """Write report.html and report.pdf into the run folder; returns their paths."""
-    context = report_context(run, findings, history_note, report_figures)
+    context = report_context(run, findings, history_note, report_figures, seal_history)
     html_path = run.run_dir / "report.html"
     pdf_path = run.run_dir / "report.pdf"
     html_path.write_text(render_html(context), encoding="utf-8")

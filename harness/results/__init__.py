@@ -1,16 +1,16 @@
 """Results database: every run's identity, verdicts and measurements, and the nightly comparison.
 
-Public API: :func:`open_db`, :func:`store_run`, :func:`compare_with_history`, :func:`measurement_series`,
-:class:`TrendPolicy`, :class:`Finding`, :class:`ResultsDbError`.
+Public API: :func:`open_db`, :func:`store_run`, :func:`record_seal`, :func:`seal_history`,
+:func:`compare_with_history`, :func:`measurement_series`, :class:`TrendPolicy`, :class:`Finding`,
+:class:`Seal`, :class:`ResultsDbError`.
 """
 
+from harness.results.seals import Seal, record_seal, seal_history, sealer
 from harness.results.store import (
     DEFAULT_DB_FILE,
     ResultsDbError,
     db_url_for,
     open_db,
-    record_manifest,
-    recorded_manifest,
     store_run,
 )
 from harness.results.trend import (
@@ -18,6 +18,7 @@ from harness.results.trend import (
     Finding,
     Series,
     TrendPolicy,
+    baseline,
     compare_with_history,
     drifted,
     latest_run_ids,
@@ -33,15 +34,18 @@ __all__ = [
     "ResultsDbError",
     "Series",
     "TrendPolicy",
+    "baseline",
     "compare_with_history",
     "db_url_for",
     "drifted",
     "latest_run_ids",
     "measurement_series",
     "open_db",
-    "record_manifest",
-    "recorded_manifest",
+    "record_seal",
     "robust_spread",
+    "Seal",
+    "seal_history",
+    "sealer",
     "slower",
     "store_run",
 ]

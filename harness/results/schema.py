@@ -1,12 +1,15 @@
-"""Results database schema (SQLAlchemy 2.0 ORM): runs, test results, measurements, requirement verdicts.
+"""Results database schema (SQLAlchemy 2.0 ORM): runs, test results, measurements, requirement verdicts
+and the append-only seal history of every run folder.
 
-Any SQLAlchemy URL works (a lab's PostgreSQL, or the default SQLite file under reports/). Rows carry
-the evidence records of :mod:`harness.evidence` flattened to columns a lab can query directly.
+The same models serve the embedded SQLite file under reports/ and a lab's PostgreSQL. Rows carry the
+evidence records of :mod:`harness.evidence` flattened to columns a lab can query directly. The schema
+changes only through the Alembic revisions in :mod:`harness.results.migrations` (the self-tests check
+that the revisions build exactly these models).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -38,8 +41,10 @@ class RunRow(Base):
     git_commit: Mapped[str | None] = mapped_column(String(64))
     operator: Mapped[str | None] = mapped_column(String(120))
     run_dir: Mapped[str | None] = mapped_column(String(500))
-    #: SHA-256 of the run folder's manifest.json when it was sealed: re-sealing an altered folder shows
-    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: the run was stopped by a signal (run.json ``interrupted``); its tests that ran are kept
+    interrupted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: tests that executed (passed, failed or errored; skipped ones did not touch the bench)
+    tests_executed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     tests: Mapped[list[TestRow]] = relationship(back_populates="run", cascade="all, delete-orphan")
     measurements: Mapped[list[MeasurementRow]] = relationship(
@@ -97,3 +102,26 @@ class RequirementRow(Base):
     tests: Mapped[str] = mapped_column(Text, default="")  #: comma-separated node ids
 
     run: Mapped[RunRow] = relationship(back_populates="requirements")
+
+
+class SealRow(Base):
+    """One seal of a run folder: the manifest.json written then, its SHA-256, when, by whom and why.
+
+    Append-only: the database refuses UPDATE and DELETE on this table (triggers of the Alembic revision
+    that created it), so a re-seal adds a row and the first seal stays the reference ``cmi-hil verify``
+    checks the folder against.
+    """
+
+    __tablename__ = "seals"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  #: 1 = the original seal
+    sealed_at: Mapped[str] = mapped_column(String(40))  #: ISO 8601, UTC
+    sealed_by: Mapped[str | None] = mapped_column(String(200))  #: user@host
+    reason: Mapped[str] = mapped_column(Text)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    #: the manifest.json text itself (None for a digest recorded by release 0.1.0, before the history)
+    manifest_json: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("run_pk", "seq", name="uq_seals_run_seq"),)

@@ -1,8 +1,9 @@
 """Open the results database and store runs in it.
 
 SQLite (the default, a file under reports/) is made safe for several runs writing at once: WAL journal,
-a busy timeout, write transactions that take the lock up front (BEGIN IMMEDIATE) and a bounded retry;
-other databases (e.g. a lab's PostgreSQL) get their own locking and the same retry.
+a busy timeout, write transactions that take the lock up front (BEGIN IMMEDIATE) and a bounded retry.
+PostgreSQL (the lab database: ``postgresql://user@host/db``, driven by psycopg 3) brings its own locking
+and gets the same retry. Opening a database upgrades its schema to the newest Alembic revision.
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.orm import Session
 
 from harness.evidence import Measurement, RunInfo, TestResult
-from harness.results.schema import Base, MeasurementRow, RequirementRow, RunRow, TestRow
+from harness.results.migrate import SchemaError, upgrade
+from harness.results.schema import MeasurementRow, RequirementRow, RunRow, TestRow
 
 T = TypeVar("T")
 
 DEFAULT_DB_FILE = Path("reports") / "results.sqlite"
 BUSY_TIMEOUT_S = 30.0
 RETRY_DEADLINE_S = 120.0
+_PG_SCHEMES = ("postgresql", "postgres")
+#: test outcomes that executed on the bench (a skipped test did not); a run with none is no trend baseline
+EXECUTED_OUTCOMES = ("passed", "failed", "error")
 
 
 class ResultsDbError(RuntimeError):
@@ -39,6 +44,9 @@ def db_url_for(value: str | Path | None, *, default_file: Path = DEFAULT_DB_FILE
         value = default_file
     text = str(value)
     if "://" in text:
+        scheme, rest = text.split("://", 1)
+        if scheme in _PG_SCHEMES:
+            return f"postgresql+psycopg://{rest}"  # psycopg 3 is the PostgreSQL driver the harness ships
         return text
     path = Path(text)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +69,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 
 def open_db(url: str | Path | None = None, *, create: bool = True) -> Engine:
-    """Engine for the results database at ``url`` (see :func:`db_url_for`); creates the tables if needed."""
+    """Engine for the results database at ``url`` (see :func:`db_url_for`), its schema upgraded to the
+    newest revision. ``create=False``: a database without the results tables is refused, not created."""
     full = db_url_for(url)
     try:
         parsed = make_url(full)
@@ -72,7 +81,7 @@ def open_db(url: str | Path | None = None, *, create: bool = True) -> Engine:
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ResultsDbError(
             f"results database URL {full!r} is not usable ({exc}); expected a SQLAlchemy URL such "
-            "as sqlite:///reports/results.sqlite or postgresql+psycopg://user@host/lab, "
+            "as sqlite:///reports/results.sqlite or postgresql://user@host/lab, "
             "or a file path"
         ) from exc
     except ModuleNotFoundError as exc:
@@ -82,40 +91,18 @@ def open_db(url: str | Path | None = None, *, create: bool = True) -> Engine:
         ) from exc
     if is_sqlite:
         _sqlite_pragmas(engine)
-    if create:
-        with_retry(lambda: _create_or_upgrade(engine), what=f"creating the tables in {full}")
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        if not create and not with_retry(lambda: inspect(engine).has_table("runs"), what=f"reading {shown}"):
+            raise ResultsDbError(f"{shown} holds no results tables; runs are stored by `cmi-hil run`")
+        with_retry(lambda: upgrade(engine), what=f"upgrading the schema of {shown}")
+    except SchemaError as exc:
+        engine.dispose()
+        raise ResultsDbError(str(exc)) from exc
+    except ResultsDbError:
+        engine.dispose()
+        raise
     return engine
-
-
-def _create_or_upgrade(engine: Engine) -> None:
-    """Create missing tables, and add columns a newer harness defines to tables an older one created
-    (all such columns are nullable, so old rows stay valid)."""
-    Base.metadata.create_all(engine)
-    inspector = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in present and column.nullable:
-                kind = column.type.compile(dialect=engine.dialect)
-                with engine.begin() as conn:
-                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
-
-
-def record_manifest(engine: Engine, run_id: str, sha256: str) -> None:
-    """Record the digest of a run's manifest.json (after it is written, i.e. after :func:`store_run`)."""
-
-    def write() -> None:
-        with Session(engine) as session, session.begin():
-            session.execute(update(RunRow).where(RunRow.run_id == run_id).values(manifest_sha256=sha256))
-
-    with_retry(write, what=f"recording the manifest of run {run_id}")
-
-
-def recorded_manifest(engine: Engine, run_id: str) -> tuple[bool, str | None]:
-    """(run is in the database, manifest digest recorded for it)."""
-    with Session(engine) as session:
-        row = session.execute(select(RunRow.manifest_sha256).where(RunRow.run_id == run_id)).first()
-    return (row is not None, row[0] if row is not None else None)
 
 
 def _transient(exc: DBAPIError) -> bool:
@@ -140,29 +127,31 @@ def with_retry(fn: Callable[[], T], *, what: str, deadline_s: float = RETRY_DEAD
             delay = min(delay * 2, 1.0)
 
 
-def _run_row(info: RunInfo, run_dir: Path | None) -> RunRow:
-    return RunRow(
-        run_id=info.run_id,
-        rig=info.rig.name,
-        rig_file=info.rig.file,
-        simulated=info.rig.simulated,
-        faults=",".join(sorted(info.rig.faults)),
-        instruments_json=json.dumps([i.model_dump() for i in info.rig.instruments]),
-        started=info.started,
-        finished=info.finished,
-        duration_s=info.duration_s,
-        verdict=info.verdict,
-        nightly=info.nightly,
-        dut_id=info.dut.id,
-        dut_manufacturer=info.dut.manufacturer,
-        dut_version=info.dut.version,
-        dut_medium=info.dut.medium,
-        dut_firmware=info.dut.firmware,
-        harness_version=info.harness_version,
-        git_commit=info.git_commit,
-        operator=info.operator,
-        run_dir=str(run_dir) if run_dir is not None else None,
-    )
+def _run_values(info: RunInfo, run_dir: Path | None, *, interrupted: bool, tests_executed: int) -> dict:
+    return {
+        "run_id": info.run_id,
+        "rig": info.rig.name,
+        "rig_file": info.rig.file,
+        "simulated": info.rig.simulated,
+        "faults": ",".join(sorted(info.rig.faults)),
+        "instruments_json": json.dumps([i.model_dump() for i in info.rig.instruments]),
+        "started": info.started,
+        "finished": info.finished,
+        "duration_s": info.duration_s,
+        "verdict": info.verdict,
+        "nightly": info.nightly,
+        "dut_id": info.dut.id,
+        "dut_manufacturer": info.dut.manufacturer,
+        "dut_version": info.dut.version,
+        "dut_medium": info.dut.medium,
+        "dut_firmware": info.dut.firmware,
+        "harness_version": info.harness_version,
+        "git_commit": info.git_commit,
+        "operator": info.operator,
+        "run_dir": str(run_dir) if run_dir is not None else None,
+        "interrupted": interrupted,
+        "tests_executed": tests_executed,
+    }
 
 
 def conditions_key(conditions: Mapping[str, Any]) -> str:
@@ -178,24 +167,38 @@ def store_run(
     requirement_verdicts: Mapping[str, tuple[str, list[str]]],
     *,
     run_dir: Path | None = None,
+    interrupted: bool | None = None,
 ) -> None:
-    """Store one run (replacing an earlier copy of the same run id) in one transaction.
+    """Store one run in one transaction. Storing a run id again replaces its tests, measurements and
+    verdicts and updates its row in place, so the run's seal history (:mod:`harness.results.seals`) stays.
 
     ``requirement_verdicts``: requirement id -> (verdict, node ids of the tests that cite it).
+    ``interrupted``: the run was stopped by a signal; None reads ``info.interrupted`` (False if absent).
     """
     tests = list(tests)
     measurements = list(measurements)
+    values = _run_values(
+        info,
+        run_dir,
+        interrupted=bool(getattr(info, "interrupted", False)) if interrupted is None else interrupted,
+        tests_executed=sum(1 for t in tests if t.outcome in EXECUTED_OUTCOMES),
+    )
 
     def write() -> None:
         with Session(engine) as session, session.begin():
-            old = session.scalar(select(RunRow.pk).where(RunRow.run_id == info.run_id))
-            if old is not None:
+            pk = session.scalar(select(RunRow.pk).where(RunRow.run_id == info.run_id).with_for_update())
+            if pk is None:
+                row = RunRow(**values)
+                session.add(row)
+                session.flush()
+                pk = row.pk
+            else:
                 for table in (TestRow, MeasurementRow, RequirementRow):
-                    session.execute(delete(table).where(table.run_pk == old))
-                session.execute(delete(RunRow).where(RunRow.pk == old))
-            row = _run_row(info, run_dir)
-            row.tests = [
+                    session.execute(delete(table).where(table.run_pk == pk))
+                session.execute(update(RunRow).where(RunRow.pk == pk).values(**values))
+            session.add_all(
                 TestRow(
+                    run_pk=pk,
                     nodeid=t.nodeid,
                     outcome=t.outcome,
                     duration_s=t.duration_s,
@@ -203,9 +206,10 @@ def store_run(
                     message=t.message,
                 )
                 for t in tests
-            ]
-            row.measurements = [
+            )
+            session.add_all(
                 MeasurementRow(
+                    run_pk=pk,
                     test=m.test,
                     name=m.name,
                     conditions=conditions_key(m.conditions),
@@ -219,11 +223,10 @@ def store_run(
                     timestamp=m.timestamp,
                 )
                 for m in measurements
-            ]
-            row.requirements = [
-                RequirementRow(requirement=rid, verdict=verdict, tests=",".join(nodeids))
+            )
+            session.add_all(
+                RequirementRow(run_pk=pk, requirement=rid, verdict=verdict, tests=",".join(nodeids))
                 for rid, (verdict, nodeids) in sorted(requirement_verdicts.items())
-            ]
-            session.add(row)
+            )
 
     with_retry(write, what=f"storing run {info.run_id}")

@@ -6,6 +6,9 @@ with a floor of the stated uncertainty and a small fraction of the value, so a p
 simulated bench does not flag noise). A requirement is newly failing when it fails now and did not in
 the last earlier run that gave it a verdict. A test got slower when it took markedly longer than its
 usual duration (ratio and absolute floor both exceeded).
+
+Only baseline runs are history: a run that executed no test (every test skipped, or refused before
+touching the bench) tells nothing about the module and is left out (issue 11, see :func:`baseline`).
 """
 
 from __future__ import annotations
@@ -16,12 +19,22 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import Session
 
 from harness.results.schema import MeasurementRow, RequirementRow, RunRow, TestRow
 
 MAD_TO_SIGMA = 1.4826  #: MAD of a normal distribution times this is its standard deviation
+
+
+def baseline() -> ColumnElement[bool]:
+    """Runs that count as history for trends and drift: those that executed at least one test.
+
+    A run refused before touching the bench (rig lock held, overdue calibration, bad rig file) or whose
+    tests were all skipped executed none; its absent measurements and "not covered" verdicts must not
+    fill the comparison window nor be "the last earlier run" of a requirement (issue 11).
+    """
+    return RunRow.tests_executed > 0
 
 
 @dataclass(frozen=True)
@@ -156,6 +169,7 @@ def compare_with_history(engine: Engine, run_id: str, *, policy: TrendPolicy = T
                     RunRow.faults == run.faults,
                     RunRow.started < run.started,
                     RunRow.pk != run.pk,
+                    baseline(),
                 )
                 .order_by(RunRow.started.desc())
                 .limit(policy.window_runs)
@@ -316,6 +330,7 @@ def measurement_series(
     query = (
         select(MeasurementRow, RunRow)
         .join(RunRow, MeasurementRow.run_pk == RunRow.pk)
+        .where(baseline())
         .order_by(RunRow.started, MeasurementRow.pk)
     )
     if rig is not None:
@@ -341,9 +356,13 @@ def measurement_series(
 
 
 def latest_run_ids(engine: Engine, *, rig: str | None = None) -> dict[str, str]:
-    """rig -> id of its most recent run without seeded faults."""
+    """rig -> id of its most recent baseline run without seeded faults."""
     with Session(engine) as session:
-        query = select(RunRow.rig, RunRow.run_id).where(RunRow.faults == "").order_by(RunRow.started)
+        query = (
+            select(RunRow.rig, RunRow.run_id)
+            .where(RunRow.faults == "", baseline())
+            .order_by(RunRow.started, RunRow.pk)
+        )
         if rig is not None:
             query = query.where(RunRow.rig == rig)
         return {r: run_id for r, run_id in session.execute(query).all()}

@@ -96,3 +96,24 @@ def test_storing_the_same_run_again_replaces_it(make_run, tmp_path: Path) -> Non
             assert session.scalar(select(func.count()).select_from(MeasurementRow)) == 22
     finally:
         engine.dispose()
+
+
+def test_interrupted_and_executed_tests_are_read_from_the_run_folder(make_run, tmp_path: Path) -> None:
+    import json
+
+    from harness.report import load_run, store_run_data
+
+    stopped = make_run(run_id="stopped")
+    doc = json.loads((stopped / "run.json").read_text())
+    (stopped / "run.json").write_text(json.dumps({**doc, "interrupted": True, "verdict": "incomplete"}))
+    engine = open_db(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    try:
+        store_run_data(engine, load_run(make_run(run_id="whole")))  # run.json without the key
+        store_run_data(engine, load_run(stopped))
+        with Session(engine) as session:
+            rows = dict(session.execute(select(RunRow.run_id, RunRow.interrupted)).all())
+            executed = set(session.scalars(select(RunRow.tests_executed)))
+    finally:
+        engine.dispose()
+    assert rows == {"whole": False, "stopped": True}
+    assert executed == {10}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from harness.cli import main
 from harness.report import finalize_run, verify_manifest, write_manifest
 from harness.report.manifest import ManifestError, sha256_file
+from harness.results import open_db, seal_history
 
 
 @pytest.fixture
@@ -82,8 +84,12 @@ def test_report_command_refuses_to_reseal_altered_evidence(make_run, capsys) -> 
     assert main(["report", str(run_dir), "--db", str(db)]) == 1
     assert "no longer matches its manifest (tests.jsonl)" in capsys.readouterr().err
     assert not verify_manifest(run_dir).ok  # the altered folder stays detectably altered
-    assert main(["report", str(run_dir), "--db", str(db), "--force"]) == 0
-    assert verify_manifest(run_dir).ok
+    assert main(["report", str(run_dir), "--db", str(db), "--force"]) == 2  # --force needs a reason
+    assert "needs --reason TEXT" in capsys.readouterr().err
+    assert main(["report", str(run_dir), "--db", str(db), "--force", "--reason", "lab test"]) == 0
+    assert verify_manifest(run_dir).ok  # the new manifest agrees with the folder...
+    assert main(["verify", str(run_dir), "--db", str(db)]) == 1  # ...the original seal does not
+    assert "altered after sealing" in capsys.readouterr().out
 
 
 def test_report_allure_without_cli_says_how_to_install(make_run, monkeypatch, capsys) -> None:
@@ -98,7 +104,7 @@ def test_a_folder_resealed_after_the_run_fails_verify_against_the_database(make_
     run_dir = make_run()
     assert finalize_run(run_dir) == 0  # seals and records the manifest digest in reports/results.sqlite
     assert main(["verify", str(run_dir)]) == 0
-    assert "matches the digest recorded" in capsys.readouterr().out
+    assert "match the original seal of" in capsys.readouterr().out
     tests = run_dir / "tests.jsonl"
     tests.write_text(tests.read_text().replace('"passed"', '"failed"', 1))
     write_manifest(run_dir, run_id=run_dir.name)  # someone re-seals the altered folder by hand
@@ -108,20 +114,108 @@ def test_a_folder_resealed_after_the_run_fails_verify_against_the_database(make_
     assert "MANIFEST manifest.json" in out and "re-sealed after the run" in out
 
 
-def test_older_database_gets_the_new_columns(tmp_path: Path) -> None:
-    from sqlalchemy import inspect
+def _change_a_byte_of_a_value(path: Path) -> None:
+    """Change one digit of the first recorded value (the line stays valid JSON, the run still loads)."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b'"value":') + len(b'"value":')
+    while not chr(data[at]).isdigit() or data[at] == ord("0"):
+        at += 1
+    data[at] = ord("1") if data[at] != ord("1") else ord("2")
+    path.write_bytes(bytes(data))
 
-    from harness.results import open_db
 
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    engine = open_db(url)
+def test_a_forced_reseal_adds_a_seal_and_verify_still_reports_the_change(make_run, capsys) -> None:
+    run_dir = make_run()
+    assert finalize_run(run_dir) == 0  # seal 1, in reports/results.sqlite beside the run
+    _change_a_byte_of_a_value(run_dir / "measurements.jsonl")
+    assert main(["report", str(run_dir), "--force", "--reason", "reading corrected by hand"]) == 0
+    assert verify_manifest(run_dir).ok  # the new manifest agrees with the altered folder...
+    capsys.readouterr()
+    assert main(["verify", str(run_dir)]) == 1  # ...the original seal does not
+    out = capsys.readouterr().out
+    assert "CHANGED  measurements.jsonl  (SHA-256 differs from the original seal of" in out
+    assert "FAILED: altered after sealing: 1 changed, 0 missing, 0 added" in out
+    assert re.search(
+        r"^sealed on [-\d]+ [:+\d]+: sealed at the end of the run \(seal 1, by \S+@\S+\)$", out, re.M
+    )
+    reseal = (
+        r"^re-sealed on [-\d]+ [:+\d]+: re-sealed with altered evidence data \(measurements.jsonl\): reading"
+    )
+    assert re.search(reseal + r" corrected by hand \(seal 2, by \S+\)$", out, re.M)
+    engine = open_db(run_dir.parent / "results.sqlite")
+    try:
+        seals = seal_history(engine, run_dir.name) or []
+    finally:
+        engine.dispose()
+    assert [s.seq for s in seals] == [1, 2] and "measurements.jsonl" in seals[1].reason
+    html = (run_dir / "report.html").read_text()  # the re-rendered report shows the history
+    assert "Seal history" in html and "sealed at the end of the run" in html
+    assert "reading corrected by hand" in html and seals[0].manifest_sha256 in html
+    # without the database only manifest.json is left to check against, and verify says so
+    (run_dir.parent / "results.sqlite").rename(run_dir.parent / "elsewhere.sqlite")
+    assert main(["verify", str(run_dir)]) == 0
+    assert "checked against manifest.json alone" in capsys.readouterr().out
+    assert main(["verify", str(run_dir), "--db", str(run_dir.parent / "elsewhere.sqlite")]) == 1
+
+
+def test_a_rerendered_report_is_a_reseal_and_its_outputs_are_checked_against_it(make_run, capsys) -> None:
+    run_dir = make_run()
+    assert finalize_run(run_dir) == 0
+    assert main(["report", str(run_dir)]) == 0  # intact data: re-rendered, sealed again
+    capsys.readouterr()
+    assert main(["verify", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "OK: " in out and "re-sealed on" in out and "report re-rendered" in out
+    html = run_dir / "report.html"
+    html.write_text(html.read_text().replace("PASS", "FAIL", 1))  # the report edited after its seal
+    (run_dir / "transcripts" / "extra.jsonl").write_text("{}\n")  # and evidence slipped in
+    assert main(["verify", str(run_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "CHANGED  report.html  (SHA-256 differs from the latest seal (2," in out
+    assert "ADDED    transcripts/extra.jsonl  (in the folder, not in the original seal" in out
+    # the history itself edited in the database (past its append-only triggers) shows too
+    import sqlite3
+
+    with sqlite3.connect(run_dir.parent / "results.sqlite") as conn:
+        conn.execute("DROP TRIGGER seals_append_only_update")
+        conn.execute(
+            "UPDATE seals SET manifest_json = replace(manifest_json, 'sha256', 'SHA256') WHERE seq = 1"
+        )
+    assert main(["verify", str(run_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "TAMPERED seal 1" in out and "the original seal's stored manifest was altered" in out
+
+
+def test_a_run_sealed_by_release_0_1_0_is_verified_against_its_recorded_digest(make_run, capsys) -> None:
+    from sqlalchemy import create_engine, text
+
+    from harness.results.migrate import upgrade
+
+    run_dir = make_run()
+    write_manifest(run_dir, run_id=run_dir.name)
+    db = run_dir.parent / "results.sqlite"
+    engine = create_engine(f"sqlite:///{db}")
+    upgrade(engine, "0001")  # the 0.1.0 tables: one digest per run, no seal history
     with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE runs DROP COLUMN manifest_sha256")  # as an older harness made it
-    assert "manifest_sha256" not in {c["name"] for c in inspect(engine).get_columns("runs")}
+        conn.execute(
+            text(
+                "INSERT INTO runs (run_id, rig, rig_file, simulated, faults, instruments_json, started,"
+                " nightly, harness_version, manifest_sha256) VALUES (:run, 'sim', 'rigs/sim.yaml', 1, '',"
+                " '[]', '2026-11-24T10:00:00+00:00', 0, '0.1.0', :digest)"
+            ),
+            {"run": run_dir.name, "digest": sha256_file(run_dir / "manifest.json")},
+        )
+        conn.execute(text("DROP TABLE alembic_version"))
     engine.dispose()
-    engine = open_db(url)
-    assert "manifest_sha256" in {c["name"] for c in inspect(engine).get_columns("runs")}
-    engine.dispose()
+    assert main(["verify", str(run_dir)]) == 0  # opening the database upgrades it; the digest is seal 1
+    out = capsys.readouterr().out
+    assert "recorded only the manifest's digest" in out and "OK: " in out
+    tests = run_dir / "tests.jsonl"
+    tests.write_text(tests.read_text().replace('"passed"', '"failed"', 1))
+    write_manifest(run_dir, run_id=run_dir.name)  # altered and re-sealed by hand
+    assert main(["verify", str(run_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "MANIFEST manifest.json" in out and "altered after sealing" in out
 
 
 @pytest.mark.skipif(shutil.which("allure") is None, reason="Allure CLI not installed (npm install -g allure)")
