@@ -128,7 +128,10 @@ class SuiteState:
             run_id=self.run_dir.name,
             started=datetime.now(UTC).isoformat(timespec="seconds"),
             rig=RigInfo(
-                name=self.rig_path.stem, file=self._rel(self.rig_path), simulated=True, faults=self.faults
+                name=self.rig_path.stem,
+                file=self._rel(self.rig_path),
+                simulated=_declared_simulated(self.rig_path),
+                faults=self.faults,
             ),
             dut=DutInfo(profile=str(self.profile_path) if self.profile_path else None),
             harness_version=__version__,
@@ -201,6 +204,17 @@ class SuiteState:
             for e in entries:
                 append_jsonl(path, e)
         _allure_attach(format_transcript(entries), f"M-Bus {title}", "text/plain", "txt")
+
+
+def _declared_simulated(rig_path: Path) -> bool:
+    """Whether the rig file declares a simulated bench (what the verdict of a bench that never opened needs);
+    True when it cannot be read (the rig fixture then stops the run with the reason)."""
+    try:
+        from harness.rig import load_rig
+
+        return bool(load_rig(rig_path).simulated)
+    except Exception:  # the rig fixture reports an unusable rig file with its message
+        return True
 
 
 def format_transcript(entries: Iterable[TranscriptEntry]) -> str:
@@ -580,7 +594,10 @@ def run_decision(state: SuiteState) -> verdict_rule.RunDecision:
 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-    """Ctrl-C or SIGTERM (harness.rig.bench turns it into an interrupt): the run is INCOMPLETE."""
+    """Ctrl-C or SIGTERM (harness.rig.bench turns it into an interrupt): the run is INCOMPLETE. pytest calls
+    this hook for ``pytest.exit`` too; that is a refusal (bench, rig file), not an interruption."""
+    if isinstance(excinfo.value, pytest.exit.Exception):
+        return
     for config in _CONFIGS:
         suite_state(config).interrupted = True
 
