@@ -7,7 +7,13 @@ evidence one step away that must not earn it, so a rule that always answered the
 from __future__ import annotations
 
 import math
+import os
+import re
+import socket
+import subprocess
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
@@ -494,3 +500,86 @@ def test_delay():
     )
     reqs = {r["id"]: r for r in json.loads((confirmed / "requirements.json").read_text())}
     assert reqs["LL-REPLY-DELAY"]["assumed"] == []
+
+
+# --- ERROR cases end to end: the conformance suite in a subprocess, on a real rig file nothing answers ----
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def closed_rig(tmp_path: Path) -> Path:
+    """The example real bench with every instrument and the M-Bus port moved to closed loopback ports."""
+    port = _closed_port()
+    text = (REPO / "rigs" / "lab-example.yaml").read_text()
+    text = re.sub(r"TCPIP::192\.0\.2\.\d+::\d+::SOCKET", f"TCPIP::127.0.0.1::{port}::SOCKET", text)
+    text = text.replace("rfc2217://192.0.2.20:4001", f"rfc2217://127.0.0.1:{port}")
+    text = text.replace("name: lab-example", "name: verdict-closed")
+    rig = tmp_path / "closed.yaml"
+    rig.write_text(text)
+    return rig
+
+
+def _suite(rig: Path, run_dir: Path, lock_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CMI_HIL_LOCK_DIR": str(lock_dir)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "testcases/test_power.py",
+        f"--rig={rig}",
+        f"--evidence-dir={run_dir}",
+    ]
+    cmd += ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q", "-k", "quiescent_current"]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _assert_bench_error(proc: subprocess.CompletedProcess[str], run_dir: Path, cause: str) -> None:
+    from harness.evidence import read_run_info
+
+    info = read_run_info(run_dir)
+    assert info.verdict == "error", proc.stdout[-2000:]
+    assert cause in (info.verdict_reason or "")
+    assert not info.rig.simulated
+    tests = list(_records(run_dir).values())
+    stopped = [t for t in tests if t.outcome == "error"]
+    assert len(stopped) == 1 and stopped[0].error_kind == "bench" and cause in (stopped[0].message or "")
+    assert all(t.outcome == "not run" for t in tests if t is not stopped[0])
+    assert proc.returncode not in (0, 1), "a bench error must not exit like a pass or a module failure"
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_real_rig_whose_instruments_do_not_answer_is_an_error_not_a_failure(closed_rig, tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    proc = _suite(closed_rig, run_dir, tmp_path / "locks")
+    _assert_bench_error(proc, run_dir, "did not answer: [Errno 111] Connection refused")
+
+
+def test_a_rig_held_by_another_run_is_refused_as_an_error(closed_rig, tmp_path) -> None:
+    lock_dir = tmp_path / "locks"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from harness.rig.lock import RigLock; "
+            f"RigLock('verdict-closed', directory=Path({str(lock_dir)!r})).acquire(); "
+            "print('held', flush=True); time.sleep(120)",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        run_dir = tmp_path / "run"
+        proc = _suite(closed_rig, run_dir, lock_dir)
+        _assert_bench_error(proc, run_dir, f"is in use by pid {holder.pid}")
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
