@@ -9,6 +9,10 @@ Run folder written per :mod:`harness.evidence`: ``run.json`` (rewritten as rig a
 at the end), ``measurements.jsonl`` (flushed as taken), ``tests.jsonl`` (one line per test as it ends),
 ``requirements.json``, ``transcripts/<slug>.jsonl``; plus ``timing.json`` (wall time and mandated waits)
 and ``coverage.json`` (traceability both ways).
+
+Verdicts: each test's outcome is recorded with who a stop is charged to (``TestResult.error_kind``: the bench,
+the harness, or none = the module; :func:`error_kind`), selected tests the run never reached are recorded as
+"not run", and the run verdict in ``run.json`` comes from the one rule, :mod:`harness.verdict`.
 """
 
 from __future__ import annotations
@@ -701,6 +705,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     cov = coverage(state.catalogue, state.cited)
     write_coverage(terminalreporter, cov)
+    info = state.run_info
+    if info is not None and info.verdict is not None:
+        terminalreporter.section("run verdict")
+        terminalreporter.write_line(f"{info.verdict.upper()}: {info.verdict_reason or ''}")
 
 
 def write_coverage(tr: Any, cov: Coverage) -> None:

@@ -583,3 +583,89 @@ def test_a_rig_held_by_another_run_is_refused_as_an_error(closed_rig, tmp_path) 
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def _exit_from(cause: BaseException) -> BaseException:
+    try:
+        try:
+            raise cause
+        except BaseException:
+            pytest.exit("cannot open the bench", returncode=4)
+    except BaseException as exc:  # pytest.exit's Exception is a BaseException
+        return exc
+    raise AssertionError("pytest.exit did not raise")
+
+
+def _errors() -> list[tuple[BaseException, str | None]]:
+    import serial
+
+    from harness.instruments.errors import InstrumentUnreachable, LimitError
+    from harness.master.errors import NoReply, PortError
+    from harness.mbus.model import MBusError
+    from harness.rig.bench import BenchError
+    from harness.rig.lock import RigBusy
+
+    return [
+        (InstrumentUnreachable("dmm did not answer"), "bench"),
+        (LimitError("42.5 V above the rig limit"), "bench"),
+        (RigBusy("rig in use"), "bench"),
+        (BenchError("cleanup failed"), "bench"),
+        (PortError("port closed"), "bench"),
+        (serial.SerialException("device reports readiness to read but returned no data"), "bench"),
+        (ConnectionResetError(104, "Connection reset by peer"), "bench"),
+        (_exit_from(RigBusy("rig in use")), "bench"),
+        (TypeError("unsupported operand"), "harness"),
+        (AttributeError("'NoneType' object has no attribute 'records'"), "harness"),
+        (AssertionError("tariff 3, expected 2"), None),
+        (NoReply("no reply from primary address 5"), None),
+        (MBusError([]), None),  # an undecodable telegram is the module's
+        (KeyError("energy_import_total"), None),
+    ]
+
+
+def test_error_kind_charges_bench_and_harness_problems_and_leaves_the_rest_to_the_module() -> None:
+    from harness.pytest_plugin import error_kind
+
+    for exc, kind in _errors():
+        assert error_kind(exc) == kind, f"{type(exc).__name__}: {exc}"
+
+
+def _run_folder(tmp_path: Path, results: list[Result]) -> Path:
+    from harness import evidence
+
+    run_dir = tmp_path / "20261201-000000-lab"
+    run_dir.mkdir()
+    info = evidence.RunInfo(
+        run_id=run_dir.name,
+        started="2026-12-01T00:00:00+00:00",
+        rig=evidence.RigInfo(name="lab", file="rigs/lab.yaml", simulated=False),
+        harness_version="0.1.0",
+    )
+    evidence.write_run_info(run_dir, info)
+    for r in results:
+        evidence.append_jsonl(run_dir / evidence.TESTS_FILE, r)
+    reqs = [_r("PS-UNIT-LOAD"), _r("LL-SND-NKE", simulated_only=True)]
+    (run_dir / evidence.REQUIREMENTS_FILE).write_text("[" + ",".join(r.model_dump_json() for r in reqs) + "]")
+    return run_dir
+
+
+def test_console_summary_says_error_with_the_cause_and_exits_apart_from_a_failure(tmp_path, capsys) -> None:
+    from harness.commands.run import print_summary
+
+    stopped = _t("error", "PS-UNIT-LOAD", kind="bench").model_copy(
+        update={"message": "rig 'lab' is in use by pid 4242"}
+    )
+    status = print_summary(_run_folder(tmp_path, [stopped]), 1.0)
+    out = capsys.readouterr().out
+    assert status == 3 and "run verdict: ERROR" in out and "bench: rig 'lab' is in use by pid 4242" in out
+    assert "PS-UNIT-LOAD  ERROR (BENCH)" in out
+
+
+def test_console_summary_of_a_module_failure_on_a_real_bench(tmp_path, capsys) -> None:
+    from harness.commands.run import print_summary
+
+    results = [_t("failed", "PS-UNIT-LOAD"), _t("passed", "LL-SND-NKE", nodeid="t::b")]
+    status = print_summary(_run_folder(tmp_path, results), 1.0)
+    out = capsys.readouterr().out
+    assert status == 1 and "run verdict: FAIL" in out and "bench:" not in out
+    assert "LL-SND-NKE    NOT VERIFIED" in out  # simulated-only, and this bench is real
