@@ -158,15 +158,17 @@ def requirement_verdict(
     unfinished = [v for v in verdicts.values() if v in UNFINISHED]
     if any(m.verdict == "inconclusive" for m in measurements) and "inconclusive" not in unfinished:
         unfinished.append("inconclusive")
+    sim_only_elsewhere = requirement is not None and requirement.simulated_only and not simulated_bench
     if unfinished:
         why = _count(unfinished).replace("inconclusive", "inconclusive (within the uncertainty band)")
-        return "not verified", f"test(s) {why}"
+        also = "; only the simulated bench can decide it" if sim_only_elsewhere else ""
+        return "not verified", f"test(s) {why}{also}"
     if not tests:  # measurements only, all inside their limits
         passed = f"{len(measurements)} measurement(s) within limits"
     else:
         passed = f"{len(tests)} test(s) passed"
     if requirement is not None and requirement.simulated_only:
-        if not simulated_bench:
+        if sim_only_elsewhere:
             return "not verified", f"{passed}, but only the simulated bench can decide it (meter model)"
         return "simulated only", f"{passed} on the simulated bench; a real bench cannot decide it"
     if requirement is not None and requirement.assumed:

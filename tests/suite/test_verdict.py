@@ -107,6 +107,8 @@ def test_simulated_only_requirement_is_its_own_class_on_a_sim_bench_and_not_veri
     assert v == "not verified" and "only the simulated bench" in reason
     assert _req([_t("passed")], sim=False) == "pass"  # an ordinary requirement passes on a real bench
     assert _req([_t("failed")], sim=True, simulated_only=True) == "fail"  # and a failure stays a failure
+    skipped = verdict.requirement_verdict(_r(simulated_only=True), [_t("skipped")], [], simulated_bench=False)
+    assert skipped[0] == "not verified" and "only the simulated bench" in skipped[1]
 
 
 def test_a_requirement_resting_on_an_assumed_profile_value_is_verified_against_an_assumption() -> None:
