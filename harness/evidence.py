@@ -28,7 +28,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Verdict = Literal["pass", "fail", "inconclusive"]
-Outcome = Literal["passed", "failed", "skipped", "error"]
+#: "interrupted": the test started and was stopped (Ctrl-C, SIGTERM, the bench closed under it);
+#: "not run": collected and selected, but the run ended before it started
+Outcome = Literal["passed", "failed", "skipped", "error", "interrupted", "not run"]
+#: who an error is charged to: the bench (instrument, serial line, rig lock, emulator) or the harness itself
+ErrorKind = Literal["bench", "harness"]
 
 RUN_FILE = "run.json"
 MEASUREMENTS_FILE = "measurements.jsonl"
@@ -72,7 +76,9 @@ class RunInfo(BaseModel):
     started: str  # ISO 8601
     finished: str | None = None
     duration_s: float | None = None
-    verdict: Literal["pass", "fail", "incomplete"] | None = None
+    verdict: Literal["pass", "fail", "error", "incomplete"] | None = None  #: harness.verdict.run_verdict
+    #: why the run got its verdict; for ERROR the bench/harness cause, shown on page 1 of the report
+    verdict_reason: str | None = None
     rig: RigInfo
     dut: DutInfo = Field(default_factory=DutInfo)
     harness_version: str
@@ -104,6 +110,8 @@ class TestResult(BaseModel):
     duration_s: float
     requirements: list[str] = Field(default_factory=list)
     message: str | None = None
+    #: set when the test was stopped by a bench or harness problem rather than judged (harness.verdict)
+    error_kind: ErrorKind | None = None
 
 
 class Requirement(BaseModel):
@@ -112,6 +120,12 @@ class Requirement(BaseModel):
     source: str
     method: str
     area: str | None = None
+    #: only the simulated bench can decide it (e.g. values against the meter model)
+    simulated_only: bool = False
+    #: dotted device-profile paths its expectation rests on, and those of them marked
+    #: ``assumption: true`` in the profile in force for the run
+    assumes: list[str] = Field(default_factory=list)
+    assumed: list[str] = Field(default_factory=list)
 
 
 class TranscriptEntry(BaseModel):

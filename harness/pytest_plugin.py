@@ -9,6 +9,10 @@ Run folder written per :mod:`harness.evidence`: ``run.json`` (rewritten as rig a
 at the end), ``measurements.jsonl`` (flushed as taken), ``tests.jsonl`` (one line per test as it ends),
 ``requirements.json``, ``transcripts/<slug>.jsonl``; plus ``timing.json`` (wall time and mandated waits)
 and ``coverage.json`` (traceability both ways).
+
+Verdicts: each test's outcome is recorded with who a stop is charged to (``TestResult.error_kind``: the bench,
+the harness, or none = the module; :func:`error_kind`), selected tests the run never reached are recorded as
+"not run", and the run verdict in ``run.json`` comes from the one rule, :mod:`harness.verdict`.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from typing import Any
 import pytest
 
 from harness import __version__
+from harness import verdict as verdict_rule
 from harness.evidence import (
     MEASUREMENTS_FILE,
     REQUIREMENTS_FILE,
     TESTS_FILE,
     TRANSCRIPTS_DIR,
     DutInfo,
+    ErrorKind,
     Measurement,
     Outcome,
     RigInfo,
@@ -42,7 +48,15 @@ from harness.evidence import (
     write_run_info,
 )
 from harness.measure import Recorder, describe, recording
-from harness.requirements import Catalogue, CatalogueError, Coverage, coverage, load_catalogue
+from harness.requirements import (
+    Catalogue,
+    CatalogueError,
+    Coverage,
+    assumed_paths,
+    coverage,
+    load_catalogue,
+    requirement_verdicts,
+)
 
 DEFAULT_RIG = "rigs/sim.yaml"
 TIMING_FILE = "timing.json"
@@ -55,6 +69,15 @@ class _TestRecord:
     reports: dict[str, pytest.TestReport] = field(default_factory=dict)
     recorder: Recorder | None = None
     started: float = 0.0
+    #: phase -> who an exception of that phase is charged to (harness.verdict: bench, harness, module)
+    error_kinds: dict[str, ErrorKind] = field(default_factory=dict)
+    #: an exception that left the test protocol (pytest.exit from a fixture, Ctrl-C) and its kind
+    aborted: str | None = None
+    aborted_kind: ErrorKind | None = None
+    interrupted: bool = False
+    #: the DUT station seen at the end of setup and its reopen count then (a reopen mid-test is a bench error)
+    station: Any = None
+    station_reopens: int = 0
 
 
 class SuiteState:
@@ -88,6 +111,7 @@ class SuiteState:
         self.t0 = time.monotonic()
         self.time_scale: float = 1.0
         self.run_info: RunInfo | None = None
+        self.interrupted = False  #: Ctrl-C or SIGTERM reached pytest
         if self.run_dir is not None:
             self._open_run_dir(config)
 
@@ -101,13 +125,17 @@ class SuiteState:
         assert self.run_dir is not None
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / TRANSCRIPTS_DIR).mkdir(exist_ok=True)
-        reqs = [r.as_evidence().model_dump() for r in self.catalogue.requirements]
+        assumed = self._assumed()
+        reqs = [r.as_evidence(assumed.get(r.id, ())).model_dump() for r in self.catalogue.requirements]
         (self.run_dir / REQUIREMENTS_FILE).write_text(json.dumps(reqs, indent=2), encoding="utf-8")
         self.run_info = RunInfo(
             run_id=self.run_dir.name,
             started=datetime.now(UTC).isoformat(timespec="seconds"),
             rig=RigInfo(
-                name=self.rig_path.stem, file=self._rel(self.rig_path), simulated=True, faults=self.faults
+                name=self.rig_path.stem,
+                file=self._rel(self.rig_path),
+                simulated=_declared_simulated(self.rig_path),
+                faults=self.faults,
             ),
             dut=DutInfo(
                 profile=str(self.profile_path) if self.profile_path else None,
@@ -122,6 +150,23 @@ class SuiteState:
             typed_command=config.getoption("cmi_typed_command"),
         )
         write_run_info(self.run_dir, self.run_info)
+
+    def _assumed(self) -> dict[str, list[str]]:
+        """Requirement id -> its ``assumes`` paths the device profile in force marks ``assumption: true``."""
+        wanted = [r for r in self.catalogue.requirements if r.assumes]
+        if not wanted:
+            return {}
+        from harness.datafile import read_yaml_mapping
+        from harness.profile import SHIPPED_PROFILE, ProfileError
+
+        path = self.profile_path or SHIPPED_PROFILE
+        try:
+            profile = read_yaml_mapping(
+                path, what="device profile", error=ProfileError, hint="check --dut-profile"
+            )
+            return {r.id: assumed_paths(profile, r.assumes) for r in wanted}
+        except (ProfileError, CatalogueError) as exc:
+            raise pytest.UsageError(str(exc)) from None
 
     def _rel_arg(self, arg: str) -> str:
         """The argument with the checkout's folder left out: evidence names no path of the machine."""
@@ -169,6 +214,17 @@ class SuiteState:
             for e in entries:
                 append_jsonl(path, e)
         _allure_attach(format_transcript(entries), f"M-Bus {title}", "text/plain", "txt")
+
+
+def _declared_simulated(rig_path: Path) -> bool:
+    """Whether the rig file declares a simulated bench (what the verdict of a bench that never opened needs);
+    True when it cannot be read (the rig fixture then stops the run with the reason)."""
+    try:
+        from harness.rig import load_rig
+
+        return bool(load_rig(rig_path).simulated)
+    except Exception:  # the rig fixture reports an unusable rig file with its message
+        return True
 
 
 def format_transcript(entries: Iterable[TranscriptEntry]) -> str:
@@ -351,6 +407,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "skipped with a reason if absent",
     )
     config.stash[_STATE_KEY] = SuiteState(config)
+    _CONFIGS.append(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config in _CONFIGS:
+        _CONFIGS.remove(config)
 
 
 def requirement_ids(item: pytest.Item) -> list[str]:
@@ -397,6 +459,15 @@ def pytest_runtest_protocol(
     with recording(rec):
         try:
             return (yield)
+        except (pytest.exit.Exception, KeyboardInterrupt) as exc:
+            # pytest.exit from a fixture (bench refused, rig file unusable) or Ctrl-C/SIGTERM: no report
+            # of the phase exists, so keep why the test stopped
+            if isinstance(exc, KeyboardInterrupt):
+                record.interrupted = state.interrupted = True
+            else:
+                record.aborted = str(getattr(exc, "msg", exc))
+                record.aborted_kind = error_kind(exc) or "harness"
+            raise
         finally:
             _finish_test(state, item, record)
 
@@ -435,20 +506,99 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     record = state.tests.get(item.nodeid)
     if record is not None:
         record.reports[report.when] = report
+        if call.excinfo is not None and report.failed:
+            kind = error_kind(call.excinfo.value)
+            if kind is not None:
+                record.error_kinds[report.when] = kind
+        if report.when == "setup":
+            funcargs = getattr(item, "funcargs", None) or {}
+            record.station = funcargs.get("station")
+            record.station_reopens = _reopens(record.station)
     return report
 
 
-def _outcome(reports: dict[str, pytest.TestReport]) -> tuple[Outcome, str | None]:
+def _reopens(station: Any) -> int:
+    count = getattr(station, "reopen_count", 0)
+    return count if isinstance(count, int) else 0
+
+
+#: exception types (module, class name) charged to the bench: instruments, the serial line, the rig lock,
+#: the rig file, the bench layer (harness.rig.bench.BenchError); resolved lazily so the plugin imports none
+_BENCH_ERRORS = (
+    ("harness.instruments.errors", "InstrumentError"),
+    ("harness.rig.lock", "RigBusy"),
+    ("harness.rig.config", "RigFileError"),
+    ("harness.rig.bench", "BenchError"),
+    ("harness.master.errors", "PortError"),
+    ("serial", "SerialException"),
+    ("pyvisa.errors", "Error"),
+)
+#: exception types that are bugs of the harness (never of the module): a wrong call, a missing name
+_HARNESS_ERRORS: tuple[type[BaseException], ...] = (
+    TypeError,
+    AttributeError,
+    NameError,
+    ImportError,
+    NotImplementedError,
+    RecursionError,
+)
+
+
+def error_kind(exc: BaseException) -> ErrorKind | None:
+    """Who an exception is charged to: "bench" (instrument unreachable, serial line or emulator gone, rig
+    lock refused, rig file unusable), "harness" (a bug of the harness, a fixture that does not exist),
+    or None: the module (an assertion, a missing or wrong reply). A ``pytest.exit`` is classified by the
+    exception it was raised from."""
+    import sys
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | BrokenPipeError):
+            return "bench"  # the socket of an instrument or of the M-Bus port (RFC 2217) went away
+        for module, name in _BENCH_ERRORS:
+            cls = getattr(sys.modules.get(module), name, None)
+            if isinstance(cls, type) and isinstance(current, cls):
+                return "bench"
+        if isinstance(current, _HARNESS_ERRORS) or type(current).__name__ == "FixtureLookupError":
+            return "harness"
+        if not isinstance(current, pytest.exit.Exception):
+            return None
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _outcome(record: _TestRecord) -> tuple[Outcome, str | None, ErrorKind | None]:
+    """Outcome, message and error kind of a test from its phase reports (harness.verdict judges them)."""
+    reports = record.reports
     setup, call, teardown = reports.get("setup"), reports.get("call"), reports.get("teardown")
-    for rep, failed_as in ((setup, "error"), (call, "failed"), (teardown, "error")):
+    for when, rep, failed_as in (
+        ("setup", setup, "error"),
+        ("call", call, "failed"),
+        ("teardown", teardown, "error"),
+    ):
         if rep is not None and rep.failed:
-            return failed_as, _message(rep)  # type: ignore[return-value]
+            kind = record.error_kinds.get(when)
+            return ("error" if kind else failed_as), _message(rep), kind  # type: ignore[return-value]
+    if record.aborted is not None:
+        return "error", record.aborted, record.aborted_kind
+    if record.interrupted:
+        return "interrupted", "interrupted (Ctrl-C or SIGTERM) before the test finished", None
+    reopened = _reopens(record.station) - record.station_reopens
+    if record.station is not None and reopened > 0:
+        return (
+            "error",
+            f"the DUT station was reopened {reopened} time(s) during the test (a fresh bench replaced the "
+            "one the test started on): its result does not judge the module",
+            "bench",
+        )
     for rep in (setup, call):
         if rep is not None and rep.skipped:
-            return "skipped", _message(rep)
+            return "skipped", _message(rep), None
     if call is None:
-        return "error", "test did not run (interrupted)"
-    return "passed", None
+        return "interrupted", "the test did not finish (interrupted)", None
+    return "passed", None, None
 
 
 def _message(rep: pytest.TestReport) -> str | None:
@@ -461,13 +611,14 @@ def _message(rep: pytest.TestReport) -> str | None:
 
 
 def _finish_test(state: SuiteState, item: pytest.Item, record: _TestRecord) -> None:
-    outcome, message = _outcome(record.reports)
+    outcome, message, charged_to = _outcome(record)
     result = TestResult(
         nodeid=item.nodeid,
         outcome=outcome,
         duration_s=round(time.monotonic() - record.started, 6),
         requirements=state.cited.get(item.nodeid, []),
         message=message,
+        error_kind=charged_to,
     )
     state.results.append(result)
     if record.recorder is not None:
@@ -477,16 +628,49 @@ def _finish_test(state: SuiteState, item: pytest.Item, record: _TestRecord) -> N
         append_jsonl(state.run_dir / TESTS_FILE, result)
 
 
-def run_verdict(
-    results: Iterable[TestResult], measurements: Iterable[Measurement], *, interrupted: bool
-) -> str:
-    """pass: everything ran and passed; fail: any test failed or errored; incomplete: otherwise. Pure."""
-    results = list(results)
-    if any(r.outcome in ("failed", "error") for r in results):
-        return "fail"
-    if interrupted or not results or any(m.verdict == "inconclusive" for m in measurements):
-        return "incomplete"
-    return "pass"
+def run_decision(state: SuiteState) -> verdict_rule.RunDecision:
+    """The run's verdict by the one rule (harness.verdict) from what this session recorded."""
+    simulated = state.run_info.rig.simulated if state.run_info is not None else True
+    reqs = [r.as_evidence(state._assumed().get(r.id, ())) for r in state.catalogue.requirements]
+    classes = {
+        rid: v.verdict
+        for rid, v in requirement_verdicts(
+            reqs, state.results, state.measurements, simulated_bench=simulated
+        ).items()
+        if v.verdict != "retired"
+    }
+    interrupted = state.interrupted or bool(getattr(state.run_info, "interrupted", False))
+    return verdict_rule.run_verdict(classes, state.results, state.measurements, interrupted=interrupted)
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Ctrl-C or SIGTERM (harness.rig.bench turns it into an interrupt): the run is INCOMPLETE. pytest calls
+    this hook for ``pytest.exit`` too; that is a refusal (bench, rig file), not an interruption."""
+    if isinstance(excinfo.value, pytest.exit.Exception):
+        return
+    for config in _CONFIGS:
+        suite_state(config).interrupted = True
+
+
+_CONFIGS: list[pytest.Config] = []
+
+
+def _record_not_run(session: pytest.Session, state: SuiteState) -> None:
+    """Selected tests the run never started, recorded as "not run": their requirements are not verified."""
+    done = {r.nodeid for r in state.results}
+    for item in getattr(session, "items", []) or []:
+        if item.nodeid in done:
+            continue
+        result = TestResult(
+            nodeid=item.nodeid,
+            outcome="not run",
+            duration_s=0.0,
+            requirements=state.cited.get(item.nodeid, []),
+            message="the run ended before this test started",
+        )
+        state.results.append(result)
+        if state.run_dir is not None:
+            append_jsonl(state.run_dir / TESTS_FILE, result)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -494,14 +678,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.run_dir is None:
         return
     wall_s = time.monotonic() - state.t0
-    interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
-    verdict = run_verdict(state.results, state.measurements, interrupted=interrupted)
+    _record_not_run(session, state)
+    decision = run_decision(state)
+    reason = decision.reason
+    if decision.causes:
+        reason += ": " + "; ".join(decision.causes)
     if state.run_info is not None:
         state.run_info = state.run_info.model_copy(
             update={
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 "duration_s": round(wall_s, 3),
-                "verdict": verdict,
+                "verdict": decision.verdict,
+                "verdict_reason": reason,
             }
         )
         write_run_info(state.run_dir, state.run_info)
@@ -563,6 +751,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     cov = coverage(state.catalogue, state.cited)
     write_coverage(terminalreporter, cov)
+    info = state.run_info
+    if info is not None and info.verdict is not None:
+        terminalreporter.section("run verdict")
+        terminalreporter.write_line(f"{info.verdict.upper()}: {info.verdict_reason or ''}")
 
 
 def write_coverage(tr: Any, cov: Coverage) -> None:

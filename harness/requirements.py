@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.datafile import read_yaml_mapping
 from harness.evidence import Measurement, Requirement, TestResult
+from harness.verdict import RequirementClass, group_evidence, requirement_verdict, test_verdict
 
 CATALOGUE_PATH = Path(__file__).with_name("requirements.yaml")
 
@@ -34,6 +35,7 @@ Area = Literal[
 ]
 Capability = Literal["supply", "polarity", "dmm", "ac_source", "mains", "button", "led"]
 ID_PATTERN = re.compile(r"^[A-Z]{2,8}(-[A-Z0-9]+)+$")
+PROFILE_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 
 
 class CatalogueError(ValueError):
@@ -51,6 +53,12 @@ class RequirementEntry(BaseModel):
     source: str = Field(min_length=5)
     method: Method
     needs: tuple[Capability, ...] = ()
+    #: only the simulated bench can decide it (values against the meter model, extra slaves): on a real bench
+    #: it is "not verified" with that reason, on a simulated one "simulated bench only" (harness.verdict)
+    simulated_only: bool = False
+    #: dotted device-profile paths its expectation rests on (``link.reply_delay_extra_s``,
+    #: ``registers.active_tariff``); one marked ``assumption: true`` makes it "verified against an assumption"
+    assumes: tuple[str, ...] = ()
 
     @field_validator("id")
     @classmethod
@@ -59,9 +67,30 @@ class RequirementEntry(BaseModel):
             raise ValueError(f"id {value!r} must look like AREA-TOPIC (upper case letters, digits, dashes)")
         return value
 
-    def as_evidence(self) -> Requirement:
-        """The record written to the run folder's requirements.json (harness.evidence.Requirement)."""
-        return Requirement(id=self.id, text=self.text, source=self.source, method=self.method, area=self.area)
+    @field_validator("assumes")
+    @classmethod
+    def _paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            if not PROFILE_PATH.match(path):
+                raise ValueError(
+                    f"assumes entry {path!r} must be a dotted device-profile path such as "
+                    "'link.reply_delay_extra_s' or 'registers.active_tariff'"
+                )
+        return value
+
+    def as_evidence(self, assumed: Iterable[str] = ()) -> Requirement:
+        """The record written to the run folder's requirements.json (harness.evidence.Requirement);
+        ``assumed``: those of :attr:`assumes` the profile in force marks ``assumption: true``."""
+        return Requirement(
+            id=self.id,
+            text=self.text,
+            source=self.source,
+            method=self.method,
+            area=self.area,
+            simulated_only=self.simulated_only,
+            assumes=list(self.assumes),
+            assumed=list(assumed),
+        )
 
 
 class Catalogue(BaseModel):
@@ -146,64 +175,87 @@ def coverage(catalogue: Catalogue, cited: Mapping[str, Iterable[str]]) -> Covera
     )
 
 
-RequirementOutcome = Literal["pass", "fail", "inconclusive", "not verified", "external", "retired"]
+def assumed_paths(profile: Mapping[str, Any], paths: Iterable[str]) -> list[str]:
+    """Those of ``paths`` (dotted, into the device profile's YAML mapping) that rest on a value marked
+    ``assumption: true``: the value itself, or any section or register above it. Pure.
+
+    A list step matches the entry whose ``name`` is the step (``registers.active_tariff``). Raises
+    :class:`CatalogueError` for a path the profile does not have.
+    """
+    out: list[str] = []
+    for path in paths:
+        node: Any = profile
+        assumed = False
+        for step in path.split("."):
+            if isinstance(node, Mapping):
+                assumed = assumed or node.get("assumption") is True
+                if step not in node:
+                    _missing(path, step)
+                node = node[step]
+            elif isinstance(node, list):
+                match = [e for e in node if isinstance(e, Mapping) and e.get("name") == step]
+                if not match:
+                    _missing(path, step)
+                node = match[0]
+            else:
+                _missing(path, step)
+        if isinstance(node, Mapping):
+            assumed = assumed or node.get("assumption") is True
+        if assumed:
+            out.append(path)
+    return out
+
+
+def _missing(path: str, step: str) -> NoReturn:
+    raise CatalogueError(
+        f"a requirement assumes device-profile value {path!r}, but the profile has no {step!r} there; "
+        "correct the requirement's `assumes` entry or the device profile"
+    )
 
 
 class RequirementVerdict(BaseModel):
-    """Verdict of one requirement in a run, from the tests citing it and the measurements against it."""
+    """Verdict of one requirement in a run (class from :func:`harness.verdict.requirement_verdict`)."""
 
     id: str
-    verdict: RequirementOutcome
+    verdict: RequirementClass | Literal["retired"]
     source: str
+    reason: str = ""
     passed: int = 0
     failed: int = 0
-    skipped: int = 0
+    skipped: int = 0  #: skipped, not run, interrupted or errored: not judged
     tests: list[str] = Field(default_factory=list)
 
 
 def requirement_verdicts(
-    catalogue: Catalogue, results: Iterable[TestResult], measurements: Iterable[Measurement]
+    requirements: Catalogue | Iterable[Requirement | RequirementEntry],
+    results: Iterable[TestResult],
+    measurements: Iterable[Measurement],
+    *,
+    simulated_bench: bool = True,
 ) -> dict[str, RequirementVerdict]:
-    """Per requirement: fail if a citing test failed (or a measurement against it failed), not verified if
-    no citing test ran, inconclusive if a measurement against it was, else pass. Pure."""
-    out = {
-        r.id: RequirementVerdict(
-            id=r.id,
-            source=r.source,
-            verdict="external"
-            if r.method == "external"
-            else "retired"
-            if r.method == "retired"
-            else "not verified",
-        )
-        for r in catalogue.requirements
-    }
-    for res in results:
-        for rid in res.requirements:
-            v = out.get(rid)
-            if v is None:
-                continue
-            v.tests.append(res.nodeid)
-            if res.outcome == "passed":
-                v.passed += 1
-            elif res.outcome in ("failed", "error"):
-                v.failed += 1
-            else:
-                v.skipped += 1
-    verdict_by_req: dict[str, set[str]] = {}
-    for m in measurements:
-        if m.requirement:
-            verdict_by_req.setdefault(m.requirement, set()).add(m.verdict)
-    for rid, v in out.items():
-        if v.verdict in ("external", "retired"):
-            continue
-        seen = verdict_by_req.get(rid, set())
-        if v.failed or "fail" in seen:
-            v.verdict = "fail"
-        elif not v.passed:
-            v.verdict = "not verified"
-        elif "inconclusive" in seen:
-            v.verdict = "inconclusive"
+    """Per requirement of the catalogue (or of a run's requirements.json), its class by the one verdict
+    rule (:mod:`harness.verdict`), in catalogue order. Pure."""
+    entries = requirements.requirements if isinstance(requirements, Catalogue) else requirements
+    reqs = [r.as_evidence() if isinstance(r, RequirementEntry) else r for r in entries]
+    results = list(results)
+    cited, measured = group_evidence(results, measurements)
+    out: dict[str, RequirementVerdict] = {}
+    for req in reqs:
+        tests = cited.get(req.id, [])
+        if req.method == "retired":
+            verdict, reason = "retired", "retired requirement"
         else:
-            v.verdict = "pass"
+            verdict, reason = requirement_verdict(
+                req, tests, measured.get(req.id, []), simulated_bench=simulated_bench
+            )
+        out[req.id] = RequirementVerdict(
+            id=req.id,
+            verdict=verdict,  # type: ignore[arg-type]
+            source=req.source,
+            reason=reason,
+            passed=sum(1 for t in tests if t.outcome == "passed" and t.error_kind is None),
+            failed=sum(1 for t in tests if test_verdict(t) == "fail"),
+            skipped=sum(1 for t in tests if test_verdict(t) not in ("pass", "fail")),
+            tests=[t.nodeid for t in tests],
+        )
     return out

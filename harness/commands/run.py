@@ -21,7 +21,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.evidence import ALLURE_DIR, MEASUREMENTS_FILE, TESTS_FILE, Measurement, TestResult, read_jsonl
+from pydantic import TypeAdapter, ValidationError
+
+from harness import verdict as verdict_rule
+from harness.evidence import (
+    ALLURE_DIR,
+    MEASUREMENTS_FILE,
+    REQUIREMENTS_FILE,
+    TESTS_FILE,
+    Measurement,
+    Requirement,
+    TestResult,
+    read_jsonl,
+    read_run_info,
+)
 from harness.requirements import CatalogueError, RequirementVerdict, load_catalogue, requirement_verdicts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -182,15 +195,37 @@ def load_results(run_dir: Path) -> tuple[list[TestResult], list[Measurement]]:
     )
 
 
-def print_summary(run_dir: Path, wall_s: float) -> int:
-    """Print the verdict per requirement and the timing; 1 if any requirement failed."""
+def _run_requirements(run_dir: Path) -> list[Requirement] | None:
+    """The requirements the run recorded (with the assumptions of its profile), or None if absent."""
+    path = run_dir / REQUIREMENTS_FILE
+    if not path.exists():
+        return None
     try:
-        catalogue = load_catalogue()
-    except CatalogueError as exc:
-        print(f"cmi-hil run: {exc}", file=sys.stderr)
-        return 2
+        return TypeAdapter(list[Requirement]).validate_json(path.read_bytes())
+    except ValidationError:
+        return None
+
+
+def print_summary(run_dir: Path, wall_s: float) -> int:
+    """Print the verdict per requirement, the run verdict (harness.verdict, the one rule) and the timing.
+
+    Returns the run verdict's exit status: 0 pass or incomplete, 1 a module failure, 3 a bench or harness
+    error (the module was not judged), 2 when the catalogue cannot be read.
+    """
+    requirements: Any = _run_requirements(run_dir)
+    if requirements is None:
+        try:
+            requirements = load_catalogue()
+        except CatalogueError as exc:
+            print(f"cmi-hil run: {exc}", file=sys.stderr)
+            return 2
     results, measurements = load_results(run_dir)
-    verdicts = requirement_verdicts(catalogue, results, measurements)
+    try:
+        info: Any = read_run_info(run_dir)
+    except (OSError, ValueError):
+        info = None
+    simulated = bool(info.rig.simulated) if info is not None else True
+    verdicts = requirement_verdicts(requirements, results, measurements, simulated_bench=simulated)
     print(format_verdict_table(verdicts))
     counts: dict[str, int] = {}
     for r in results:
@@ -198,6 +233,20 @@ def print_summary(run_dir: Path, wall_s: float) -> int:
     print(
         "tests: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) if counts else "tests: none ran"
     )
+    classes = {rid: v.verdict for rid, v in verdicts.items() if v.verdict != "retired"}
+    decision = verdict_rule.run_verdict(
+        classes, results, measurements, interrupted=bool(getattr(info, "interrupted", False))
+    )
+    shown = ", ".join(
+        f"{decision.counts[c]} {verdict_rule.CLASS_LABELS[c]}"
+        for c in verdict_rule.REQUIREMENT_CLASSES
+        if decision.counts.get(c)
+    )
+    partial = " (PARTIAL)" if decision.verdict == "pass" and decision.partial else ""
+    print(f"requirements: {shown or 'none'}")
+    print(f"run verdict: {decision.verdict.upper()}{partial}: {decision.reason}")
+    for cause in decision.causes:
+        print(f"  {cause}")
     timing_path = run_dir / "timing.json"
     if timing_path.exists():
         timing = json.loads(timing_path.read_text(encoding="utf-8"))
@@ -211,14 +260,16 @@ def print_summary(run_dir: Path, wall_s: float) -> int:
             if scale != 1.0:
                 line += f" (time scale {scale:g}: {suite_s / (mandated * scale):.2f} vs scaled waits)"
         print(line)
-    return 1 if any(v.verdict == "fail" for v in verdicts.values()) else 0
+    return decision.exit_status
 
 
 def format_verdict_table(verdicts: dict[str, RequirementVerdict]) -> str:
-    rows = [("requirement", "verdict", "tests (passed/failed/skipped)", "source")]
+    """One line per requirement: id, class (harness.verdict), tests passed/failed/not judged, source."""
+    rows = [("requirement", "verdict", "tests (passed/failed/not judged)", "source")]
     for rid, v in verdicts.items():
-        tests = f"{v.passed}/{v.failed}/{v.skipped}" if v.verdict != "external" else "-"
-        rows.append((rid, v.verdict.upper(), tests, v.source))
+        tests = f"{v.passed}/{v.failed}/{v.skipped}" if v.verdict not in ("external", "retired") else "-"
+        label = verdict_rule.CLASS_LABELS.get(v.verdict, v.verdict)
+        rows.append((rid, label.upper(), tests, v.source))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = []
     for i, r in enumerate(rows):

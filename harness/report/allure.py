@@ -9,8 +9,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from harness.evidence import ALLURE_DIR, Measurement, RunInfo
+from harness.evidence import ALLURE_DIR, TESTS_FILE, Measurement, RunInfo, TestResult, read_jsonl
 from harness.report.plots import ReportFigure
+from harness.verdict import test_verdict
 
 ALLURE_REPORT_DIR = "allure-report"
 INSTALL_HINT = (
@@ -19,9 +20,26 @@ INSTALL_HINT = (
     "again. Allure 2 (`allure-commandline`, needs Java) works too."
 )
 
-#: Allure matches categories in order; the first match names the defect. "failed" = an assertion on the
-#: DUT failed, "broken" = the test itself raised: bench I/O errors are the rig's, anything else the harness's.
+#: Allure matches categories in order; the first match names the defect. :func:`apply_verdicts` first makes
+#: each result's status follow the one verdict rule (harness.verdict): "failed" = charged to the module,
+#: "broken" with a "[bench error]" / "[harness error]" prefix = stopped by the bench or the harness, not
+#: judged. The regex entries after them classify results the rule has not seen (a run without tests.jsonl).
+BENCH_MARK = "[bench error]"
+HARNESS_MARK = "[harness error]"
 CATEGORIES = [
+    {
+        "name": "Rig problem",
+        "matchedStatuses": ["broken"],
+        "messageRegex": r"(?s)\[bench error\].*",
+        "description": "An instrument, the serial line, the rig lock or the emulator failed; the module was "
+        "not judged (run verdict ERROR).",
+    },
+    {
+        "name": "Harness error",
+        "matchedStatuses": ["broken"],
+        "messageRegex": r"(?s)\[harness error\].*",
+        "description": "The harness itself raised; fix the harness before judging the module.",
+    },
     {
         "name": "Product defect",
         "matchedStatuses": ["failed"],
@@ -113,7 +131,43 @@ def write_allure_metadata(run_dir: Path, info: RunInfo) -> Path:
     lines = [f"{_prop_escape(k, key=True)}={_prop_escape(v)}" for k, v in merged.items()]
     env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8")
+    apply_verdicts(run_dir, list(read_jsonl(run_dir / TESTS_FILE, TestResult)))
     return results
+
+
+def apply_verdicts(run_dir: Path, tests: list[TestResult]) -> int:
+    """Make each Allure result's status follow the one verdict rule (harness.verdict.test_verdict): a test
+    stopped by the bench or the harness is "broken" with its kind in front of the message, a test charged
+    to the module "failed". Returns how many results were changed; idempotent."""
+    results = run_dir / ALLURE_DIR
+    if not results.is_dir() or not tests:
+        return 0
+    by_key = {_allure_key(t.nodeid): t for t in tests}
+    changed = 0
+    for path in sorted(results.glob("*-result.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        test = by_key.get((doc.get("fullName", ""), doc.get("name", "")))
+        if test is None:
+            continue
+        verdict = test_verdict(test)
+        status = doc.get("status")
+        details = doc.setdefault("statusDetails", {})
+        message = str(details.get("message") or test.message or "")
+        if verdict == "error":
+            mark = BENCH_MARK if test.error_kind == "bench" else HARNESS_MARK
+            new_status, new_message = "broken", message if message.startswith(mark) else f"{mark} {message}"
+        elif verdict == "fail":
+            new_status, new_message = "failed", message
+        else:
+            continue
+        if (status, details.get("message")) != (new_status, new_message):
+            doc["status"], details["message"] = new_status, new_message
+            path.write_text(json.dumps(doc), encoding="utf-8")
+            changed += 1
+    return changed
 
 
 def _allure_key(nodeid: str) -> tuple[str, str]:

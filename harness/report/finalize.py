@@ -53,7 +53,9 @@ def _shown_url(url: str) -> str:
 
 def store_run_data(engine: Engine, run: RunData) -> None:
     """Store a loaded run (identity, tests, measurements, requirement verdicts) in the results database."""
-    matrix = build_matrix(run.requirements, run.tests, run.measurements)
+    matrix = build_matrix(
+        run.requirements, run.tests, run.measurements, simulated_bench=run.info.rig.simulated
+    )
     verdicts: dict[str, tuple[str, list[str]]] = {
         row.id: (row.verdict, [t.nodeid for t in row.tests]) for row in matrix.rows
     }

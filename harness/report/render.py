@@ -18,6 +18,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from harness import evidence
+from harness import verdict as verdict_rule
 from harness.evidence import Instrument
 from harness.report import plots, units
 from harness.report.manifest import SealHistory
@@ -85,7 +86,7 @@ def _png_data_uri(png: bytes | None) -> str | None:
 
 
 def _transcript_blocks(run: RunData) -> list[TranscriptBlock]:
-    failed = {t.nodeid for t in run.tests if t.outcome in ("failed", "error")}
+    failed = {t.nodeid for t in run.tests if verdict_rule.test_verdict(t) in ("fail", "error")}
     blocks = []
     for stem, entries in run.transcripts.items():
         nodeid = run.test_for_transcript(stem)
@@ -112,12 +113,19 @@ def report_context(
     seal_history: SealHistory | None = None,
 ) -> dict[str, Any]:
     """Everything the template shows, computed from the run data."""
-    matrix: Matrix = build_matrix(run.requirements, run.tests, run.measurements)
-    verdict = run.info.verdict or run_verdict(matrix, run.tests)
+    matrix: Matrix = build_matrix(
+        run.requirements, run.tests, run.measurements, simulated_bench=run.info.rig.simulated
+    )
+    # the one verdict rule, recomputed from the data; RunInfo.interrupted comes with the run lifecycle
+    decision = run_verdict(
+        matrix, run.tests, run.measurements, interrupted=bool(getattr(run.info, "interrupted", False))
+    )
     on = _run_date(run)
     outcomes = {
-        o: sum(1 for t in run.tests if t.outcome == o) for o in ("passed", "failed", "error", "skipped")
+        o: sum(1 for t in run.tests if t.outcome == o)
+        for o in ("passed", "failed", "error", "skipped", "interrupted", "not run")
     }
+    outcomes["not judged"] = outcomes["skipped"] + outcomes["interrupted"] + outcomes["not run"]
     # failures first; otherwise grouped by measurement name, in the order taken
     groups = units.group_measurements(run.measurements)
     first_seen = {g.first.name: i for i, g in reversed(list(enumerate(groups)))}
@@ -142,12 +150,17 @@ def report_context(
     return {
         "run": run,
         "info": run.info,
-        "verdict": verdict,
+        "verdict": decision.verdict,
+        "decision": decision,
+        "classes": [
+            (c, verdict_rule.CLASS_LABELS[c], matrix.count(c)) for c in verdict_rule.REQUIREMENT_CLASSES
+        ],
+        "test_verdicts": {t.nodeid: verdict_rule.test_verdict(t) for t in run.tests},
         "matrix": matrix,
         "outcomes": outcomes,
         "measurement_groups": groups,
         "test_requirements": test_requirements,
-        "partial": bool(matrix.uncovered) or matrix.count("not verified") > 0,
+        "partial": decision.partial,
         "instruments": [(i, _calibration_state(i, on)) for i in run.info.rig.instruments],
         "medium_name": MEDIUM_NAMES.get(run.info.dut.medium or -1)
         if run.info.dut.medium is not None

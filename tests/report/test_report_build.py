@@ -197,3 +197,133 @@ def test_evidence_text_is_escaped_in_the_html(make_run) -> None:
     tests.write_text(tests.read_text().replace("LED off while", "<script>alert(1)</script> LED off while"))
     html = render_html(report_context(load_run(run_dir)))
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def _render(run_dir: Path) -> str:
+    """The report HTML without its plots (the page-1 and matrix checks do not need them)."""
+    return render_html(report_context(load_run(run_dir), report_figures=[]))
+
+
+def _rewrite_tests(run_dir: Path, **changes: dict) -> None:
+    """Change recorded test results by test function name (a suffix of the node id)."""
+    path = run_dir / evidence.TESTS_FILE
+    tests = [evidence.TestResult.model_validate_json(line) for line in path.read_text().splitlines() if line]
+    out = []
+    for t in tests:
+        for name, update in changes.items():
+            if t.nodeid.endswith(name):
+                t = t.model_copy(update=update)
+        out.append(t.model_dump_json())
+    path.write_text("\n".join(out) + "\n")
+
+
+def _page1(html: str) -> str:
+    return html[: html.index("<h3>Device under test</h3>")]
+
+
+def test_page1_names_the_bench_error_and_never_calls_it_a_failure(make_run) -> None:
+    run_dir = make_run()
+    cause = (
+        "instrument 'dmm' at TCPIP::127.0.0.1::40003::SOCKET did not answer: [Errno 111] Connection refused"
+    )
+    _rewrite_tests(
+        run_dir,
+        **{
+            "test_led_shows_meter_communication": {
+                "outcome": "error",
+                "error_kind": "bench",
+                "message": cause,
+            }
+        },
+    )
+    html = _render(run_dir)
+    page1 = _page1(html)
+    assert "VERDICT: ERROR" in page1 and "VERDICT: FAIL" not in page1 and "VERDICT: PASS" not in page1
+    assert "ERROR of the bench, not a verdict on the module" in page1 and "Connection refused" in page1
+    matrix = html[html.index("2. Requirement matrix") : html.index("3. Measurements")]
+    assert 'class="error">error (bench)</td>' in matrix
+
+
+def test_page1_of_a_module_failure_is_fail_without_a_bench_error_block(make_run) -> None:
+    html = _render(make_run(fail_led=True))
+    page1 = _page1(html)
+    assert "VERDICT: FAIL" in page1 and "ERROR of the bench" not in page1 and 'id="bench-error"' not in page1
+
+
+def test_matrix_and_page1_show_assumption_and_simulated_only_classes(make_run) -> None:
+    run_dir = make_run()
+    reqs = json.loads((run_dir / evidence.REQUIREMENTS_FILE).read_text())
+    for r in reqs:
+        if r["id"] == "LL-REPLY-WINDOW":
+            r.update(assumes=["link.reply_delay_extra_s"], assumed=["link.reply_delay_extra_s"])
+        if r["id"] == "UI-LED":
+            r["simulated_only"] = True
+    (run_dir / evidence.REQUIREMENTS_FILE).write_text(json.dumps(reqs))
+    html = _render(run_dir)
+    page1 = _page1(html)
+    assert "1 requirement(s) verified against an assumption" in page1
+    assert "1 requirement(s) verified on the simulated bench only" in page1
+    counts = page1[page1.index('id="counts"') :]
+    heads = re.findall(r"<th[^>]*>([^<]+)</th>", counts)[:9]
+    values = re.findall(r'<td class="num">(\d+)</td>', counts)[:9]
+    shown = dict(zip(heads, values, strict=True))
+    assert shown["against assumption"] == "1" and shown["simulated only"] == "1"
+    assert shown["pass"] == "3" and shown["fail"] == "0" and shown["error"] == "0"
+    matrix = html[html.index("2. Requirement matrix") : html.index("3. Measurements")]
+    assert 'class="againstassumption">verified against an assumption</td>' in matrix
+    assert 'class="simulatedonly">simulated bench only</td>' in matrix
+
+
+def test_a_real_bench_lists_a_simulated_only_requirement_as_not_verified_with_the_reason(make_run) -> None:
+    run_dir = make_run()
+    reqs = json.loads((run_dir / evidence.REQUIREMENTS_FILE).read_text())
+    for r in reqs:
+        if r["id"] == "UI-LED":
+            r["simulated_only"] = True
+    (run_dir / evidence.REQUIREMENTS_FILE).write_text(json.dumps(reqs))
+    info = json.loads((run_dir / evidence.RUN_FILE).read_text())
+    info["rig"]["simulated"] = False
+    (run_dir / evidence.RUN_FILE).write_text(json.dumps(info))
+    html = _render(run_dir)
+    matrix = html[html.index("2. Requirement matrix") : html.index("3. Measurements")]
+    row = matrix[matrix.index("<b>UI-LED</b>") :]
+    row = row[: row.index("</tr>")]
+    assert 'class="notverified">not verified</td>' in row and "only the simulated bench can decide it" in row
+    assert "VERDICT: PASS (PARTIAL)" in _page1(html)
+
+
+def test_allure_results_follow_the_verdict_rule(make_run) -> None:
+    run_dir = make_run()
+    results = run_dir / "allure-results"
+    (results / "0a1d-result.json").write_text(
+        json.dumps(
+            {
+                "name": "test_led_shows_meter_communication",
+                "fullName": "testcases.test_ui#test_led_shows_meter_communication",
+                "status": "failed",
+                "statusDetails": {"message": "InstrumentUnreachable: dmm did not answer"},
+            }
+        )
+    )
+    _rewrite_tests(
+        run_dir,
+        **{
+            "test_led_shows_meter_communication": {
+                "outcome": "error",
+                "error_kind": "bench",
+                "message": "InstrumentUnreachable: dmm did not answer",
+            }
+        },
+    )
+    write_allure_metadata(run_dir, load_run(run_dir).info)
+    doc = json.loads((results / "0a1d-result.json").read_text())
+    assert doc["status"] == "broken" and doc["statusDetails"]["message"].startswith("[bench error] ")
+    categories = json.loads((results / "categories.json").read_text())
+    first = next(c for c in categories if "broken" in c["matchedStatuses"])
+    assert first["name"] == "Rig problem" and re.fullmatch(
+        first["messageRegex"], doc["statusDetails"]["message"]
+    )
+    assert not re.fullmatch(first["messageRegex"], "AssertionError: LED off")
+    write_allure_metadata(run_dir, load_run(run_dir).info)  # idempotent: the mark is not doubled
+    again = json.loads((results / "0a1d-result.json").read_text())["statusDetails"]["message"]
+    assert again.count("[bench error]") == 1

@@ -35,8 +35,10 @@ def _m(
     )
 
 
-def _t(outcome: str, *reqs: str, nodeid: str = "t::a") -> RunTestResult:
-    return RunTestResult(nodeid=nodeid, outcome=outcome, duration_s=0.1, requirements=list(reqs))
+def _t(outcome: str, *reqs: str, nodeid: str = "t::a", kind: str | None = None) -> RunTestResult:
+    return RunTestResult(
+        nodeid=nodeid, outcome=outcome, duration_s=0.1, requirements=list(reqs), error_kind=kind
+    )
 
 
 @pytest.mark.parametrize(
@@ -44,10 +46,13 @@ def _t(outcome: str, *reqs: str, nodeid: str = "t::a") -> RunTestResult:
     [
         ([_t("passed", "R1")], [_m(1.0)], "pass"),
         ([_t("passed", "R1"), _t("failed", "R1")], [], "fail"),
-        ([_t("error", "R1")], [], "fail"),
+        ([_t("error", "R1")], [], "fail"),  # an error nobody charged to the bench is the module's
+        ([_t("error", "R1", kind="bench")], [], "error"),
+        ([_t("passed", "R1"), _t("error", "R1", kind="harness", nodeid="t::b")], [], "error"),
         ([_t("passed", "R1")], [_m(2.0, verdict="fail")], "fail"),  # a passing test cannot hide a bad value
-        ([_t("passed", "R1")], [_m(1.0, verdict="inconclusive")], "inconclusive"),
+        ([_t("passed", "R1")], [_m(1.0, verdict="inconclusive")], "not verified"),
         ([_t("skipped", "R1")], [], "not verified"),
+        ([_t("passed", "R1"), _t("not run", "R1", nodeid="t::b")], [], "not verified"),
         ([], [], "not covered"),
     ],
 )
@@ -74,8 +79,8 @@ def test_matrix_sorts_failures_first_and_finds_gaps_both_ways() -> None:
     assert [r.id for r in matrix.uncovered] == ["D"]
     assert matrix.unknown_ids == ["ZZ"]
     assert [t.nodeid for t in matrix.untraced_tests] == ["t::5"]
-    assert run_verdict(matrix, tests) == "fail"
-    assert run_verdict(build_matrix(catalogue, [tests[0]], []), [tests[0]]) == "pass"
+    assert run_verdict(matrix, tests).verdict == "fail"
+    assert run_verdict(build_matrix(catalogue, [tests[0]], []), [tests[0]]).verdict == "pass"
 
 
 @pytest.mark.parametrize(

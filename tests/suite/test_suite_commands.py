@@ -145,8 +145,8 @@ def test_requirement_verdicts_from_results_and_measurements() -> None:
     )
     assert v["LL-SND-NKE"].verdict == "pass"
     assert v["LL-FCB"].verdict == "fail" and (v["LL-FCB"].passed, v["LL-FCB"].failed) == (1, 1)
-    assert v["RI-GLITCH"].verdict == "not verified" and v["UI-LED"].verdict == "not verified"
-    assert v["LL-REPLY-WINDOW"].verdict == "inconclusive"
+    assert v["RI-GLITCH"].verdict == "not verified" and v["UI-LED"].verdict == "not covered"
+    assert v["LL-REPLY-WINDOW"].verdict == "not verified"  # inconclusive evidence verifies nothing
     assert v["PS-UNIT-LOAD"].verdict == "fail"  # a failed measurement fails its requirement
     assert v["EMC-IMMUNITY"].verdict == "external"
 
