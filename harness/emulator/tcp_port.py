@@ -17,6 +17,7 @@ carries while no client is connected are dropped, so a client sees only what the
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -52,7 +53,8 @@ class TcpPort:
             self._listener = socket.create_server((host, port))
         except OSError as exc:
             raise EndpointError(
-                f"cannot listen for the raw TCP endpoint on {host}:{port} ({exc.strerror or exc}); "
+                f"cannot listen for the raw TCP endpoint on {host}:{port} "
+                f"({os.strerror(exc.errno) if exc.errno else exc}); "
                 "choose another port, or 0 for any free one"
             ) from None
         self._listener.settimeout(0.2)  # lets the accept loop notice stop()
