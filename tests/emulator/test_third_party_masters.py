@@ -1,10 +1,15 @@
 """Masters nobody here wrote, reading the emulator over its raw TCP endpoint (a transparent M-Bus gateway).
 
 pyMeterBus (a dev dependency) over pyserial's ``socket://``, and libmbus's own command-line tools
-(``../shared/tools/libmbus/README.md``, or on PATH) over ``tcp://``. Their timeouts are fixed, so the emulator
-runs at real time here; libmbus's TCP tools wait about 4 s for a reply that does not come, so every libmbus
-run is kept to the few probes the scenario needs. Where the tools are absent (a bare clone) the tests skip
-with the reason.
+(``../shared/tools/libmbus/README.md``, or on PATH) over ``tcp://``. Their timing is their own, so the
+emulator runs at real time here. Where the tools are absent (a bare clone) the tests skip with the reason.
+
+libmbus's TCP tools wait 4 s for a reply (its ``mbus_tcp_set_timeout_set`` is not exposed by the tools), wait
+once more after every reply to catch a collision, and probe an unanswered secondary mask twice: a secondary
+scan of three slaves takes about 92 s that way. The multi-reply and scan tests therefore run the unmodified
+tools with a small LD_PRELOAD shim (built here with gcc, :data:`TIMEOUT_SHIM_C`) that sets the socket's
+reply timeout to :data:`LIBMBUS_TCP_TIMEOUT_S`, still five times the EN 13757-2 maximum reply window at
+2400 Bd (330 bit times + 50 ms = 187.5 ms); what the tools send and how they decide is unchanged.
 
 What they decode is compared field by field with our decoding of the same bytes; libmbus's XML is a second
 opinion, not ground truth: a disagreement is either a finding or listed, with its reason, below.
@@ -39,6 +44,28 @@ LIBMBUS_DIR = REPO_ROOT / ".." / "shared" / "tools" / "libmbus"
 #: libmbus's TCP tools give up on a reply after about 4 s; a whole run of one tool ends well within this
 TOOL_TIMEOUT_S = 120.0
 REAL_TIME = 1.0
+#: libmbus's reply timeout for the multi-reply and scan runs (its tools hard-code 4 s)
+LIBMBUS_TCP_TIMEOUT_S = 1.0
+
+TIMEOUT_SHIM_C = r"""
+/* LD_PRELOAD: libmbus sets SO_RCVTIMEO/SO_SNDTIMEO to its fixed 4 s; use CMI_HIL_LIBMBUS_TCP_TIMEOUT_S. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+int setsockopt(int fd, int level, int name, const void *value, socklen_t len) {
+    int (*real)(int, int, int, const void *, socklen_t) = dlsym(RTLD_NEXT, "setsockopt");
+    const char *env = getenv("CMI_HIL_LIBMBUS_TCP_TIMEOUT_S");
+    if (env && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)
+        && len == sizeof(struct timeval)) {
+        double s = atof(env);
+        struct timeval tv = { (time_t)s, (suseconds_t)((s - (time_t)s) * 1e6) };
+        return real(fd, level, name, &tv, sizeof tv);
+    }
+    return real(fd, level, name, value, len);
+}
+"""
 
 #: (tool, where) -> why libmbus and we legitimately differ on the emulator's telegrams; none known so far
 KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {}
@@ -73,6 +100,31 @@ def libmbus_tool(name: str) -> Path:
     return Path(found)
 
 
+@pytest.fixture(scope="session")
+def short_timeout_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment that runs a libmbus TCP tool with :data:`LIBMBUS_TCP_TIMEOUT_S` (the shim, built once)."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip(
+            "gcc is needed to build the shim that shortens libmbus's fixed 4 s TCP timeout "
+            "(without it this run takes minutes); apt-get install gcc"
+        )
+    folder = tmp_path_factory.mktemp("libmbus-timeout")
+    (folder / "timeout.c").write_text(TIMEOUT_SHIM_C)
+    shim = folder / "timeout.so"
+    built = subprocess.run(
+        [gcc, "-shared", "-fPIC", "-o", str(shim), str(folder / "timeout.c"), "-ldl"],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, f"building the libmbus timeout shim failed: {built.stderr}"
+    return {
+        **os.environ,
+        "LD_PRELOAD": str(shim),
+        "CMI_HIL_LIBMBUS_TCP_TIMEOUT_S": str(LIBMBUS_TCP_TIMEOUT_S),
+    }
+
+
 @pytest.fixture
 def gateway(make_emulator: Callable[..., Emulator]) -> Iterator[Callable[..., tuple[Emulator, str, str]]]:
     """Start an emulator at real time with its TCP endpoint; returns (emulator, host, port)."""
@@ -85,9 +137,14 @@ def gateway(make_emulator: Callable[..., Emulator]) -> Iterator[Callable[..., tu
     yield start
 
 
-def run_tool(tool: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_tool(tool: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [str(tool), *args], capture_output=True, text=True, encoding="latin-1", timeout=TOOL_TIMEOUT_S
+        [str(tool), *args],
+        capture_output=True,
+        text=True,
+        encoding="latin-1",
+        timeout=TOOL_TIMEOUT_S,
+        env=env,
     )
     assert result.returncode == 0, f"{tool.name} {' '.join(args)} exited {result.returncode}: {result.stderr}"
     return result
@@ -265,12 +322,15 @@ def test_libmbus_request_data_xml_agrees_with_our_decoding(
     assert not unexplained(tool.name, mismatches), "\n".join(unexplained(tool.name, mismatches))
 
 
-def test_libmbus_multi_reply_reads_both_telegrams(gateway: Callable[..., tuple[Emulator, str, str]]) -> None:
+def test_libmbus_multi_reply_reads_both_telegrams(
+    gateway: Callable[..., tuple[Emulator, str, str]], short_timeout_env: dict[str, str]
+) -> None:
     """libmbus follows DIF 1F with FCB toggling (it starts with SND_NKE to 253, not to the slave, so the slave
     must be fresh: after another read the toggled FCB rightly asks for the next telegram)."""
     tool = libmbus_tool("mbus-tcp-request-data-multi-reply")
     emu, host, port = gateway()
-    result = run_tool(tool, "-d", host, port, str(emu.profile.identity.primary_address))
+    address = str(emu.profile.identity.primary_address)
+    result = run_tool(tool, "-d", host, port, address, env=short_timeout_env)
     raw = received_frames(result.stderr + result.stdout)
     frames = long_frames(raw)
     assert len(frames) == emu.profile.telegram_count == 2
@@ -280,16 +340,16 @@ def test_libmbus_multi_reply_reads_both_telegrams(gateway: Callable[..., tuple[E
 
 
 def test_libmbus_secondary_scan_finds_all_three_slaves(
-    gateway: Callable[..., tuple[Emulator, str, str]],
+    gateway: Callable[..., tuple[Emulator, str, str]], short_timeout_env: dict[str, str]
 ) -> None:
     """Three slaves whose ids differ in the first digit: libmbus needs one level of 10 probes (7 of them
-    unanswered, about 4 s each) and must report each slave's full secondary address (EN 13757-3)."""
+    unanswered) and must report each slave's full secondary address (EN 13757-3)."""
     tool = libmbus_tool("mbus-tcp-scan-secondary")
     probe = gateway()[0].profile.identity
     first_digits = [d for d in "0123456789" if d != probe.id[0]][:2]
     extra_ids = [d + probe.id[1:] for d in first_digits]
     emu, host, port = gateway(slave_ids=extra_ids)
-    result = run_tool(tool, host, port)
+    result = run_tool(tool, host, port, env=short_timeout_env)
     found = set(re.findall(r"Found a device on secondary address ([0-9A-F]{16})", result.stdout))
     man = encode_manufacturer(probe.manufacturer)
     suffix = f"{man & 0xFF:02X}{man >> 8:02X}{probe.version:02X}{probe.medium:02X}"
