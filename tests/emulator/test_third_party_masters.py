@@ -17,6 +17,7 @@ opinion, not ground truth: a disagreement is either a finding or listed, with it
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.util
 import math
@@ -260,19 +261,12 @@ def _pmb_read(ser: serial.SerialBase, c_field: int) -> bytes:
     return bytes(data)
 
 
-def test_pymeterbus_reads_every_telegram_over_the_tcp_endpoint(
-    gateway: Callable[..., tuple[Emulator, str, str]],
-) -> None:
-    emu, host, port = gateway()
-    with serial.serial_for_url(f"socket://{host}:{port}", baudrate=2400, parity="E", timeout=2.0) as ser:
-        meterbus.send_ping_frame(ser, 0)
-        assert meterbus.recv_frame(ser, 1) == b"\xe5", "pyMeterBus got no E5 to SND_NKE"
-        raw = [_pmb_read(ser, 0x7B)]  # REQ_UD2, FCV, FCB=1: first telegram after SND_NKE
-        for k in range(1, emu.profile.telegram_count):
-            raw.append(_pmb_read(ser, 0x5B if k % 2 else 0x7B))  # FCB toggled: next telegram
+def compare_pymeterbus(raw: list[bytes], frames: list[LongFrame], emu: Emulator) -> list[str]:
+    """pyMeterBus's decoding of each telegram against ours: identity, then every record's value, unit,
+    function, storage, tariff and subunit."""
     ident = emu.profile.identity
     problems: list[str] = []
-    for k, (data, ours) in enumerate(zip(raw, long_frames(raw), strict=True), start=1):
+    for k, (data, ours) in enumerate(zip(raw, frames, strict=True), start=1):
         telegram = meterbus.load(list(data))
         head = telegram.body.bodyHeader
         theirs_id = "".join(f"{b:02x}" for b in head.id_nr)
@@ -302,7 +296,26 @@ def test_pymeterbus_reads_every_telegram_over_the_tcp_endpoint(
                 )
                 if not same:
                     problems.append(f"telegram{k}.record[{n}].{field}: ours {mine!r}, pyMeterBus {other!r}")
-    assert not problems, "\n".join(problems)
+    return problems
+
+
+def test_pymeterbus_reads_every_telegram_over_the_tcp_endpoint(
+    gateway: Callable[..., tuple[Emulator, str, str]],
+) -> None:
+    emu, host, port = gateway()
+    with serial.serial_for_url(f"socket://{host}:{port}", baudrate=2400, parity="E", timeout=2.0) as ser:
+        meterbus.send_ping_frame(ser, 0)
+        assert meterbus.recv_frame(ser, 1) == b"\xe5", "pyMeterBus got no E5 to SND_NKE"
+        raw = [_pmb_read(ser, 0x7B)]  # REQ_UD2, FCV, FCB=1: first telegram after SND_NKE
+        for k in range(1, emu.profile.telegram_count):
+            raw.append(_pmb_read(ser, 0x5B if k % 2 else 0x7B))  # FCB toggled: next telegram
+    assert not (problems := compare_pymeterbus(raw, long_frames(raw), emu)), "\n".join(problems)
+    # the comparison sees a wrong decoding: our telegram 1 with one record's value changed must be reported
+    first = long_frames(raw[:1])[0]
+    energy = next(n for n, r in enumerate(first.records) if describe(r).unit == "Wh")
+    bent = dataclasses.replace(first.records[energy], data=bytes(len(first.records[energy].data)))
+    wrong = dataclasses.replace(first, records=(*first.records[:energy], bent, *first.records[energy + 1 :]))
+    assert any(f"record[{energy}].value" in p for p in compare_pymeterbus(raw[:1], [wrong], emu))
 
 
 # --- libmbus -------------------------------------------------------------------------------------------
@@ -320,6 +333,15 @@ def test_libmbus_request_data_xml_agrees_with_our_decoding(
     mismatches = compare_tool_xml(frames, tool_xml(result.stdout))
     mismatches += compare_normalised(frames, raw, tmp_path)
     assert not unexplained(tool.name, mismatches), "\n".join(unexplained(tool.name, mismatches))
+    # the comparison sees a wrong decoding: libmbus's XML with a changed id, tariff and value is reported
+    bent = tool_xml(result.stdout)
+    bent.findall("SlaveInformation/Id")[0].text = "00000000"
+    tariffed = next(n for n, x in enumerate(bent.findall("DataRecord")) if x.find("Tariff") is not None)
+    record = bent.findall("DataRecord")[tariffed]
+    record.findall("Tariff")[0].text = "6"
+    record.findall("Value")[0].text = "-1"
+    found = {m.split(":", 1)[0] for m in compare_tool_xml(frames, bent)}
+    assert {"header.Id", f"record[{tariffed}].Tariff", f"record[{tariffed}].value"} <= found, found
 
 
 def test_libmbus_multi_reply_reads_both_telegrams(
