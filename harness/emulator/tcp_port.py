@@ -71,11 +71,6 @@ class TcpPort:
     def url(self) -> str:
         return f"tcp://{self.host}:{self.port}"
 
-    @property
-    def pyserial_url(self) -> str:
-        """The same endpoint as pyserial names a raw TCP socket."""
-        return f"socket://{self.host}:{self.port}"
-
     def _accept_loop(self) -> None:
         while not self._stopped.is_set():
             try:
