@@ -51,6 +51,11 @@ class RequirementEntry(BaseModel):
     source: str = Field(min_length=5)
     method: Method
     needs: tuple[Capability, ...] = ()
+    #: judged against something only the simulated bench has (meter model, extra slaves on the line)
+    simulated_only: bool = False
+    #: device-profile values marked ``assumption: true`` the expectation rests on (``section`` or
+    #: ``registers.<name>``): a pass is a pass against an assumption until a real unit confirms them
+    assumes: tuple[str, ...] = ()
 
     @field_validator("id")
     @classmethod

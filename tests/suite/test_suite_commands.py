@@ -41,7 +41,7 @@ def test_run_on_the_sim_rig_leaves_a_complete_run_folder(tmp_path: Path) -> None
     reports = tmp_path / "reports"
     proc = _cmi_hil(
         "run",
-        *FAST,
+        # real time: faster, the rig's 10 ms path uncertainty would make the reply window inconclusive
         "--reports-dir",
         str(reports),
         "--db",
@@ -74,7 +74,7 @@ def test_run_on_the_sim_rig_leaves_a_complete_run_folder(tmp_path: Path) -> None
     assert list((run_dir / "allure-results").glob("*-result.json"))
     assert json.loads((run_dir / "requirements.json").read_text())
     timing = json.loads((run_dir / "timing.json").read_text())
-    assert timing["time_scale"] == 0.05 and timing["mandated_total_s"] > 0
+    assert timing["time_scale"] == 1.0 and timing["mandated_total_s"] > 0
     assert "LL-SND-NKE" in proc.stdout and "PASS" in proc.stdout and "ratio wall/mandated" in proc.stdout
 
 

@@ -172,3 +172,25 @@ def test_identity_tariff_supply_expectations_come_from_the_profile() -> None:
     assert max_quiescent_current_a(profile) == pytest.approx(1.5e-3)
     assert must_answer_at(profile, 21.0) and must_answer_at(profile, -42.0)
     assert not must_answer_at(profile, 20.9) and not must_answer_at(profile, 42.1)
+
+
+def _assumed_paths(profile: DeviceProfile) -> set[str]:
+    """Profile sections and registers marked ``assumption: true`` (as catalogue ``assumes`` names them)."""
+    sections = {"identity", "link", "supply", "rate_inputs", "ui"}
+    paths = {name for name in sections if getattr(profile, name).assumption}
+    return paths | {f"registers.{r.name}" for r in profile.registers if r.assumption}
+
+
+def test_every_assumes_entry_names_an_assumption_of_the_shipped_profile() -> None:
+    from harness.requirements import load_catalogue
+
+    assumed = _assumed_paths(load_profile())
+    named = {path for r in load_catalogue().requirements for path in r.assumes}
+    assert named, "the catalogue lists no requirement verified against an assumption"
+    assert named <= assumed, f"catalogue assumes {sorted(named - assumed)}, not assumptions of the profile"
+    # the check itself notices a confirmed value: drop the flag of one register and it no longer matches
+    confirmed = load_profile().model_dump()
+    for reg in confirmed["registers"]:
+        if reg["name"] == "active_tariff":
+            reg["assumption"] = False
+    assert "registers.active_tariff" not in _assumed_paths(DeviceProfile.model_validate(confirmed))
