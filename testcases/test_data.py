@@ -96,6 +96,7 @@ def test_values_equal_the_meter(dut: Any, master: Any, profile: Any, reference_m
 
 
 @pytest.mark.requirement("DA-LIVE")
+@pytest.mark.time_bound(LIVE_INTERVAL_S)
 def test_energy_follows_the_meter(dut: Any, master: Any, profile: Any, station: Any) -> None:
     clock = StdClock(station).start()
     first = register_values(master.read(dut.address), profile)["energy_import_total"]

@@ -93,6 +93,7 @@ def reply_start_latency(latency_s: float, baud: int, scale: float, allowance_s: 
 
 
 @pytest.mark.requirement("LL-REPLY-WINDOW", "PS-STANDARD")
+@pytest.mark.time_bound(lambda p: LATENCY_SAMPLES * reply_window(min(p.link.bauds))[1])
 @pytest.mark.parametrize("baud", [2400, 300])
 def test_reply_starts_inside_the_window(dut: Any, master: Any, station: Any, baud: int) -> None:
     """Latency from the end of the request to the start of the reply, judged from the master's own

@@ -96,6 +96,7 @@ def test_quiescent_current_is_one_unit_load(
 
 
 @pytest.mark.requirement("PS-SUPPLY-BROWNOUT")
+@pytest.mark.time_bound(0.5 + SETTLE_S)
 @pytest.mark.needs("supply")
 def test_recovers_from_brownout_with_configuration_kept(
     dut: Any, bench: Any, master: Any, station: Any
@@ -116,6 +117,7 @@ def test_recovers_from_brownout_with_configuration_kept(
 
 
 @pytest.mark.requirement("DA-POWER-FAIL")
+@pytest.mark.time_bound(0.5 + SETTLE_S)
 @pytest.mark.needs("supply")
 def test_power_fail_counter_increments_after_supply_loss(
     dut: Any, bench: Any, master: Any, station: Any, profile: Any

@@ -23,7 +23,13 @@ EARLY_READ_MARGIN_S = 1.0
 #: timing trials before a stalled bench is reported (each costs a detection time)
 TRIALS = 3
 
-pytestmark = pytest.mark.needs("ac_source")
+pytestmark = [
+    pytest.mark.needs("ac_source"),
+    # worst case: every trial applies a level, waits past detection and settles low; plus the teardown settle
+    pytest.mark.time_bound(
+        lambda p: (2 * TRIALS + 2) * (p.rate_inputs.detection_time_s + EARLY_READ_MARGIN_S)
+    ),
+]
 
 
 @pytest.fixture

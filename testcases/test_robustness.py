@@ -68,6 +68,7 @@ def test_back_to_back_requests_are_each_answered(dut: Any, master: Any) -> None:
 
 
 @pytest.mark.requirement("RB-POWER-CYCLE")
+@pytest.mark.time_bound(POWER_CYCLES * 0.25)
 @pytest.mark.needs("supply")
 def test_repeated_power_cycles_keep_the_configuration(
     dut: Any, bench: Any, master: Any, station: Any

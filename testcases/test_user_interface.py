@@ -41,6 +41,7 @@ class BackgroundReadout(threading.Thread):
 
 @pytest.mark.requirement("UI-LED")
 @pytest.mark.needs("led")
+@pytest.mark.time_bound(lambda p: 1.2 * p.ui.meter_poll_interval_s)
 def test_green_led_lights_while_the_module_talks_to_the_meter(
     dut: Any, bench: Any, master: Any, station: Any, profile: Any
 ) -> None:
