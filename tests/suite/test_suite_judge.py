@@ -203,3 +203,39 @@ def test_the_independence_contract_fails_on_a_fixture_importing_the_emulator(tmp
     )
     assert run.returncode != 0, run.stdout
     assert "fixtures_bad.oracle -> harness.emulator.telegram" in run.stdout
+
+
+class _Supply:
+    def __init__(self) -> None:
+        self.channels: list[int] = []
+
+    def measure_voltage_v(self, *, channel: int = 1) -> float:
+        self.channels.append(channel)
+        return 20.7  # what the output really delivers, whatever the setpoint
+
+
+def _bench(method: str) -> Any:
+    wiring = SimpleNamespace(polarity=SimpleNamespace(method=method, negative_output=2))
+    rig = SimpleNamespace(instruments=SimpleNamespace(supply=SimpleNamespace(output=1)), wiring=wiring)
+    return SimpleNamespace(rig=rig, supply=_Supply())
+
+
+def test_the_supply_sweep_records_the_supply_readback_of_the_output_feeding_the_dut() -> None:
+    from testcases.test_power import measured_supply_v
+
+    relay = _bench("relay_dpdt")
+    assert measured_supply_v(relay, "-") == 20.7 and relay.supply.channels == [1]
+    reversed_output = _bench("supply_channel")
+    assert measured_supply_v(reversed_output, "-") == 20.7 and reversed_output.supply.channels == [2]
+
+
+def test_a_register_missing_from_the_read_out_fails_with_what_came() -> None:
+    from fixtures.checks import read_register
+    from harness.profile import load_profile
+
+    class Empty:
+        def read(self, address: int) -> list[Any]:
+            return [SimpleNamespace(records=())]
+
+    with pytest.raises(pytest.fail.Exception, match="no record coded as register 'breaker'"):
+        read_register(Empty(), 0, load_profile(), "breaker")
