@@ -36,7 +36,7 @@ from harness.instruments import (
 from harness.instruments.scpi import ScpiInstrument
 from harness.instruments.sim import SimBench, SimWiring
 from harness.instruments.visa import open_resource
-from harness.physics import BenchPhysics
+from harness.physics import BenchPhysics, ReferenceMeterReadout
 from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems
 from harness.rig.lock import RigLock
 
@@ -73,6 +73,8 @@ class Bench:
         self.mbus_baud: int = rig.mbus.baud
         self.emulator: Any = None
         self.physics: BenchPhysics | None = None
+        #: the meter's own registers read beside the module (simulated bench: its meter model), or None
+        self.reference_meter: ReferenceMeterReadout | None = None
         self.sim: SimBench | None = None
         self.time_scale: float = 1.0
         self.resources: dict[str, str] = {}
@@ -550,6 +552,9 @@ def start_simulation(
         bench.time_scale = float(getattr(emulator, "time_scale", settings.time_scale))
         bench.mbus_url = emulator.endpoints["mbus"]
         physics = emulator.physics
+        from harness.rig.reference_meter import EmulatedMeterReadout
+
+        bench.reference_meter = EmulatedMeterReadout(emulator)
     bench.physics = physics
     polarity = rig.wiring.polarity
     supply = rig.instruments.supply
