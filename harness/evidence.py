@@ -72,6 +72,10 @@ class RunInfo(BaseModel):
     finished: str | None = None
     duration_s: float | None = None
     verdict: Literal["pass", "fail", "incomplete"] | None = None
+    #: a signal (SIGINT, SIGTERM, SIGHUP) ended the run before every selected test had run
+    interrupted: bool = False
+    #: name of that signal ("SIGINT"), None when the run was not interrupted
+    signal: str | None = None
     rig: RigInfo
     dut: DutInfo = Field(default_factory=DutInfo)
     harness_version: str

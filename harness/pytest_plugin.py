@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from harness import __version__
+from harness import __version__, interrupts
 from harness.evidence import (
     MEASUREMENTS_FILE,
     REQUIREMENTS_FILE,
@@ -55,6 +56,7 @@ class _TestRecord:
     reports: dict[str, pytest.TestReport] = field(default_factory=dict)
     recorder: Recorder | None = None
     started: float = 0.0
+    interrupted: bool = False  # a signal ended the session while this test ran
 
 
 class SuiteState:
@@ -313,7 +315,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "(supply, polarity, dmm, ac_source, mains, button, led, meter_model); "
         "skipped with a reason if absent",
     )
-    config.stash[_STATE_KEY] = SuiteState(config)
+    state = SuiteState(config)
+    config.stash[_STATE_KEY] = state
+    if state.run_dir is not None:  # a suite run: a signal makes the bench safe first (harness.interrupts)
+        config.stash[_SIGNALS_KEY] = interrupts.install()
+
+
+_SIGNALS_KEY = pytest.StashKey[bool]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(_SIGNALS_KEY, False):
+        interrupts.uninstall()
 
 
 def requirement_ids(item: pytest.Item) -> list[str]:
@@ -351,6 +364,9 @@ def pytest_runtest_protocol(
     with recording(rec):
         try:
             return (yield)
+        except KeyboardInterrupt:
+            record.interrupted = True
+            raise
         finally:
             _finish_test(state, item, record)
 
@@ -392,7 +408,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def _outcome(reports: dict[str, pytest.TestReport]) -> tuple[Outcome, str | None]:
+def _outcome(
+    reports: dict[str, pytest.TestReport], *, interrupted: bool = False
+) -> tuple[Outcome, str | None]:
     setup, call, teardown = reports.get("setup"), reports.get("call"), reports.get("teardown")
     for rep, failed_as in ((setup, "error"), (call, "failed"), (teardown, "error")):
         if rep is not None and rep.failed:
@@ -400,6 +418,10 @@ def _outcome(reports: dict[str, pytest.TestReport]) -> tuple[Outcome, str | None
     for rep in (setup, call):
         if rep is not None and rep.skipped:
             return "skipped", _message(rep)
+    if call is None and interrupted:  # not a failure of the module, and never a pass
+        record = interrupts.record()
+        by = record.signal_name if record else "an interrupt"
+        return "skipped", f"interrupted by {by} before the test finished: not verified"
     if call is None:
         return "error", "test did not run (interrupted)"
     return "passed", None
@@ -415,7 +437,7 @@ def _message(rep: pytest.TestReport) -> str | None:
 
 
 def _finish_test(state: SuiteState, item: pytest.Item, record: _TestRecord) -> None:
-    outcome, message = _outcome(record.reports)
+    outcome, message = _outcome(record.reports, interrupted=record.interrupted)
     result = TestResult(
         nodeid=item.nodeid,
         outcome=outcome,
@@ -443,12 +465,32 @@ def run_verdict(
     return "pass"
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, object, object]:
+    """Write the run's end (before the session's fixtures are torn down); after a signal, a teardown that
+    cannot restore the DUT on the halted bench is reported, not raised: the bench is already safe."""
+    _write_run_end(session, exitstatus)
+    try:
+        return (yield)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # pytest.fail in a teardown is an OutcomeException, not an Exception
+        if interrupts.record() is None:
+            raise
+        print(f"cmi-hil: teardown after the interrupt: {exc}", file=sys.stderr)
+        return None
+
+
+def _write_run_end(session: pytest.Session, exitstatus: int) -> None:
     state = suite_state(session.config)
     if state.run_dir is None:
         return
     wall_s = time.monotonic() - state.t0
-    interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
+    signalled = interrupts.record()
+    interrupted = signalled is not None or exitstatus in (
+        pytest.ExitCode.INTERRUPTED,
+        pytest.ExitCode.INTERNAL_ERROR,
+    )
     verdict = run_verdict(state.results, state.measurements, interrupted=interrupted)
     if state.run_info is not None:
         state.run_info = state.run_info.model_copy(
@@ -456,6 +498,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 "duration_s": round(wall_s, 3),
                 "verdict": verdict,
+                "interrupted": signalled is not None or exitstatus == pytest.ExitCode.INTERRUPTED,
+                "signal": signalled.signal_name if signalled else None,
             }
         )
         write_run_info(state.run_dir, state.run_info)
