@@ -109,7 +109,10 @@ class SuiteState:
             run_id=self.run_dir.name,
             started=datetime.now(UTC).isoformat(timespec="seconds"),
             rig=RigInfo(
-                name=self.rig_path.stem, file=self._rel(self.rig_path), simulated=True, faults=self.faults
+                name=self.rig_path.stem,
+                file=self._rel(self.rig_path),
+                simulated=declared_simulated(self.rig_path),
+                faults=self.faults,
             ),
             dut=DutInfo(profile=str(self.profile_path) if self.profile_path else None),
             harness_version=__version__,
@@ -165,6 +168,17 @@ class SuiteState:
             for e in entries:
                 append_jsonl(path, e)
         _allure_attach(format_transcript(entries), f"M-Bus {title}", "text/plain", "txt")
+
+
+def declared_simulated(rig_path: Path) -> bool:
+    """The rig file's ``simulated`` flag: it alone decides whether the evidence says "simulated bench"
+    (an unreadable rig file is not claimed to be simulated; the run stops on it with its message)."""
+    try:
+        from harness.rig import load_rig
+
+        return bool(load_rig(rig_path).simulated)
+    except Exception:  # the rig fixture reports the rig file's problem
+        return False
 
 
 def format_transcript(entries: Iterable[TranscriptEntry]) -> str:

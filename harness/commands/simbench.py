@@ -30,6 +30,9 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "rigs" / "sim.yaml"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: reply-timeout allowance of a master reaching the emulator in another process on a shared machine: the
+#: scheduler's jitter, as the in-process simulated bench allows (fixtures.bench.SIM_REPLY_ALLOWANCE_S)
+DEFAULT_LATENCY_ALLOWANCE_S = 0.25
 #: printed once every endpoint accepts connections (scripts wait for it)
 READY_LINE = "# simbench ready: serving until SIGINT or SIGTERM"
 
@@ -56,6 +59,13 @@ def register(subparsers: Any) -> None:
         metavar="X",
         help="emulator timers (default 1 = real time, as a harness on a real rig expects)",
     )
+    p.add_argument(
+        "--latency-allowance",
+        type=float,
+        default=DEFAULT_LATENCY_ALLOWANCE_S,
+        metavar="S",
+        help="uncertainty.latency_allowance_s written in the rig file (default: %(default)s s)",
+    )
     p.add_argument("--name", default="simbench", help="rig name in the written file (default: %(default)s)")
     p.add_argument(
         "--template",
@@ -67,7 +77,9 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def real_rig_data(template: Any, *, name: str, resources: dict[str, str], mbus_url: str) -> dict[str, Any]:
+def real_rig_data(
+    template: Any, *, name: str, resources: dict[str, str], mbus_url: str, latency_allowance_s: float
+) -> dict[str, Any]:
     """The template rig declared real: instruments at the served VISA resources, the master port URL."""
     data: dict[str, Any] = template.model_dump(mode="json", exclude_none=True)
     data.pop("emulator", None)
@@ -80,6 +92,7 @@ def real_rig_data(template: Any, *, name: str, resources: dict[str, str], mbus_u
     for role, resource in resources.items():
         data["instruments"][role]["resource"] = resource
     data["mbus"]["url"] = mbus_url
+    data["uncertainty"]["latency_allowance_s"] = latency_allowance_s
     return data
 
 
@@ -128,7 +141,11 @@ def serve(args: argparse.Namespace) -> int:
     try:
         with SimBench(emulator.physics, sim_wiring(template)) as sim:
             data = real_rig_data(
-                template, name=args.name, resources=sim.resources, mbus_url=emulator.endpoints["mbus"]
+                template,
+                name=args.name,
+                resources=sim.resources,
+                mbus_url=emulator.endpoints["mbus"],
+                latency_allowance_s=args.latency_allowance,
             )
             text = yaml.safe_dump(data, sort_keys=False)
             args.rig_out.parent.mkdir(parents=True, exist_ok=True)
