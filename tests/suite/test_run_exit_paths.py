@@ -20,6 +20,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -478,3 +479,53 @@ def test_sigkill_then_the_next_run_recovers_the_lock_and_safes_the_bench_first_t
     table_row(e, note="the run after the SIGKILL")
     assert_safe_and_whole(e, "SIGHUP", 128 + signal.SIGHUP)
     assert e["report"] and e["manifest"] and e["verify"]
+
+
+# -- what the evidence claims about the bench -------------------------------------------------------
+def test_the_rig_files_simulated_flag_alone_decides_the_simulated_bench_banner(tmp_path: Path) -> None:
+    """A rig declared real whose instruments do not answer is not a simulated bench; a simulated rig is one
+    even when no test opened its bench (issue 12)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    real = tmp_path / "bench9.yaml"
+    real.write_text(
+        yaml.safe_dump(
+            {
+                "name": "bench9",
+                "simulated": False,
+                "instruments": {
+                    "supply": {"resource": f"TCPIP::127.0.0.1::{closed_port}::SOCKET", "timeout_s": 1.0}
+                },
+                "mbus": {"url": "loop://"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "CMI_HIL_LOCK_DIR": str(tmp_path / "locks")}
+    # the simulated rig runs no test (-k matches none): its bench is never opened
+    selection = {real: SUBSET, REPO / "rigs" / "sim.yaml": "no_test_has_this_name"}
+    runs = {
+        rig: subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "run", "--rig", str(rig), "-k", keyword]
+            + ["--reports-dir", str(tmp_path / rig.stem)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        for rig, keyword in selection.items()
+    }
+    banners = {}
+    for rig, proc in runs.items():
+        out, _ = proc.communicate(timeout=EXIT_TIMEOUT_S)
+        (run_dir,) = (tmp_path / rig.stem).glob(f"*-{'bench9' if rig == real else 'sim'}")
+        info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        html = (run_dir / "report.html").read_text(encoding="utf-8")
+        banners[rig.stem] = (info["rig"]["simulated"], "Simulated bench" in html, proc.returncode, out)
+    simulated, banner, rc, out = banners["bench9"]
+    assert rc != 0 and "did not answer" in out  # the instruments were unreachable
+    assert (simulated, banner) == (False, False)
+    simulated, banner, _, _ = banners["sim"]
+    assert (simulated, banner) == (True, True)
