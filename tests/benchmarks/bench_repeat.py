@@ -69,7 +69,9 @@ def one_run(reports: Path, time_scale: float, extra: list[str]) -> tuple[int, fl
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=20, help="consecutive runs (default: %(default)s)")
     parser.add_argument(
         "--burners",
