@@ -216,7 +216,9 @@ def wait_until(bench: Simbench, run: Run, predicate: Any, what: str) -> Live:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if run.proc.poll() is not None:
-            raise AssertionError(f"the run ended (rc {run.proc.returncode}) before {what}:\n{run.err()}")
+            raise AssertionError(
+                f"the run ended (rc {run.proc.returncode}) before {what}:\n{run.out()[-3000:]}\n{run.err()}"
+            )
         live = bench.instruments.live()
         if predicate(live):
             return live
@@ -529,3 +531,50 @@ def test_the_rig_files_simulated_flag_alone_decides_the_simulated_bench_banner(t
     assert (simulated, banner) == (False, False)
     simulated, banner, _, _ = banners["sim"]
     assert (simulated, banner) == (True, True)
+
+
+# -- the signal handling itself (in-process, no bench) ----------------------------------------------
+class _Wire:
+    """A resource whose reply arrives while a signal comes in (the signal lands mid-exchange)."""
+
+    def __init__(self, events: list[str], signum: int) -> None:
+        self.events = events
+        self.signum = signum
+
+    def write(self, message: str) -> None:
+        self.events.append(f"write {message}")
+
+    def read(self) -> str:
+        os.kill(os.getpid(), self.signum)  # delivered before read returns: must wait for the reply
+        self.events.append("reply read")
+        return "1"
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_mid_query_is_served_after_the_reply_safety_first(signum: int) -> None:
+    from harness import interrupts
+
+    events: list[str] = []
+    wire = interrupts.GuardedResource(_Wire(events, signum))
+    action = lambda: events.append("safe state")  # noqa: E731
+    with interrupts.handling():
+        interrupts.add_safety_action(action)
+        try:
+            with pytest.raises(interrupts.Terminated) as info:
+                wire.write("OUTP?")
+                wire.read()
+                events.append("went on after the signal")
+            assert info.value.signal_name == signal.Signals(signum).name
+            record = interrupts.record()
+            assert record is not None and record.signum == signum
+            with pytest.raises(interrupts.EvidenceAborted):  # a further signal: safe again, then abort
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)
+        finally:
+            interrupts.remove_safety_action(action)
+    assert events == ["write OUTP?", "reply read", "safe state", "safe state"]
+    assert interrupts.record() is None  # handlers restored, nothing left armed
+    assert interrupts.exit_status(signum) == 128 + signum
