@@ -72,7 +72,7 @@ class RunInfo(BaseModel):
     finished: str | None = None
     duration_s: float | None = None
     verdict: Literal["pass", "fail", "incomplete"] | None = None
-    #: a signal (SIGINT, SIGTERM, SIGHUP) ended the run before every selected test had run
+    #: a signal (SIGINT, SIGTERM, SIGHUP) ended the run: tests not run or cut short, or evidence unfinished
     interrupted: bool = False
     #: name of that signal ("SIGINT"), None when the run was not interrupted
     signal: str | None = None

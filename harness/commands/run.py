@@ -211,10 +211,10 @@ def run_and_finish(args: argparse.Namespace, rig_name: str, rig_path: Path, run_
         traceback.print_exc()  # a harness bug: its trace helps the fix
         print(f"cmi-hil run: the suite stopped on a harness error: {exc!r}", file=sys.stderr)
         rc = 3
-    close_benches()
     wall = time.monotonic() - t0
     written: list[str] = []
     try:
+        close_benches()
         record_interruption(run_dir)
         summary_rc = print_summary(run_dir, wall)
         finalize_rc = finalize(run_dir, db_url=args.db, nightly=args.nightly, written=written)
