@@ -60,6 +60,10 @@ class CalibrationWarning(UserWarning):
     """An instrument's calibration has expired or is not recorded."""
 
 
+class LockRecovered(UserWarning):
+    """The rig lock was left by a run that crashed or was SIGKILLed; the bench was taken over safely."""
+
+
 class BenchHalted(BenchError):
     """A signal ended the run: the bench was made safe and switches nothing on again."""
 
@@ -639,6 +643,13 @@ def open_bench(
             lock = RigLock(rig.name)
             lock.acquire()
             bench._cleanups.append(lock.release)
+            if lock.recovered_from:
+                warnings.warn(
+                    f"rig {rig.name!r}: lock recovered from {lock.recovered_from.split(':')[0]}, which ended "
+                    "without releasing it (crash or SIGKILL); the bench is made safe before anything else",
+                    LockRecovered,
+                    stacklevel=2,
+                )
         if rig.simulated:
             start_simulation(bench, faults=faults, profile=profile, physics=physics)
         for role, cfg in rig.instruments.items():

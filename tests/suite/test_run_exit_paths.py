@@ -477,6 +477,7 @@ def test_sigkill_then_the_next_run_recovers_the_lock_and_safes_the_bench_first_t
     )
     t_signal = send(recovery, signal.SIGHUP, "wrapper")
     watch = watch_until_exit(simbench, recovery, t_signal)
+    assert f"lock recovered from pid {killed.proc.pid}" in recovery.out()
     e = evidence_row("SIGHUP", "wrapper", watch, recovery, simbench)
     table_row(e, note="the run after the SIGKILL")
     assert_safe_and_whole(e, "SIGHUP", 128 + signal.SIGHUP)
