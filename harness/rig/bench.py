@@ -2,24 +2,26 @@
 
 ``open_bench(rig)`` takes the rig lock (real rigs), starts the emulator and the simulated SCPI servers
 (simulated rigs), connects every instrument, puts the bench in its safe state and returns a :class:`Bench`.
-Closing it (the ``with`` block, :meth:`Bench.close`, SIGINT, SIGTERM or interpreter exit) restores the safe
-state — supply off, AC source off, relays open — then disconnects, stops the simulation, releases the lock.
+Closing it (the ``with`` block, :meth:`Bench.close` or interpreter exit) restores the safe state — supply off,
+AC source off, relays open — then disconnects, stops the simulation, releases the lock. SIGINT, SIGTERM and
+SIGHUP make every open bench safe at once and halt it (nothing is energised again), then interrupt the run
+(:mod:`harness.interrupts`).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import signal
 import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, Literal
 
+from harness import interrupts
 from harness.evidence import Instrument, RigInfo
 from harness.instruments import (
     InstrumentError,
@@ -36,6 +38,8 @@ from harness.instruments import (
 from harness.instruments.scpi import ScpiInstrument
 from harness.instruments.sim import SimBench, SimWiring
 from harness.instruments.visa import open_resource
+from harness.interrupts import GuardedResource
+from harness.interrupts import Terminated as Terminated  # re-exported: what a signal raises
 from harness.physics import BenchPhysics, ReferenceMeterReadout
 from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems
 from harness.rig.lock import RigLock
@@ -56,8 +60,12 @@ class CalibrationWarning(UserWarning):
     """An instrument's calibration has expired or is not recorded."""
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an interrupt so every ``finally`` and fixture teardown runs."""
+class LockRecovered(UserWarning):
+    """The rig lock was left by a run that crashed or was SIGKILLed; the bench was taken over safely."""
+
+
+class BenchHalted(BenchError):
+    """A signal ended the run: the bench was made safe and switches nothing on again."""
 
 
 class Bench:
@@ -88,6 +96,9 @@ class Bench:
         self.polarity: Polarity | None = None  # None = path state unknown
         self.rate_levels_vac: dict[int, float] = {}
         self.closed = False
+        #: set by a signal (harness.interrupts): the bench was made safe and energises nothing again
+        self.halted = False
+        self._signals_installed = False
         self._lock: RigLock | None = None
         self._cleanups: list[Callable[[], None]] = []
 
@@ -152,6 +163,7 @@ class Bench:
         Product sheet: nominal 21-42 VDC, independent of wiring polarity. Limits are checked first.
         """
         self.require("supply")
+        self._refuse_if_halted(f"power the DUT at {volts!r} V")
         assert self.supply is not None and self.rig.instruments.supply is not None
         if polarity not in ("+", "-"):
             raise LimitError(f"polarity must be '+' or '-', got {polarity!r}")
@@ -190,6 +202,8 @@ class Bench:
         inputs that are on at the same time share one level.
         """
         self.require("ac_source")
+        if vac != 0:
+            self._refuse_if_halted(f"put {vac!r} VAC on rate input {index}")
         assert self.ac_source is not None and self.relays is not None
         channels = self.rig.rate_input_channels
         if index not in channels:
@@ -259,6 +273,7 @@ class Bench:
     def press_button(self) -> None:
         """Press and release the module's push button (product sheet, user interface)."""
         self.require("button")
+        self._refuse_if_halted("press the button")
         if self.physics is not None:
             self.physics.press_button()
             return
@@ -329,6 +344,21 @@ class Bench:
         )
 
     # -- safety ------------------------------------------------------------------------------------
+    def _refuse_if_halted(self, action: str) -> None:
+        if self.halted:
+            record = interrupts.record()
+            why = f"{record.signal_name} at {record.received}" if record else "a signal"
+            raise BenchHalted(
+                f"rig {self.rig.name!r} was halted by {why}: it was made safe and will not {action}; "
+                "start a new run"
+            )
+
+    def halt(self) -> None:
+        """Safe state now, and refuse to energise anything afterwards (a signal ended the run)."""
+        self.halted = True
+        if not self.closed:
+            self.safe_state()
+
     def safe_state(self) -> None:
         """Supply off, AC source off, relays open: every step is tried even if one fails."""
         failures: list[str] = []
@@ -398,13 +428,17 @@ def _idn_serial(driver: ScpiInstrument | None) -> str | None:
 # -- signals and exit ------------------------------------------------------------------------------
 #: Strong references: a bench dropped without close() must still be made safe at exit.
 _open_benches: set[Bench] = set()
-_saved_handlers: dict[int, Any] = {}
 _registry_lock = threading.Lock()
 _atexit_registered = False
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated(f"signal {signum}")
+def _halt_open_benches() -> None:
+    """Safety action of a signal: every open bench safe at once, then halted."""
+    for bench in list(_open_benches):
+        try:
+            bench.halt()
+        except Exception as exc:  # the other benches must still be made safe
+            print(f"cmi-hil: SAFETY: {exc}", file=sys.stderr, flush=True)
 
 
 def _register(bench: Bench) -> None:
@@ -415,29 +449,36 @@ def _register(bench: Bench) -> None:
             # Registered after pyvisa's ResourceManager exists, so it runs before pyvisa closes its sessions.
             atexit.register(_close_open_benches)
             _atexit_registered = True
-        if _saved_handlers or threading.current_thread() is not threading.main_thread():
-            return
-        # SIGINT already raises KeyboardInterrupt; SIGTERM would kill without cleanup unless handled.
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            _saved_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _on_sigterm)
-        if signal.getsignal(signal.SIGINT) in (signal.SIG_DFL, None):
-            _saved_handlers[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupts.add_safety_action(_halt_open_benches)
+    bench._signals_installed = interrupts.install()
 
 
 def _unregister(bench: Bench) -> None:
     with _registry_lock:
         _open_benches.discard(bench)
-        if len(_open_benches) or threading.current_thread() is not threading.main_thread():
-            return
-        for signum, handler in _saved_handlers.items():
-            signal.signal(signum, handler)
-        _saved_handlers.clear()
+        last = not _open_benches
+    if last:
+        interrupts.remove_safety_action(_halt_open_benches)
+    if bench._signals_installed:
+        bench._signals_installed = False
+        interrupts.uninstall()
 
 
 def _close_open_benches() -> None:
     for bench in list(_open_benches):
         with contextlib.suppress(BaseException):
             bench.close()
+
+
+def close_open_benches() -> list[str]:
+    """Make safe and close every bench still open (a run that ended abnormally); the problems met."""
+    problems: list[str] = []
+    for bench in list(_open_benches):
+        try:
+            bench.close()
+        except BaseException as exc:  # report each bench, close the others
+            problems.append(f"rig {bench.rig.name!r}: {exc}")
+    return problems
 
 
 # -- opening -------------------------------------------------------------------------------------
@@ -500,7 +541,7 @@ def _make_driver(bench: Bench, role: str, cfg: InstrumentConfig, resource: Any) 
 def connect_instrument(bench: Bench, role: str, cfg: InstrumentConfig, address: str) -> ScpiInstrument:
     """Open, identify, reset and configure one instrument; unreachable -> a message naming what to check."""
     try:
-        resource = open_resource(address, timeout_s=cfg.timeout_s)
+        resource = GuardedResource(open_resource(address, timeout_s=cfg.timeout_s))
     except InstrumentUnreachable as exc:
         raise _unreachable(bench.rig, role, address, exc.__cause__ or exc) from exc
     driver = _make_driver(bench, role, cfg, resource)
@@ -522,6 +563,21 @@ def connect_instrument(bench: Bench, role: str, cfg: InstrumentConfig, address: 
             driver.close()
         raise
     return driver
+
+
+def sim_wiring(rig: RigConfig) -> SimWiring:
+    """The cables of a simulated bench as the rig file declares them (rate inputs, polarity path, serials)."""
+    polarity = rig.wiring.polarity
+    supply = rig.instruments.supply
+    return SimWiring(
+        rate_input_channels=rig.rate_input_channels,
+        polarity_method=polarity.method,
+        polarity_relays=tuple(polarity.relay_channels or ()),
+        positive_output=supply.output if supply else 1,
+        negative_output=polarity.negative_output,
+        serials={role: cfg.serial for role, cfg in rig.instruments.items() if cfg.serial},
+        roles=tuple(role for role, _ in rig.instruments.items()),
+    )
 
 
 def start_simulation(
@@ -556,20 +612,7 @@ def start_simulation(
 
         bench.reference_meter = EmulatedMeterReadout(emulator)
     bench.physics = physics
-    polarity = rig.wiring.polarity
-    supply = rig.instruments.supply
-    sim = SimBench(
-        physics,
-        SimWiring(
-            rate_input_channels=rig.rate_input_channels,
-            polarity_method=polarity.method,
-            polarity_relays=tuple(polarity.relay_channels or ()),
-            positive_output=supply.output if supply else 1,
-            negative_output=polarity.negative_output,
-            serials={role: cfg.serial for role, cfg in rig.instruments.items() if cfg.serial},
-            roles=tuple(role for role, _ in rig.instruments.items()),
-        ),
-    )
+    sim = SimBench(physics, sim_wiring(rig))
     bench._cleanups.append(sim.stop)
     bench.sim = sim
     bench.resources.update(sim.resources)
@@ -591,6 +634,9 @@ def open_bench(
     """
     if not rig.simulated and (faults or profile is not None or physics is not None):
         raise BenchError(f"rig {rig.name!r} is a real bench: faults/profile/physics are for simulated rigs")
+    record = interrupts.record()
+    if record is not None:
+        raise BenchHalted(f"rig {rig.name!r} is not opened: the run was ended by {record.signal_name}")
     problems = calibration_problems(rig)
     if problems and strict_calibration:
         raise BenchError("strict certification run refused: " + "; ".join(problems))
@@ -602,6 +648,13 @@ def open_bench(
             lock = RigLock(rig.name)
             lock.acquire()
             bench._cleanups.append(lock.release)
+            if lock.recovered_from:
+                warnings.warn(
+                    f"rig {rig.name!r}: lock recovered from {lock.recovered_from.split(':')[0]}, which ended "
+                    "without releasing it (crash or SIGKILL); the bench is made safe before anything else",
+                    LockRecovered,
+                    stacklevel=2,
+                )
         if rig.simulated:
             start_simulation(bench, faults=faults, profile=profile, physics=physics)
         for role, cfg in rig.instruments.items():
