@@ -64,7 +64,17 @@ def _fmt(value: float) -> str:
 
 
 def trend_png(name: str, series: Sequence[Series], *, title_suffix: str = "") -> bytes | None:
-    """PNG of ``name`` across runs (median per run, whiskers min..max of its samples); None without data."""
+    """PNG of :func:`trend_figure`; None without data."""
+    fig = trend_figure(name, series, title_suffix=title_suffix)
+    if fig is None:
+        return None
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI)
+    return buf.getvalue()
+
+
+def trend_figure(name: str, series: Sequence[Series], *, title_suffix: str = "") -> Figure | None:
+    """``name`` across runs (median per run, whiskers min..max of its samples); None without data."""
     series = [s for s in series if s.points]
     if not series:
         return None
@@ -188,6 +198,4 @@ def trend_png(name: str, series: Sequence[Series], *, title_suffix: str = "") ->
         borderaxespad=0,
     )
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI)
-    return buf.getvalue()
+    return fig
