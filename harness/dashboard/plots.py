@@ -17,6 +17,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
 from harness.report.units import _PREFIXABLE, _PREFIXES  # the report's one rule for SI prefixes
 from harness.results import Series
@@ -182,6 +183,7 @@ def trend_figure(name: str, series: Sequence[Series], *, title_suffix: str = "")
     log = bool(drawn) and min(drawn) > 0 and max(drawn) / min(drawn) > _LOG_ABOVE
     if log:
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y:g}"))  # 100, not 10^2
     unit_label = "" if shown.unit in _DIMENSIONLESS else shown.unit
     ax.set_ylabel(
         f"{name} ({', '.join(filter(None, [unit_label, 'log' if log else '']))})"

@@ -30,7 +30,7 @@ def test_runs_page_lists_every_run_with_its_verdict(client: TestClient, lab: Lab
         assert run_id in text
     assert "pass" in text and "fail" in text and "incomplete" in text
     assert "7 of 7 run(s)" in text
-    assert "2026-11-28" in text and "2026-12-01" in text  # grouped by date
+    assert "2026-11-20" in text and "2026-11-23" in text  # grouped by date
     assert "reply_late" in text  # the seeded fault is shown
 
 

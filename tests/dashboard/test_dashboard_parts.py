@@ -151,3 +151,16 @@ def test_serve_exits_2_with_one_line_when_the_port_is_taken(capsys: pytest.Captu
         assert main(["serve", "--port", str(port), "--db", "nowhere.sqlite"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is in use" in err
+
+
+def test_between_measurements_the_next_test_of_the_previous_run_is_expected(lab: Lab, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(lab.reports / lab.pass_run, tmp_path / lab.pass_run)
+    live_dir = tmp_path / lab.live_run
+    shutil.copytree(lab.reports / lab.live_run, live_dir)
+    (live_dir / "measurements.jsonl").unlink()
+    live = read_live_run(live_dir, reports_dir=tmp_path)
+    assert live is not None and live.current_test is None
+    assert live.next_expected == LIVE_CURRENT  # first test of the previous run's order not finished yet
+    assert (live.progress.done, live.progress.total) == (3, 5)
