@@ -4,7 +4,9 @@ A read-only web application (:mod:`harness.dashboard`, Starlette under uvicorn) 
 the run folders: runs by rig and date, a run's requirement matrix and measurements with its sealed report,
 trends per measurement with limits, and the run in progress. It binds to 127.0.0.1 unless told otherwise:
 the dashboard has no login, so binding to the lab network is a decision to make with ``--host``.
-Exit status: 0 after Ctrl-C; 2 for a bad argument or a port that cannot be bound.
+Exit status: 0 after Ctrl-C; 2 for a bad argument, a ``--db`` that can never work (not a URL, a driver
+not installed) or a port that cannot be bound. A database that is missing or unreachable for now is not
+fatal: its pages say what to do, and the live view works without it.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from harness.dashboard import create_app
+    from harness.dashboard.db import DatabaseConfigError
 
     reports_dir: Path = args.reports_dir if args.reports_dir is not None else default_reports_dir()
     db = args.db if args.db is not None else str(default_db())
@@ -86,6 +89,9 @@ def serve_command(args: argparse.Namespace) -> int:
     settings = app.state.settings
     try:
         settings.db.engine()
+    except DatabaseConfigError as exc:  # cannot get better by waiting: say so now
+        print(f"cmi-hil serve: {exc}", file=sys.stderr)
+        return 2
     except ResultsDbError as exc:  # the pages say the same; the dashboard still serves the live view
         print(f"cmi-hil serve: warning: {exc}", file=sys.stderr)
     if not reports_dir.is_dir():

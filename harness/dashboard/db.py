@@ -21,6 +21,10 @@ from harness.results import ResultsDbError
 READ_TIMEOUT_S = 10.0
 
 
+class DatabaseConfigError(ResultsDbError):
+    """``--db`` cannot work however long one waits (not a URL, an unknown dialect, a driver not installed)."""
+
+
 @dataclass(frozen=True)
 class DatabaseTarget:
     """What ``--db`` named: the URL to show (password hidden) and, for SQLite, the file."""
@@ -39,11 +43,16 @@ def target_for(value: str | Path) -> DatabaseTarget:
     try:
         parsed = make_url(raw)
     except ArgumentError as exc:
-        raise ResultsDbError(
+        raise DatabaseConfigError(
             f"results database URL {raw!r} is not a SQLAlchemy URL ({exc}); expected e.g. "
             "sqlite:///reports/results.sqlite, postgresql+psycopg://user@host/lab or a file path"
         ) from exc
     sqlite_file = None
+    if parsed.get_backend_name() == "sqlite" and parsed.drivername not in ("sqlite", "sqlite+pysqlite"):
+        raise DatabaseConfigError(
+            f"results database URL {raw!r}: the dashboard reads SQLite files with Python's own sqlite3 "
+            "driver only; use sqlite:///path/to/results.sqlite or the file path"
+        )
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         sqlite_file = Path(str(parsed.database)).expanduser().resolve()
     return DatabaseTarget(raw, parsed.render_as_string(hide_password=True), sqlite_file)
@@ -66,12 +75,12 @@ def open_read_only(target: DatabaseTarget) -> Engine:
     try:
         engine = create_engine(url, connect_args=connect_args, pool_pre_ping=target.sqlite_file is None)
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise ResultsDbError(
+        raise DatabaseConfigError(
             f"results database URL {target.display!r} is not usable ({exc}); expected a SQLAlchemy URL "
             "such as postgresql+psycopg://user@host/lab, or a SQLite file path"
         ) from exc
     except ModuleNotFoundError as exc:
-        raise ResultsDbError(
+        raise DatabaseConfigError(
             f"results database URL {target.display!r} needs the Python driver {exc.name!r}; "
             f"install it (pip install {exc.name}) or use a SQLite file path"
         ) from exc

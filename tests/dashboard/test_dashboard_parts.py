@@ -141,9 +141,14 @@ def test_serve_names_a_port_in_use_and_a_bad_port() -> None:
     assert port_problem("127.0.0.1", port) is None
 
 
-def test_serve_exits_2_with_one_line_when_the_port_is_taken(capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_exits_2_with_one_line_when_the_port_is_taken(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
     from harness.cli import main
 
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the dashboard started on a busy port"))
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -164,3 +169,24 @@ def test_between_measurements_the_next_test_of_the_previous_run_is_expected(lab:
     assert live is not None and live.current_test is None
     assert live.next_expected == LIVE_CURRENT  # first test of the previous run's order not finished yet
     assert (live.progress.done, live.progress.total) == (3, 5)
+
+
+@pytest.mark.parametrize(
+    ("db", "message"),
+    [
+        ("postgresql+nosuchdriver://x/y", "is not usable"),
+        ("sqlite+nosuch:///x", "sqlite3 driver only"),
+        ("::not a url::/x://", "is not a SQLAlchemy URL"),
+    ],
+)
+def test_serve_refuses_a_db_url_that_can_never_work(
+    db: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    assert main(["serve", "--port", str(port), "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
