@@ -248,3 +248,32 @@ def test_the_test_outcomes_of_a_requirement_are_shown(client: TestClient, lab: L
     row = re.search(r'<tr data-requirement="PWR-LOAD">(.*?)</tr>', page.text, re.S)
     assert row is not None
     assert "failed" in row.group(1) and LOAD_TEST.split("/")[-1] in text_of(row.group(1))
+
+
+def test_recorded_text_is_escaped_not_run_as_markup(tmp_path: Path) -> None:
+    from harness.evidence import RigInfo, RunInfo, TestResult
+    from harness.results import open_db, store_run
+
+    db = tmp_path / "results.sqlite"
+    engine = open_db(db)
+    info = RunInfo(
+        run_id="20261101-000000-x",
+        started="2026-11-01T00:00:00+00:00",
+        verdict="fail",
+        rig=RigInfo(name="x", file="rigs/x.yaml", simulated=True),
+        harness_version="0.1.0",
+    )
+    bad = TestResult(
+        nodeid="testcases/t.py::test_<b>",
+        outcome="failed",
+        duration_s=1.0,
+        message="<script>alert(1)</script>",
+    )
+    store_run(engine, info, [bad], [], {})
+    engine.dispose()
+    with TestClient(create_app(db, tmp_path)) as c:
+        page = c.get("/runs/20261101-000000-x")
+    assert (
+        "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    )
+    assert "test_&lt;b&gt;" in page.text
