@@ -19,9 +19,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from harness.report.units import _PREFIXABLE, _PREFIXES  # the report's one rule for SI prefixes
 from harness.results import Series
 from harness.results.trend import conditions_label
+from harness.si import _PREFIXABLE, _PREFIXES  # the report's one rule for SI prefixes
 
 _DPI = 100
 _FAIL = "#c62828"

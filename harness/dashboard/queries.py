@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from harness.evidence import Measurement
-from harness.results.schema import MeasurementRow, RequirementRow, RunRow, TestRow
+from harness.results.schema import MeasurementRow, RequirementRow, RunRow, SealRow, TestRow
 
 
 @dataclass(frozen=True)
@@ -172,11 +172,17 @@ def run_detail(engine: Engine, run_id: str) -> RunDetail | None:
                 RunRow.harness_version,
                 RunRow.git_commit,
                 RunRow.dut_firmware,
-                RunRow.manifest_sha256,
             ).where(RunRow.run_id == run_id)
         ).first()
         if row is None:
             return None
+        # the newest seal is the one manifest.json in the folder should match (a re-seal appends a row)
+        latest_seal = session.execute(
+            select(SealRow.manifest_sha256)
+            .where(SealRow.run_pk == row.pk)
+            .order_by(SealRow.seq.desc())
+            .limit(1)
+        ).scalar()
         requirements = [
             RequirementVerdict(r.requirement, r.verdict, _split(r.tests))
             for r in session.execute(
@@ -235,7 +241,7 @@ def run_detail(engine: Engine, run_id: str) -> RunDetail | None:
         harness_version=row.harness_version,
         git_commit=row.git_commit,
         dut_firmware=row.dut_firmware,
-        manifest_sha256=row.manifest_sha256,
+        manifest_sha256=latest_seal,
         requirements=requirements,
         tests=tests,
         measurements=measurements,

@@ -4,7 +4,6 @@ report), and a run in progress, all written with the harness.evidence records as
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from harness import evidence
 from harness.dashboard import create_app
 from harness.evidence import Measurement, Requirement, RigInfo, RunInfo, TestResult
 from harness.report.manifest import write_manifest
-from harness.results import open_db, record_manifest, store_run
+from harness.results import open_db, record_seal, store_run
 
 T0 = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)  # every run before the one in progress
 
@@ -193,7 +192,7 @@ def _store(
             encoding="utf-8",
         )
         manifest = write_manifest(run_dir, run_id=info.run_id)
-        record_manifest(engine, info.run_id, hashlib.sha256(manifest.read_bytes()).hexdigest())  # type: ignore[arg-type]
+        record_seal(engine, info.run_id, manifest_json=manifest.read_text(encoding="utf-8"), reason="end of run")
 
 
 ALL_PASS = {n: "passed" for n in SUITE}
