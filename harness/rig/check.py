@@ -126,5 +126,3 @@ def format_report(report: CheckReport) -> str:
         lines.append(f"problem: {problem}")
     lines.append("rig check: OK" if report.ok else f"rig check: {len(problems)} problem(s)")
     return "\n".join(lines)
-
-
