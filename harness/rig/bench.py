@@ -39,11 +39,11 @@ from harness.instruments.scpi import ScpiInstrument
 from harness.instruments.sim import SimBench, SimWiring
 from harness.instruments.visa import open_resource
 from harness.physics import BenchPhysics
-from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems
+from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems, supply_range_problem
 from harness.rig.lock import RigLock
 
 Polarity = Literal["+", "-"]
-CAPABILITIES = ("supply", "polarity", "dmm", "ac_source", "mains", "button", "led")
+CAPABILITIES = ("supply", "supply_range", "polarity", "dmm", "ac_source", "mains", "button", "led")
 
 
 class BenchError(Exception):
@@ -97,6 +97,8 @@ class Bench:
         caps = set()
         if self.supply is not None:
             caps.add("supply")
+            if supply_range_problem(self.rig) is None:
+                caps.add("supply_range")
             if self.rig.wiring.polarity.method != "none":
                 caps.add("polarity")
         if self.dmm is not None:

@@ -446,6 +446,33 @@ def load_rig(path: str | Path) -> RigConfig:
     return rig
 
 
+def supply_range_problem(rig: RigConfig) -> str | None:
+    """Why this rig cannot vary the voltage at the module up to its limit, or None if it can.
+
+    With ``bus_supply: {master-fixed: V}`` the master makes the bus voltage, so whatever the supply is set
+    to the module sees V: the supply range (product sheet: nominal 21-42 VDC) is not verified, never passed.
+    A supply output rated below ``limits.max_supply_volts`` cannot reach the top of the range either.
+    """
+    fixed = rig.mbus.master_fixed_volts
+    if fixed is not None:
+        return (
+            f"mbus.bus_supply is master-fixed at {fixed:g} V: the M-Bus master makes the bus voltage, so the "
+            "supply cannot vary what the module sees"
+        )
+    supply = rig.instruments.supply
+    if supply is None:
+        return "no instruments.supply in the rig file"
+    ratings = supply_outputs(supply.driver, supply.model)
+    if ratings is not None:
+        rated = ratings[supply.output - 1].max_volts
+        if rated < rig.limits.max_supply_volts:
+            return (
+                f"output {supply.output} of the {supply.model} is rated {rated:g} V, below "
+                f"limits.max_supply_volts {rig.limits.max_supply_volts:g} V"
+            )
+    return None
+
+
 def calibration_problems(rig: RigConfig, *, today: dt.date | None = None) -> list[str]:
     """Expired or missing calibration of a real rig's instruments (simulated instruments need none)."""
     if rig.simulated:
