@@ -30,7 +30,7 @@ class ExpectedProtocolResource:
         self.pending: list[str] = []
         self.written: list[str] = []
         self.closed = False
-        #: pyvisa I/O timeout (ms); :attr:`timeouts` records it at each write, so slow-reset waits are testable
+        #: pyvisa I/O timeout (ms); :attr:`timeouts` records it at each write (slow-reset waits are testable)
         self.timeout = 2000
         self.timeouts: list[int] = []
 

@@ -244,9 +244,12 @@ def test_rigol_cv_cc_from_outp_mode(reply: str) -> None:
 
 def test_rigol_unexpected_mode_reply_is_an_error_not_a_guess() -> None:
     pairs = [("INST:NSEL 1", None), ("OUTP?", "1"), ("OUTP:MODE?", "XX")]
-    with expected_protocol(RigolDP800, pairs, **supply_kwargs("rigol-dp800", "DP832", 3)) as psu:
-        with pytest.raises(ValueError, match="expected CV, CC or UR"):
-            psu.regulation_mode()
+    kwargs = supply_kwargs("rigol-dp800", "DP832", 3)
+    with (
+        expected_protocol(RigolDP800, pairs, **kwargs) as psu,
+        pytest.raises(ValueError, match="expected CV, CC or UR"),
+    ):
+        psu.regulation_mode()
 
 
 def test_hmp_output_needs_channel_and_master_and_safe_state_drops_the_master_first() -> None:
