@@ -570,6 +570,7 @@ def start_simulation(
             negative_output=polarity.negative_output,
             serials={role: cfg.serial for role, cfg in rig.instruments.items() if cfg.serial},
             roles=tuple(role for role, _ in rig.instruments.items()),
+            drivers={role: (cfg.driver, cfg.model) for role, cfg in rig.instruments.items()},
         ),
     )
     bench._cleanups.append(sim.stop)
