@@ -190,7 +190,7 @@ def format_report(report: CheckReport) -> str:
         lines.append(f"warning: {warning}")
     if report.unverifiable:
         count = len(report.unverifiable)
-        lines.append(f"not verifiable on this rig ({count} requirement(s); their tests skip):")
+        lines.append(f"not verifiable on this rig ({count} requirement(s)):")
         for item in report.unverifiable:
             why = "; ".join(f"needs {cap}: {reason}" for cap, reason in item.missing.items())
             lines.append(f"  {item.requirement}: {why}")

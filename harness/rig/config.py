@@ -328,12 +328,6 @@ class RigConfig(_Model):
                 problem = relays.driver_class.channel_problem(channel)  # type: ignore[attr-defined]
                 if problem:
                     raise ValueError(f"wiring: relay {problem} (driver {relays.driver})")
-        ac = self.instruments.ac_source
-        if ac is not None and ac.ranges_vac and self.limits.max_rate_input_vac > ac.ranges_vac[-1]:
-            raise ValueError(
-                f"limits.max_rate_input_vac {self.limits.max_rate_input_vac:g} VAC is above the highest "
-                f"range of the {ac.model} ({ac.ranges_vac[-1]:g} V)"
-            )
         supply = self.instruments.supply
         negative = self.wiring.polarity.negative_output
         if supply is not None:

@@ -9,8 +9,6 @@ judged behaviour (the DUT is the emulator; the instruments are the bench).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from harness.instruments.registry import ac_ranges, supply_outputs
 from harness.instruments.sim.instruments import (
     SimAcSource,
@@ -28,7 +26,7 @@ from harness.instruments.sim.scpi_server import (
     parse_number,
     parse_switch,
 )
-from harness.instruments.supply import ISUM_CC_BIT, ISUM_CV_BIT, OutputSpec
+from harness.instruments.supply import OutputSpec
 
 
 def _first(params: list[str]) -> str:
@@ -49,30 +47,9 @@ class SimRatedSupply(SimPowerSupply):
         spec = self.ratings[index]
         return spec.max_volts, spec.max_current_a, spec.max_ovp_volts or spec.max_volts
 
-    def current_limited(self, index: int) -> bool:
-        out = self.outputs[index]
-        return self.driving(index) and abs(self.output_current_a(index)) >= out.current_limit_a * 0.999
-
-    def isum_condition(self, index: int) -> str:
-        """``STAT:QUES:INST:ISUM<n>:COND?``: bit 0 CC, bit 1 CV, 0 with the output off."""
-        if not self.driving(index):
-            return "0"
-        return str(ISUM_CC_BIT if self.current_limited(index) else ISUM_CV_BIT)
-
-    def add_isum_registers(self) -> None:
-        for n in range(1, len(self.outputs) + 1):
-            self.add(f"STATus:QUEStionable:INSTrument:ISUMmary{n}:CONDition?", self._isum_handler(n - 1))
-
-    def _isum_handler(self, index: int) -> Callable[[list[str]], str]:
-        return lambda _: self.isum_condition(index)
-
 
 class SimE36300(SimRatedSupply):
     """E36300: generic OVP (``VOLT:PROT``, always armed), ``OUTP``, ISUM status registers."""
-
-    def __init__(self, idn: str, ratings: tuple[OutputSpec, ...]) -> None:
-        super().__init__(idn, ratings)
-        self.add_isum_registers()
 
 
 class SimDP800(SimRatedSupply):
@@ -81,6 +58,7 @@ class SimDP800(SimRatedSupply):
     def __init__(self, idn: str, ratings: tuple[OutputSpec, ...]) -> None:
         super().__init__(idn, ratings)
         self.drop("VOLT:PROT", "VOLT:PROT?", "VOLT:PROT:TRIP?", "VOLT:PROT:CLE")
+        self.drop(*(f"STAT:QUES:INST:ISUM{n}:COND?" for n in range(1, len(ratings) + 1)))
         self.add("OUTPut:OVP:VALue", self._ovp)
         self.add("OUTPut:OVP:VALue?", lambda _: nr3(self.out.ovp_volts))
         self.add("OUTPut:OVP[:STATe]", self._ovp_state)
@@ -114,7 +92,6 @@ class SimHMP(SimRatedSupply):
         self.add("OUTPut:SELect?", lambda _: "1" if self.out.on else "0")
         self.add("OUTPut:GENeral", self._general)
         self.add("OUTPut:GENeral?", lambda _: "1" if self.general else "0")
-        self.add_isum_registers()
 
     def driving(self, index: int | None = None) -> bool:
         return self.general and super().driving(index)
@@ -135,7 +112,6 @@ class SimNGE100(SimRatedSupply):
         super().__init__(idn, ratings)
         self.add("[SOURce:]VOLTage:PROTection:STATe", self._ovp_state)
         self.add("[SOURce:]VOLTage:PROTection:STATe?", lambda _: "1" if self.out.ovp_enabled else "0")
-        self.add_isum_registers()
 
     def new_output(self) -> SupplyOutput:
         return SupplyOutput(ovp_enabled=False)

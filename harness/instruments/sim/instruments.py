@@ -22,6 +22,7 @@ from harness.instruments.sim.scpi_server import (
     parse_number,
     parse_switch,
 )
+from harness.instruments.supply import ISUM_CC_BIT, ISUM_CV_BIT
 
 
 def _first(params: list[str]) -> str:
@@ -71,10 +72,28 @@ class SimPowerSupply(SimInstrument):
         self.add("OUTPut[:STATe]?", lambda _: "1" if self.out.on else "0")
         self.add("MEASure[:SCALar]:VOLTage[:DC]?", lambda _: nr3(self.out.volts if self.driving() else 0.0))
         self.add("MEASure[:SCALar]:CURRent[:DC]?", lambda _: nr3(self.output_current_a(self.selected)))
+        self._add_isum_registers()
 
     @property
     def out(self) -> SupplyOutput:
         return self.outputs[self.selected]
+
+    def current_limited(self, index: int) -> bool:
+        out = self.outputs[index]
+        return self.driving(index) and abs(self.output_current_a(index)) >= out.current_limit_a * 0.999
+
+    def isum_condition(self, index: int) -> str:
+        """``STAT:QUES:INST:ISUM<n>:COND?``: bit 0 CC, bit 1 CV, 0 with the output off."""
+        if not self.driving(index):
+            return "0"
+        return str(ISUM_CC_BIT if self.current_limited(index) else ISUM_CV_BIT)
+
+    def _add_isum_registers(self) -> None:
+        for n in range(1, len(self.outputs) + 1):
+            self.add(f"STATus:QUEStionable:INSTrument:ISUMmary{n}:CONDition?", self._isum_handler(n - 1))
+
+    def _isum_handler(self, index: int) -> Callable[[list[str]], str]:
+        return lambda _: self.isum_condition(index)
 
     def driving(self, index: int | None = None) -> bool:
         """Whether output ``index`` (default: the selected one) puts its voltage on its terminals."""
