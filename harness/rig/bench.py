@@ -115,10 +115,12 @@ class Bench:
 
     def require(self, capability: str) -> None:
         if capability not in self.capabilities:
+            why = supply_range_problem(self.rig) if capability == "supply_range" else None
             raise CapabilityMissing(
                 f"rig {self.rig.name!r} has no {capability!r} capability "
-                f"(it has: {', '.join(sorted(self.capabilities)) or 'none'}); "
-                f"see {self.rig.describe_source()}"
+                + (f"({why}) " if why else "")
+                + f"(it has: {', '.join(sorted(self.capabilities)) or 'none'}); "
+                + f"see {self.rig.describe_source()}"
             )
 
     # -- supply ----------------------------------------------------------------------------------
@@ -571,6 +573,7 @@ def start_simulation(
             serials={role: cfg.serial for role, cfg in rig.instruments.items() if cfg.serial},
             roles=tuple(role for role, _ in rig.instruments.items()),
             drivers={role: (cfg.driver, cfg.model) for role, cfg in rig.instruments.items()},
+            master_fixed_volts=rig.mbus.master_fixed_volts,
         ),
     )
     bench._cleanups.append(sim.stop)

@@ -193,3 +193,19 @@ def test_suite_subset_passes_through_the_model_drivers(tmp_path: Path, name: str
         if cfg.driver not in ("scpi-psu", "scpi-dmm", "scpi-relay", "scpi-ac"):
             model = instrument["idn"].split(",")[1].removeprefix("SIM-")
             assert model.upper() in (cfg.model or "").upper()
+
+
+def test_fixed_voltage_master_feeds_the_module_whatever_the_supply_does(tmp_path: Path) -> None:
+    from harness.rig import CapabilityMissing
+
+    data = yaml.safe_load((RIGS / "sim.yaml").read_text())
+    data["mbus"]["bus_supply"] = {"master-fixed": 36}
+    path = tmp_path / "fixed.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with open_bench(load_rig(path)) as bench:
+        assert bench.sim is not None
+        assert "supply" in bench.capabilities and "supply_range" not in bench.capabilities
+        with pytest.raises(CapabilityMissing, match="master-fixed at 36 V"):
+            bench.require("supply_range")
+        bench.power_dut(21.0, "+")
+        assert bench.sim.bus_volts() == 36.0  # the module sees the master's voltage, not the setpoint

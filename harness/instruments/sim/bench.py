@@ -7,6 +7,7 @@ The wiring mirrors the cables of a lab bench (architecture.md, "The bench, concr
   With a second supply output wired reversed, the bus sees ``V(positive) - V(negative)``; both on at once
   is a short the simulation answers with 0 V.
 - DMM in series with the bus: reads ``physics.bus_current_a()``.
+- ``bus_supply: {master-fixed: V}``: the master makes V on the bus whatever the supply does (USB masters).
 - AC source -> relay channel of rate input *n* -> ``physics.set_rate_input_vac(n, vac)``.
 
 Physics is only told about a change, so a current-limit write does not look like a power cycle to the DUT.
@@ -39,6 +40,8 @@ class SimWiring:
     serials: dict[str, str] = field(default_factory=dict)  # role -> serial number in *IDN?
     roles: tuple[str, ...] = ROLES  # which instruments this bench has
     drivers: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # role -> (driver, model)
+    #: the M-Bus master makes this bus voltage itself (rig file ``bus_supply: {master-fixed: V}``)
+    master_fixed_volts: float | None = None
 
 
 def sim_idn(role: str, serial: str, model: str | None = None) -> str:
@@ -107,10 +110,12 @@ class SimBench:
         return out.volts if self.supply.driving(output - 1) else 0.0
 
     def bus_volts(self) -> float:
-        """Signed voltage the supply path puts on the M-Bus slave terminals."""
+        """Signed voltage on the M-Bus slave terminals: the master's own, or what the supply path makes."""
+        w = self.wiring
+        if w.master_fixed_volts is not None:
+            return w.master_fixed_volts  # the supply is not what feeds the bus
         if "supply" not in self.servers:
             return 0.0
-        w = self.wiring
         volts = self._output_volts(w.positive_output)
         if w.polarity_method == "relay_dpdt":
             closed = [c in self.relays.closed for c in w.polarity_relays]
@@ -136,6 +141,8 @@ class SimBench:
         feeding = output == w.positive_output or (
             w.polarity_method == "supply_channel" and output == w.negative_output
         )
+        if w.master_fixed_volts is not None:
+            return 0.0
         if not feeding or not self._output_volts(output) or self.bus_volts() == 0.0:
             return 0.0
         return abs(self.physics.bus_current_a())
