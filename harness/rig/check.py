@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import serial
 
+from harness.instruments.registry import DRIVER_REGISTRY
 from harness.instruments.serial_port import port_options
 from harness.requirements import CatalogueError, load_catalogue
 from harness.rig.bench import Bench, connect_instrument, start_simulation
@@ -88,6 +89,20 @@ def missing_capability_reason(bench: Bench, capability: str) -> str:
     return "not provided by this rig"
 
 
+def identity_model_problem(role: str, driver: str, model: str | None, idn_fields: list[str]) -> str | None:
+    """A model driver's ratings are only right for the model it was told: ``*IDN?`` must name it."""
+    entry = DRIVER_REGISTRY[driver]
+    expected = entry.match_model(model)
+    if expected is None or len(idn_fields) < 2:
+        return None
+    if expected.upper() in idn_fields[1].upper():
+        return None
+    return (
+        f"rig file says model {expected} (driver {driver}) but *IDN? reports {idn_fields[1]!r}: another "
+        f"instrument is at this address, or correct instruments.{role}.model"
+    )
+
+
 def unverifiable_requirements(bench: Bench) -> list[Unverifiable]:
     """Requirements of the catalogue whose ``needs:`` this bench does not have (tests of them skip)."""
     capabilities = bench.capabilities
@@ -149,6 +164,9 @@ def check_rig(rig: RigConfig, *, strict: bool = False, today: dt.date | None = N
             setattr(bench, role, driver)
             row.identity = driver.idn or "-"
             fields = driver.idn_fields
+            model_problem = identity_model_problem(role, cfg.driver, cfg.model, fields)
+            if model_problem:
+                row.problems.append(model_problem)
             if cfg.serial and len(fields) > 2 and fields[2] != cfg.serial:
                 row.problems.append(
                     f"rig file says serial {cfg.serial} but the instrument reports {fields[2]}: "

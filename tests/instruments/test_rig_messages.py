@@ -184,3 +184,13 @@ def test_bus_supply_field_forms(tmp_path: Path) -> None:
     with pytest.raises(RigFileError, match="less than or equal to 50"):
         load_rig(path)
     assert load_rig(SIM_RIG).mbus.master_fixed_volts is None
+
+
+def test_rig_check_flags_an_instrument_that_is_not_the_model_in_the_rig_file() -> None:
+    from harness.rig.check import identity_model_problem
+
+    fields = ["RIGOL TECHNOLOGIES", "DP832", "DP8C1", "00.01.14"]
+    problem = identity_model_problem("supply", "rigol-dp800", "Rigol DP821A", fields)
+    assert problem is not None and "says model DP821A" in problem and "'DP832'" in problem
+    assert identity_model_problem("supply", "rigol-dp800", "DP832", fields) is None
+    assert identity_model_problem("supply", "scpi-psu", "anything", fields) is None
