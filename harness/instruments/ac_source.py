@@ -25,6 +25,8 @@ from harness.instruments.scpi import (
 
 
 class ScpiAcSource(ScpiInstrument):
+    """Generic SCPI AC source: VOLT, FREQ, OUTP; no remote range selection (instruments.md 4)."""
+
     #: Output voltage ranges of the model (V rms, ascending); empty: the range is not selected remotely.
     ranges_vac: tuple[float, ...] = ()
     #: Range command; ``{}`` takes the range as :meth:`range_argument` formats it.

@@ -22,6 +22,8 @@ NPLC_VALUES = (0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
 
 
 class ScpiDmm(ScpiInstrument):
+    """Truevolt-style SCPI DMM: CONF:CURR:DC <range>, CURR:DC:NPLC, READ? (instruments.md 2)."""
+
     #: DC current ranges of the model (A).
     ranges_a: Sequence[float] = DC_CURRENT_RANGES_A
     #: Discrete NPLC settings, or None when any value in :attr:`nplc_span` is accepted.

@@ -55,6 +55,8 @@ class OutputSpec:
 
 
 class ScpiPowerSupply(ScpiInstrument):
+    """Generic SCPI supply: INST:NSEL, VOLT, CURR, VOLT:PROT, OUTP, MEAS (instruments.md 1, common subset)."""
+
     #: Sent after the OVP level where the model can switch OVP off (so it is switched on).
     ovp_enable_command: str | None = None
 

@@ -194,3 +194,13 @@ def test_rig_check_flags_an_instrument_that_is_not_the_model_in_the_rig_file() -
     assert problem is not None and "says model DP821A" in problem and "'DP832'" in problem
     assert identity_model_problem("supply", "rigol-dp800", "DP832", fields) is None
     assert identity_model_problem("supply", "scpi-psu", "anything", fields) is None
+
+
+def test_rig_drivers_lists_every_registered_driver(capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.instruments import DRIVER_REGISTRY
+
+    assert main(["rig", "drivers"]) == 0
+    out = capsys.readouterr().out
+    for name, entry in DRIVER_REGISTRY.items():
+        assert f"  {name} " in out
+        assert all(model in out for model in entry.models)
