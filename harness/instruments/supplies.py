@@ -37,6 +37,8 @@ class KeysightE36300(ScpiPowerSupply):
     remote_command = "SYST:REM"
     local_command = "SYST:LOC"
     reset_timeout_s = 5.0
+    #: Highest programmable values: 25.75 V on the 25 V outputs per libsigrok's profile (instruments.md 1
+    #: [lsg]); the 6 V output and the OVP maxima by the same ~3 % / ~10 % margins are **unconfirmed**.
     MODELS: dict[str, tuple[OutputSpec, ...]] = {
         "E36312A": (
             OutputSpec(6.18, 5.15, 6.6),
@@ -75,6 +77,8 @@ class RigolDP800(ScpiPowerSupply):
     remote_command = "SYST:REM"
     local_command = "SYST:LOC"
     reset_timeout_s = 5.0
+    #: DP821A CH1 60 V / 1 A with OVP up to 66 V (instruments.md 1 [qDP]); the other OVP maxima assume the
+    #: same 110 % of the rating and are **unconfirmed**.
     MODELS: dict[str, tuple[OutputSpec, ...]] = {
         "DP832": (OutputSpec(30.0, 3.0, 33.0), OutputSpec(30.0, 3.0, 33.0), OutputSpec(5.0, 3.0, 5.5)),
         "DP832A": (OutputSpec(30.0, 3.0, 33.0), OutputSpec(30.0, 3.0, 33.0), OutputSpec(5.0, 3.0, 5.5)),
