@@ -77,6 +77,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--db", metavar="URL", default=None, help="results database (SQLAlchemy URL or file path)")
     p.add_argument("--reports-dir", type=Path, default=None, help="where run folders go (default: reports/)")
+    p.add_argument(
+        "--strict-calibration",
+        action="store_true",
+        help="certification run: refuse to start if an instrument's calibration is overdue or not recorded",
+    )
     p.set_defaults(func=run_command)
 
 
@@ -138,6 +143,19 @@ def check_faults(rig: Any, faults: list[str]) -> None:
         raise RunSetupError(f"unknown fault(s) {', '.join(unknown)}; valid: {', '.join(sorted(FAULTS))}")
 
 
+def check_calibration(rig: Any) -> None:
+    """``--strict-calibration``: overdue or unrecorded calibration refuses the run before anything starts."""
+    from harness.rig import calibration_problems
+
+    problems = calibration_problems(rig)
+    if problems:
+        raise RunSetupError(
+            "--strict-calibration: run refused, nothing was started: "
+            + "; ".join(problems)
+            + " (update calibration_due in the rig file after recalibration)"
+        )
+
+
 def new_run_dir(reports: Path, rig_name: str) -> Path:
     """``reports/<YYYYmmdd-HHMMSS>-<rig>``; a suffix keeps two runs in the same second apart."""
     reports.mkdir(parents=True, exist_ok=True)
@@ -186,6 +204,8 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         rig = resolve_rig(args.rig)
         check_faults(rig, args.fault)
+        if getattr(args, "strict_calibration", False):
+            check_calibration(rig)
         if args.time_scale is not None and not rig.simulated:
             raise RunSetupError(f"--time-scale is for simulated rigs; rig {rig.name!r} is a real bench")
         if not TESTCASES.is_dir():

@@ -35,17 +35,19 @@ from harness.instruments import (
     ScpiRelayCard,
     SupplyLimits,
 )
+from harness.instruments.dmms import Keysight34401A
+from harness.instruments.registry import supply_outputs
 from harness.instruments.scpi import ScpiInstrument
 from harness.instruments.sim import SimBench, SimWiring
 from harness.instruments.visa import open_resource
 from harness.interrupts import GuardedResource
 from harness.interrupts import Terminated as Terminated  # re-exported: what a signal raises
 from harness.physics import BenchPhysics, ReferenceMeterReadout
-from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems
+from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems, supply_range_problem
 from harness.rig.lock import RigLock
 
 Polarity = Literal["+", "-"]
-CAPABILITIES = ("supply", "polarity", "dmm", "ac_source", "mains", "button", "led")
+CAPABILITIES = ("supply", "supply_range", "polarity", "dmm", "ac_source", "mains", "button", "led")
 
 
 class BenchError(Exception):
@@ -108,6 +110,8 @@ class Bench:
         caps = set()
         if self.supply is not None:
             caps.add("supply")
+            if supply_range_problem(self.rig) is None:
+                caps.add("supply_range")
             if self.rig.wiring.polarity.method != "none":
                 caps.add("polarity")
         if self.dmm is not None:
@@ -124,10 +128,12 @@ class Bench:
 
     def require(self, capability: str) -> None:
         if capability not in self.capabilities:
+            why = supply_range_problem(self.rig) if capability == "supply_range" else None
             raise CapabilityMissing(
                 f"rig {self.rig.name!r} has no {capability!r} capability "
-                f"(it has: {', '.join(sorted(self.capabilities)) or 'none'}); "
-                f"see {self.rig.describe_source()}"
+                + (f"({why}) " if why else "")
+                + f"(it has: {', '.join(sorted(self.capabilities)) or 'none'}); "
+                + f"see {self.rig.describe_source()}"
             )
 
     # -- supply ----------------------------------------------------------------------------------
@@ -496,62 +502,67 @@ def _unreachable(rig: RigConfig, role: str, address: str, exc: BaseException) ->
     )
 
 
-def _make_driver(bench: Bench, role: str, cfg: InstrumentConfig, resource: Any) -> ScpiInstrument:
+def _make_driver(
+    bench: Bench, role: str, cfg: InstrumentConfig, resource: Any, address: str
+) -> ScpiInstrument:
+    """The driver class the rig file's ``driver:`` names, with the model's ratings and the rig's limits."""
     rig = bench.rig
+    cls: Any = cfg.driver_class
+    common: dict[str, Any] = {"name": role, "write_delay_s": cfg.write_delay_s}
     if role == "supply":
         assert rig.instruments.supply is not None
         limits = SupplyLimits(
             rig.limits.max_supply_volts, rig.limits.current_limit_a, rig.limits.ovp_margin_volts
         )
-        return ScpiPowerSupply(
+        return cls(
             resource,
-            name=role,
             limits=limits,
             channel_count=rig.instruments.supply.outputs,
-            write_delay_s=cfg.write_delay_s,
+            outputs=supply_outputs(cfg.driver, cfg.model),
+            **common,
         )
     if role == "dmm":
         assert rig.instruments.dmm is not None
-        return ScpiDmm(
-            resource,
-            name=role,
-            range_a=rig.instruments.dmm.range_a,
-            nplc=rig.instruments.dmm.nplc,
-            write_delay_s=cfg.write_delay_s,
-        )
+        if issubclass(cls, Keysight34401A):
+            common["serial_interface"] = address.upper().startswith("ASRL")
+        return cls(resource, range_a=rig.instruments.dmm.range_a, nplc=rig.instruments.dmm.nplc, **common)
     if role == "relays":
-        return ScpiRelayCard(
-            resource,
-            name=role,
-            channels=rig.wiring.relay_channels(),
-            interlock=bench.interlock,
-            write_delay_s=cfg.write_delay_s,
-        )
+        return cls(resource, channels=rig.wiring.relay_channels(), interlock=bench.interlock, **common)
     assert rig.instruments.ac_source is not None
-    return ScpiAcSource(
+    driver = cls(
         resource,
-        name=role,
         max_vac=rig.limits.max_rate_input_vac,
         frequency_hz=rig.instruments.ac_source.frequency_hz,
         interlock=bench.interlock,
-        write_delay_s=cfg.write_delay_s,
+        **common,
     )
+    driver.ranges_vac = rig.instruments.ac_source.ranges_vac
+    return driver
 
 
 def connect_instrument(bench: Bench, role: str, cfg: InstrumentConfig, address: str) -> ScpiInstrument:
     """Open, identify, reset and configure one instrument; unreachable -> a message naming what to check."""
     try:
-        resource = GuardedResource(open_resource(address, timeout_s=cfg.timeout_s))
+        resource = GuardedResource(
+            open_resource(
+                address,
+                timeout_s=cfg.timeout_s,
+                backend=cfg.visa_backend,
+                read_termination=cfg.read_termination,
+                write_termination=cfg.write_termination,
+            )
+        )
     except InstrumentUnreachable as exc:
         raise _unreachable(bench.rig, role, address, exc.__cause__ or exc) from exc
-    driver = _make_driver(bench, role, cfg, resource)
+    driver = _make_driver(bench, role, cfg, resource, address)
     try:
         driver.identify()
     except Exception as exc:  # VisaIOError (timeout), OSError (connection reset)
         with contextlib.suppress(Exception):
-            driver.close()
+            driver.resource.close()
         raise _unreachable(bench.rig, role, address, exc) from exc
     try:
+        driver.take_control()  # model preconditions (DMM6500 command set), front-panel lock
         if cfg.reset_on_connect:
             driver.reset()
         else:
@@ -577,6 +588,8 @@ def sim_wiring(rig: RigConfig) -> SimWiring:
         negative_output=polarity.negative_output,
         serials={role: cfg.serial for role, cfg in rig.instruments.items() if cfg.serial},
         roles=tuple(role for role, _ in rig.instruments.items()),
+        drivers={role: (cfg.driver, cfg.model) for role, cfg in rig.instruments.items()},
+        master_fixed_volts=rig.mbus.master_fixed_volts,
     )
 
 
