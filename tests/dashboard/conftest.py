@@ -192,7 +192,9 @@ def _store(
             encoding="utf-8",
         )
         manifest = write_manifest(run_dir, run_id=info.run_id)
-        record_seal(engine, info.run_id, manifest_json=manifest.read_text(encoding="utf-8"), reason="end of run")
+        record_seal(
+            engine, info.run_id, manifest_json=manifest.read_text(encoding="utf-8"), reason="end of run"
+        )
 
 
 ALL_PASS = {n: "passed" for n in SUITE}
