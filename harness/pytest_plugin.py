@@ -187,8 +187,10 @@ class SuiteState:
             write_run_info(self.run_dir, self.run_info)
 
     def set_dut(self, dut: DutInfo) -> None:
-        """Record the DUT's identity once it has been read."""
+        """Record the DUT's identity once read (the label serial from the command line is kept)."""
         if self.run_info is not None and self.run_dir is not None:
+            if dut.serial is None and self.run_info.dut.serial is not None:
+                dut = dut.model_copy(update={"serial": self.run_info.dut.serial})
             self.run_info = self.run_info.model_copy(update={"dut": dut})
             write_run_info(self.run_dir, self.run_info)
 

@@ -43,11 +43,12 @@ from harness.instruments.visa import open_resource
 from harness.interrupts import GuardedResource
 from harness.interrupts import Terminated as Terminated  # re-exported: what a signal raises
 from harness.physics import BenchPhysics, ReferenceMeterReadout
+from harness.rig.capabilities import CAPABILITIES as CAPABILITIES  # re-exported
+from harness.rig.capabilities import capabilities_of
 from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems, supply_range_problem
 from harness.rig.lock import RigLock
 
 Polarity = Literal["+", "-"]
-CAPABILITIES = ("supply", "supply_range", "polarity", "dmm", "ac_source", "mains", "button", "led")
 
 
 class BenchError(Exception):
@@ -107,24 +108,18 @@ class Bench:
     # -- capabilities ----------------------------------------------------------------------------
     @property
     def capabilities(self) -> set[str]:
-        caps = set()
-        if self.supply is not None:
-            caps.add("supply")
-            if supply_range_problem(self.rig) is None:
-                caps.add("supply_range")
-            if self.rig.wiring.polarity.method != "none":
-                caps.add("polarity")
-        if self.dmm is not None:
-            caps.add("dmm")
-        if self.ac_source is not None and self.rig.rate_input_channels:
-            caps.add("ac_source")
-            if self.rig.mains_channels and self.rig.limits.max_rate_input_vac >= 230.0:
-                caps.add("mains")
-        if self.physics is not None or self.rig.wiring.button_channel is not None:
-            caps.add("button")
-        if self.physics is not None:
-            caps.add("led")
-        return caps
+        """The rule of :mod:`harness.rig.capabilities` applied to the instruments this bench connected."""
+        connected = [
+            role
+            for role, driver in (
+                ("supply", self.supply),
+                ("dmm", self.dmm),
+                ("relays", self.relays),
+                ("ac_source", self.ac_source),
+            )
+            if driver is not None
+        ]
+        return capabilities_of(self.rig, connected, emulated_dut=self.physics is not None)
 
     def require(self, capability: str) -> None:
         if capability not in self.capabilities:
