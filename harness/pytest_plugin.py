@@ -538,6 +538,7 @@ def _reopens(station: Any) -> int:
 _BENCH_ERRORS = (
     ("harness.instruments.errors", "InstrumentError"),
     ("harness.rig.lock", "RigBusy"),
+    ("harness.rig.place", "PlaceError"),
     ("harness.rig.config", "RigFileError"),
     ("harness.rig.bench", "BenchError"),
     ("harness.master.errors", "PortError"),

@@ -45,7 +45,14 @@ from harness.interrupts import Terminated as Terminated  # re-exported: what a s
 from harness.physics import BenchPhysics, ReferenceMeterReadout
 from harness.rig.capabilities import CAPABILITIES as CAPABILITIES  # re-exported
 from harness.rig.capabilities import capabilities_of
-from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems, supply_range_problem
+from harness.rig.config import (
+    LABGRID_MBUS_URL,
+    InstrumentConfig,
+    LabgridPlaceConfig,
+    RigConfig,
+    calibration_problems,
+    supply_range_problem,
+)
 from harness.rig.lock import RigLock
 
 Polarity = Literal["+", "-"]
@@ -626,6 +633,19 @@ def start_simulation(
     bench.resources.update(sim.resources)
 
 
+def reserve_place(bench: Bench, settings: LabgridPlaceConfig) -> None:
+    """Acquire the rig's labgrid place (released when the bench closes); its serial port may be the M-Bus."""
+    from harness.rig.place import LabgridPlace, PlaceSettings
+
+    place = LabgridPlace(
+        PlaceSettings(settings.coordinator, settings.place, settings.on_busy, settings.wait_s)
+    )
+    place.acquire()
+    bench._cleanups.append(place.release)
+    if bench.rig.mbus.url == LABGRID_MBUS_URL:
+        bench.mbus_url = place.serial_url()
+
+
 def open_bench(
     rig: RigConfig,
     *,
@@ -663,6 +683,8 @@ def open_bench(
                     LockRecovered,
                     stacklevel=2,
                 )
+        if rig.labgrid is not None:  # reserved across machines before anything on the bench is touched
+            reserve_place(bench, rig.labgrid)
         if rig.simulated:
             start_simulation(bench, faults=faults, profile=profile, physics=physics)
         for role, cfg in rig.instruments.items():
