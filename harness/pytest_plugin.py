@@ -448,6 +448,15 @@ def pytest_collection_modifyitems(
             state.suite_items = True
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The number of tests selected goes into run.json at once: a run in progress shows n of N."""
+    state = suite_state(session.config)
+    if state.run_info is not None and state.run_dir is not None:
+        state.run_info = state.run_info.model_copy(update={"collected": len(session.items)})
+        write_run_info(state.run_dir, state.run_info)
+
+
 def pytest_deselected(items: list[pytest.Item]) -> None:
     """Deselected tests (``-k``, ``-m``, ``--requirement``) do not count as covering their requirements."""
     if not items:
