@@ -246,6 +246,11 @@ def _probe_fast(ctx: _Ctx, mask: str, *, careful: bool = False) -> tuple[Outcome
     if not reply.is_ack:
         return "collision", None
     read, header = _read_header(ctx, silence_s=short)
+    if header is None and not read.empty and not read.ok and read.frames_seen <= 1 and not careful:
+        # one telegram that arrived damaged (checksum, parity): line noise on a long reply is the likely
+        # cause; the same REQ_UD2 again makes the selected slave repeat it (EN 13757-2, FCB unchanged)
+        ctx.result.repeats += 1
+        read, header = _read_header(ctx, silence_s=short)
     if header is not None and _matches(mask, header.id):
         return "single", header
     if read.empty:
@@ -338,15 +343,15 @@ def _confirm_silent(ctx: _Ctx, order: Sequence[int]) -> None:
             _split_fast(ctx, mask, order)
 
 
-def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:
+def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int], *, inferred: bool = False) -> None:
     ctx.open_masks.append(mask)
     try:
-        _split_children(ctx, mask, order)
+        _split_children(ctx, mask, order, inferred)
     finally:
         ctx.open_masks.pop()
 
 
-def _split_children(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:
+def _split_children(ctx: _Ctx, mask: str, order: Sequence[int], inferred: bool) -> None:
     free = [p for p in order if mask[p] == "F"]
     if not free:
         # all digits fixed and still more than one answer: confirm, listening through the window
@@ -363,9 +368,10 @@ def _split_children(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:
     outcomes: list[Outcome] = []
     for digit in "0123456789":
         child = mask[:pos] + digit + mask[pos + 1 :]
-        if digit == "9" and all(o == "empty" for o in outcomes):
-            # the parent collided and nine children were silent: this one holds >= 2 slaves
-            _split_fast(ctx, child, order)
+        if digit == "9" and all(o == "empty" for o in outcomes) and not inferred:
+            # the parent collided and nine children were silent: this one holds >= 2 slaves. Not twice in
+            # a row: when the parent itself was only inferred, a reply lost to noise may have emptied it
+            _split_fast(ctx, child, order, inferred=True)
             continue
         silent_before = list(ctx.recent_silent)
         outcome, header = _probe_fast(ctx, child)

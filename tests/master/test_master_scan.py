@@ -84,7 +84,9 @@ def test_a_corrupted_answer_is_asked_again_not_taken_for_two_slaves(
     assert result.repeats >= 1
 
 
-def test_addresses_outside_the_primary_range_are_refused(make_emulator: MakeEmu, make_master: MakeMaster) -> None:
+def test_addresses_outside_the_primary_range_are_refused(
+    make_emulator: MakeEmu, make_master: MakeMaster
+) -> None:
     m = _bus(make_emulator, make_master, 0.0, "mixed", 0)
     with pytest.raises(ValueError, match=r"0\.\.250"):
         scan_primary(m, [0, 251])
