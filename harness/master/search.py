@@ -22,6 +22,11 @@ Two strategies share the same transport so they can be compared in one run:
   allowance (USB, network, a loaded host) must not hide slaves: stray bytes before a request, an E5 no
   slave stands behind, or a collision without two slaves in its subtree make the preceding silent masks
   suspect, and they are searched again at the end; a reply close to the timeout widens the allowance.
+  Line noise: a garbled answer to a select is asked again once before the mask is split (a real collision
+  stays garbled), a damaged RSP_UD is read again, and with ``confirm_silent`` every silent mask gets a
+  second look at the end (noise can erase an E5 without a trace; only a second look finds that slave:
+  skipping the children of a collision two found slaves explain was tried and missed a third slave).
+  A search still splitting after ``max_probes`` selects stops with :class:`SearchNotConverging`.
 * :func:`search_libmbus` (baseline): a re-implementation of libmbus's ``mbus_scan_2nd_address_range``
   strategy: digits 0-9 at position 0, descend to the next position on collision; every silent probe is
   repeated once (libmbus's default ``max_search_retry = 1``); after an E5 and after the RSP_UD the line is
