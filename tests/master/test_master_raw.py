@@ -7,8 +7,7 @@ import time
 import pytest
 
 from harness.emulator import Emulator
-from harness.master import Master, NoReply, RawRequest
-from harness.master import raw
+from harness.master import Master, NoReply, RawRequest, raw
 from harness.mbus import ShortFrame, decode, encode
 from harness.mbus.model import SND_NKE
 
