@@ -412,23 +412,6 @@ class UnknownFaultError(ValueError):
     """A fault name that is not in the catalogue; the message lists the valid names."""
 
 
-#: fast subset for CI (``cmi-hil mutate --subset ci``): one or two faults per area, each killed by the
-#: test files named here in a few seconds at time scale 0.05 (the clean run uses their union)
-CI_SUBSET: dict[str, tuple[str, ...]] = {
-    "bad_checksum": ("test_link_layer.py",),
-    "nke_no_restart": ("test_link_details.py",),
-    "rsp_a_echoes_request": ("test_link_details.py",),
-    "accepts_reserved_address": ("test_link_details.py",),
-    "broadcast_255_not_executed": ("test_link_details.py",),
-    "wildcard_broken": ("test_addressing.py",),
-    "no_300_baud": ("test_baud.py",),
-    "dead_below_22v": ("test_power.py",),
-    "threshold_27vac": ("test_boundaries.py",),
-    "falling_edge_immediate": ("test_boundaries.py",),
-    "button_dead": ("test_user_interface.py",),
-}
-
-
 def validate_faults(names: Iterable[str]) -> frozenset[str]:
     """Check fault names against the catalogue and return them as a set."""
     names = list(names)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from harness.emulator import Emulator
-from harness.emulator.faults import CI_SUBSET, FAULTS, UnknownFaultError, validate_faults
+from harness.emulator.faults import FAULTS, UnknownFaultError, validate_faults
 from harness.emulator.oracle import Oracle
 from harness.mbus import encode
 from harness.mbus.model import CI_APPLICATION_RESET, REQ_UD1, SND_UD, ControlFrame, ShortFrame
@@ -423,7 +423,6 @@ PROBES: dict[str, Probe] = {
 def test_catalogue_has_a_probe_per_fault_and_at_least_60_faults() -> None:
     assert set(PROBES) == set(FAULTS)
     assert len(FAULTS) >= 60
-    assert set(CI_SUBSET) <= set(FAULTS) and len({FAULTS[f].area for f in CI_SUBSET}) >= 6
     for info in FAULTS.values():
         assert info.description and info.area and info.source
 
