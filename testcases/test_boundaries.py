@@ -1,6 +1,7 @@
 """Boundaries on both sides for the rate inputs (product sheet: low < 24 VAC, high > 24 VAC, minimum
-detection time 5 s): a level just below and just above the threshold on every input, and the falling
-edge (a removed level) held to the same detection time as the rising one, on every input.
+detection time 5 s): a level just below and just above the threshold on every input, the rising edge
+bracketed close to both ends of the detection window on every input, and the falling edge (a removed
+level) held to the same detection time as the rising one, on every input.
 
 The active rate is read from the telegram through the device profile's ``active_tariff`` register and
 compared with the profile's own mapping of input levels to rates; nothing here asks the emulator.
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.checks import StdClock, wait_std
+from fixtures.checks import StdClock, time_scale, wait_std
+from harness.mbus import LongFrame, ShortFrame, encode
+from harness.mbus.model import C_FCB, C_FCV, REQ_UD2
 from harness.mbus.records import describe
 from harness.measure import mandated_wait, measure
 
@@ -181,3 +184,89 @@ def test_removed_level_is_taken_low_after_the_detection_time(
         f"input {index} was taken low {early_at:.2f} s after its level was removed, before the "
         f"{detection:g} s detection time (active rate {early}, expected still {high})"
     )
+
+
+def _tariff_now(
+    master: Any, dut: Any, profile: Any, clock: StdClock, *, reset: bool = True
+) -> tuple[int, float, float]:
+    """The active rate from the one telegram that carries it, with the instants (standard s on ``clock``)
+    its request went out and the first byte of its reply came in: the module read its inputs in between.
+    ``reset=False`` when the caller already sent SND_NKE (so the request can be timed close to a limit)."""
+    reg = _tariff_register(profile)
+    if reset:
+        master.link_reset(dut.address)
+    fcb = True
+    for _ in range(reg.telegram):
+        master.request_ud2(dut.address, fcb=fcb)
+        fcb = not fcb
+    sent_at = clock.elapsed()
+    reply = master.transact(encode(ShortFrame(c=REQ_UD2 | C_FCV | (C_FCB if fcb else 0), a=dut.address)))
+    assert reply.ok and isinstance(reply.frame, LongFrame), (
+        f"REQ_UD2 for telegram {reg.telegram + 1}: no valid RSP_UD ({reply.problem}) [{reply.data.hex(' ')}]"
+    )
+    assert reply.first_byte_at is not None
+    first_byte_at = (reply.first_byte_at - clock.t0) / time_scale(clock.station)
+    for rec in reply.frame.records:
+        view = describe(rec)
+        if rec.vif == reg.vif and list(rec.vife) == list(reg.vife) and view.tariff == reg.tariff:
+            return int(view.value), sent_at, first_byte_at
+    pytest.fail(f"telegram {reg.telegram + 1} lacks the profile's active_tariff record", pytrace=False)
+
+
+@pytest.mark.requirement("RI-DETECT-TIME", "RI-TARIFF")
+@pytest.mark.parametrize("index", INPUTS)
+def test_rising_level_is_taken_neither_early_nor_late(
+    dut: Any, master: Any, rate_inputs_off: Any, station: Any, profile: Any, index: int
+) -> None:
+    """Each read brackets the instant the module looked at its input: after its request went out, before
+    the first byte of its reply. Not early: a read sent half a polling step (the rig's timing budget)
+    before the detection time, answered before it, still shows the old rate. Not late: the last read
+    still showing the old rate went out no later than the detection time plus one polling step."""
+    _skip_missing(profile, index)
+    ri = profile.rate_inputs
+    detection, step = ri.detection_time_s, station.rig.uncertainty.rate_poll_step_s
+    idle, high = _expected(profile, set()), _expected(profile, {index})
+    if idle == high:
+        pytest.skip(f"the profile maps input {index} high and all inputs low to the same rate {idle}")
+    trials = 0
+    for _ in range(TRIALS):
+        trials += 1
+        clock = StdClock(station).start()
+        rate_inputs_off.set_rate_input(index, ri.threshold_vac + HIGH_MARGIN_VAC)
+        master.link_reset(dut.address)
+        clock.sleep_until(detection - step / 2, mandated="detection")
+        early, _, early_done = _tariff_now(master, dut, profile, clock, reset=False)
+        if early_done < detection:
+            break  # the reply came in before the detection time: the early read means something
+        _settle_low(rate_inputs_off, station, profile)  # the bench stalled: try again
+    else:
+        pytest.fail(
+            f"the bench stalled in each of {TRIALS} trials (early reply at {early_done:.2f} s after the "
+            f"level was applied, detection time {detection:g} s): detection window not bracketed",
+            pytrace=False,
+        )
+    assert early == idle, (
+        f"input {index} was taken high by {early_done:.2f} s (reply's first byte), before the "
+        f"{detection:g} s detection time (active rate {early}, expected still {idle})"
+    )
+    tariff, last_idle_sent, seen_at = early, 0.0, early_done
+    while tariff == idle and seen_at < 2 * (detection + step):
+        tariff, sent_at, seen_at = _tariff_now(master, dut, profile, clock)
+        if tariff == idle:
+            last_idle_sent = sent_at
+    mandated_wait("detection", max(0.0, min(seen_at, detection) - early_done))
+    measure(
+        "rate_still_low_at",
+        last_idle_sent if tariff == high else None,
+        "s",
+        high=detection + step,
+        uncertainty=station.rig.uncertainty.latency_allowance_s / (station.state.time_scale or 1.0),
+        requirement="RI-DETECT-TIME",
+        conditions={"input": index, "seen_by_s": round(seen_at, 3), "trials": trials},
+    )
+    assert tariff == high, f"input {index} high: active rate {tariff}, the profile maps it to {high}"
+
+
+def _settle_low(inputs: Any, station: Any, profile: Any) -> None:
+    inputs.clear_rate_inputs()
+    wait_std(station, _settle_s(station, profile), mandated="detection")

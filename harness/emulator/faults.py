@@ -381,6 +381,12 @@ FAULTS: dict[str, FaultInfo] = dict(
             "product sheet 'minimum detection time 5 s'",
         ),
         _f(
+            "rate_detect_8s",
+            "a rate input level is detected only after 8 s instead of 5 s",
+            "rate inputs",
+            "product sheet 'minimum detection time 5 s'",
+        ),
+        _f(
             "rate_detect_10s_input4",
             "rate input 4 alone is detected only after 10 s (inputs 1-3 after 5 s)",
             "rate inputs",

@@ -95,7 +95,13 @@ class Cmi1020:
             if fault in faults:
                 threshold = vac
         detection = ri.detection_time_s
-        for fault, seconds in (("rate_detect_1s", 1.0), ("rate_detect_4s", 4.0), ("rate_detect_10s", 10.0)):
+        slow = (
+            ("rate_detect_1s", 1.0),
+            ("rate_detect_4s", 4.0),
+            ("rate_detect_8s", 8.0),
+            ("rate_detect_10s", 10.0),
+        )
+        for fault, seconds in slow:
             if fault in faults:
                 detection = seconds
         falling: float | None = None  # None: the same detection time for both level changes

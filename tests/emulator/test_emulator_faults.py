@@ -413,6 +413,7 @@ PROBES: dict[str, Probe] = {
     "threshold_21vac": Probe(_tariff_after(1, 23.0, 6.5, detected=False)),
     "threshold_27vac": Probe(_tariff_after(1, 25.0, 6.5, detected=True)),
     "rate_detect_4s": Probe(_detected_between_4_6_and_5_6_s(1), REAL_TIME),
+    "rate_detect_8s": Probe(_detected_between_4_6_and_5_6_s(1), REAL_TIME),
     "rate_detect_10s_input4": Probe(_detected_between_4_6_and_5_6_s(4), REAL_TIME),
     "input3_dead": Probe(_tariff_after(3, 230.0, 6.5, detected=True)),
     "falling_edge_immediate": Probe(p_falling_edge_takes_detection_time, REAL_TIME),
