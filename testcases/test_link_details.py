@@ -220,6 +220,10 @@ def test_set_primary_address_via_253_when_selected(dut: Any, master: Any) -> Non
     new = 12 if dut.address != 12 else 13
     assert master.select(dut.secondary), f"no E5 to a select of the module's own address {dut.secondary}"
     master.send_raw(raw.set_primary_address(ADDR_SELECTED, 251), expect="silence")
+    assert answers(master, dut.address), (
+        f"a set primary address to reserved 251 via 253 moved the module away from {dut.address}"
+    )
+    assert not _silent(master, _nke(251)), "the module took reserved address 251 sent via 253"
     master.set_primary_address(ADDR_SELECTED, new)
     master.deselect()
     assert answers(master, new), f"set primary address {new} sent to 253 (selected) was not executed"
