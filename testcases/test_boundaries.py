@@ -9,12 +9,13 @@ compared with the profile's own mapping of input levels to rates; nothing here a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from fixtures.checks import StdClock, time_scale, wait_std
+from harness.master import NoReply
 from harness.mbus import LongFrame, ShortFrame, encode
 from harness.mbus.model import C_FCB, C_FCV, REQ_UD2
 from harness.mbus.records import describe
@@ -120,77 +121,13 @@ def test_level_just_above_the_threshold_is_high_on_each_input(
     )
 
 
-def _read_s(master: Any, dut: Any, profile: Any, station: Any) -> float:
-    """Duration of one read-out (standard s): the shorter of two, so one stall does not widen the bracket."""
-    durations = []
-    for _ in range(2):
-        clock = StdClock(station).start()
-        _tariff(master, dut, profile)
-        durations.append(clock.elapsed())
-    return min(durations)
-
-
-@pytest.mark.requirement("RI-FALLING", "RI-DETECT-TIME")
-@pytest.mark.parametrize("index", INPUTS)
-def test_removed_level_is_taken_low_after_the_detection_time(
-    dut: Any, master: Any, rate_inputs_off: Any, station: Any, profile: Any, index: int
-) -> None:
-    _skip_missing(profile, index)
-    ri = profile.rate_inputs
-    detection, step = ri.detection_time_s, station.rig.uncertainty.rate_poll_step_s
-    idle, high = _expected(profile, set()), _expected(profile, {index})
-    if idle == high:
-        pytest.skip(f"the profile maps input {index} high and all inputs low to the same rate {idle}")
-    read_s = _read_s(master, dut, profile, station)
-    deadline = detection + 2 * read_s + step
-    trials = 0
-    for _ in range(TRIALS):
-        trials += 1
-        rate_inputs_off.set_rate_input(index, ri.threshold_vac + HIGH_MARGIN_VAC)
-        wait_std(station, _settle_s(station, profile), mandated="detection")
-        before = _tariff(master, dut, profile)
-        assert before == high, (
-            f"input {index} high for {detection:g} s: active rate {before}, expected {high}"
-        )
-        clock = StdClock(station).start()
-        rate_inputs_off.clear_rate_inputs()
-        clock.sleep_until(detection - EARLY_READ_MARGIN_S - read_s, mandated="detection")
-        early = _tariff(master, dut, profile)
-        early_at = clock.elapsed()
-        if early_at < detection:
-            break  # a meaningful early read; otherwise the bench stalled: try again
-    else:
-        pytest.fail(
-            f"the bench stalled in each of {TRIALS} trials (early read ended {early_at:.2f} s after the "
-            f"level was removed, detection time {detection:g} s): falling edge not measured",
-            pytrace=False,
-        )
-    tariff, seen_at = early, early_at
-    while tariff != idle and seen_at < 2 * deadline:
-        tariff = _tariff(master, dut, profile)
-        seen_at = clock.elapsed()
-    mandated_wait("detection", max(0.0, min(seen_at, deadline) - early_at))
-    measure(
-        "rate_release_time",
-        seen_at if tariff == idle else None,
-        "s",
-        low=detection,
-        high=deadline,
-        uncertainty=step,
-        requirement="RI-FALLING",
-        conditions={"input": index, "read_s": round(read_s, 3), "trials": trials},
-    )
-    assert early == high, (
-        f"input {index} was taken low {early_at:.2f} s after its level was removed, before the "
-        f"{detection:g} s detection time (active rate {early}, expected still {high})"
-    )
-
-
 def _tariff_now(
     master: Any, dut: Any, profile: Any, clock: StdClock, *, reset: bool = True
 ) -> tuple[int, float, float]:
     """The active rate from the one telegram that carries it, with the instants (standard s on ``clock``)
-    its request went out and the first byte of its reply came in: the module read its inputs in between.
+    its request first went out and the first byte of the valid reply came in: the module read its inputs
+    in between. A lost or garbled reply is asked for again with the same FCB (EN 13757-2), which makes the
+    module repeat what it read the first time, so the bracket still holds.
     ``reset=False`` when the caller already sent SND_NKE (so the request can be timed close to a limit)."""
     reg = _tariff_register(profile)
     if reset:
@@ -199,18 +136,97 @@ def _tariff_now(
     for _ in range(reg.telegram):
         master.request_ud2(dut.address, fcb=fcb)
         fcb = not fcb
-    sent_at = clock.elapsed()
-    reply = master.transact(encode(ShortFrame(c=REQ_UD2 | C_FCV | (C_FCB if fcb else 0), a=dut.address)))
-    assert reply.ok and isinstance(reply.frame, LongFrame), (
-        f"REQ_UD2 for telegram {reg.telegram + 1}: no valid RSP_UD ({reply.problem}) [{reply.data.hex(' ')}]"
+    request = encode(ShortFrame(c=REQ_UD2 | C_FCV | (C_FCB if fcb else 0), a=dut.address))
+    sent_at, problem = clock.elapsed(), ""
+    for _ in range(master.retries + 1):
+        try:
+            reply = master.transact(request)
+        except NoReply as exc:
+            problem = str(exc)
+            continue
+        if not (reply.ok and isinstance(reply.frame, LongFrame)) or reply.first_byte_at is None:
+            problem = f"no valid RSP_UD ({reply.problem}) [{reply.data.hex(' ')}]"
+            continue
+        first_byte_at = (reply.first_byte_at - clock.t0) / time_scale(clock.station)
+        for rec in reply.frame.records:
+            view = describe(rec)
+            if rec.vif == reg.vif and list(rec.vife) == list(reg.vife) and view.tariff == reg.tariff:
+                return int(view.value), sent_at, first_byte_at
+        pytest.fail(f"telegram {reg.telegram + 1} lacks the profile's active_tariff record", pytrace=False)
+    pytest.fail(f"REQ_UD2 for telegram {reg.telegram + 1}: {problem}", pytrace=False)
+
+
+def _settle_low(inputs: Any, station: Any, profile: Any) -> None:
+    inputs.clear_rate_inputs()
+    wait_std(station, _settle_s(station, profile), mandated="detection")
+
+
+def _judge_edge(
+    master: Any,
+    dut: Any,
+    profile: Any,
+    station: Any,
+    *,
+    prepare: Callable[[], None],
+    change: Callable[[], None],
+    old: int,
+    new: int,
+    what: str,
+) -> None:
+    """Bracket one level change at both ends of the detection window.
+
+    Each read brackets the instant the module looked at its input: after its request went out, before the
+    first byte of its reply. Not early: a read sent half a polling step (the rig's timing budget) before the
+    detection time, answered before it, still shows the ``old`` rate. Not late: the last read still showing
+    the ``old`` rate went out no later than the detection time plus one polling step.
+    """
+    detection, step = profile.rate_inputs.detection_time_s, station.rig.uncertainty.rate_poll_step_s
+    trials, early, early_at = 0, old, 0.0
+    clock = StdClock(station)
+    for _ in range(TRIALS):
+        trials += 1
+        prepare()
+        clock.start()
+        change()
+        master.link_reset(dut.address)
+        clock.sleep_until(detection - step / 2, mandated="detection")
+        early, _, early_at = _tariff_now(master, dut, profile, clock, reset=False)
+        if early_at < detection:
+            break  # answered before the detection time: the early read means something
+    else:
+        pytest.fail(
+            f"the bench stalled in each of {TRIALS} trials ({what}: early reply {early_at:.2f} s after the "
+            f"change, detection time {detection:g} s): detection window not bracketed",
+            pytrace=False,
+        )
+    assert early == old, (
+        f"{what}: taken by {early_at:.2f} s (first reply byte), before the {detection:g} s detection time "
+        f"(active rate {early}, expected still {old})"
     )
-    assert reply.first_byte_at is not None
-    first_byte_at = (reply.first_byte_at - clock.t0) / time_scale(clock.station)
-    for rec in reply.frame.records:
-        view = describe(rec)
-        if rec.vif == reg.vif and list(rec.vife) == list(reg.vife) and view.tariff == reg.tariff:
-            return int(view.value), sent_at, first_byte_at
-    pytest.fail(f"telegram {reg.telegram + 1} lacks the profile's active_tariff record", pytrace=False)
+    tariff, last_old_sent, seen_at = early, 0.0, early_at
+    while tariff == old and seen_at < 2 * (detection + step):
+        tariff, sent_at, seen_at = _tariff_now(master, dut, profile, clock)
+        if tariff == old:
+            last_old_sent = sent_at
+    mandated_wait("detection", max(0.0, min(seen_at, detection) - early_at))
+    measure(
+        "rate_change_not_yet_taken_at",
+        last_old_sent if tariff == new else None,
+        "s",
+        high=detection + step,
+        uncertainty=station.rig.uncertainty.latency_allowance_s / time_scale(station),
+        requirement="RI-DETECT-TIME",
+        conditions={"change": what, "seen_by_s": round(seen_at, 3), "trials": trials},
+    )
+    assert tariff == new, f"{what}: active rate {tariff}, the profile maps it to {new}"
+
+
+def _distinct_rates(profile: Any, index: int) -> tuple[int, int]:
+    _skip_missing(profile, index)
+    idle, high = _expected(profile, set()), _expected(profile, {index})
+    if idle == high:
+        pytest.skip(f"the profile maps input {index} high and all inputs low to the same rate {idle}")
+    return idle, high
 
 
 @pytest.mark.requirement("RI-DETECT-TIME", "RI-TARIFF")
@@ -218,55 +234,45 @@ def _tariff_now(
 def test_rising_level_is_taken_neither_early_nor_late(
     dut: Any, master: Any, rate_inputs_off: Any, station: Any, profile: Any, index: int
 ) -> None:
-    """Each read brackets the instant the module looked at its input: after its request went out, before
-    the first byte of its reply. Not early: a read sent half a polling step (the rig's timing budget)
-    before the detection time, answered before it, still shows the old rate. Not late: the last read
-    still showing the old rate went out no later than the detection time plus one polling step."""
-    _skip_missing(profile, index)
-    ri = profile.rate_inputs
-    detection, step = ri.detection_time_s, station.rig.uncertainty.rate_poll_step_s
-    idle, high = _expected(profile, set()), _expected(profile, {index})
-    if idle == high:
-        pytest.skip(f"the profile maps input {index} high and all inputs low to the same rate {idle}")
-    trials = 0
-    for _ in range(TRIALS):
-        trials += 1
-        clock = StdClock(station).start()
-        rate_inputs_off.set_rate_input(index, ri.threshold_vac + HIGH_MARGIN_VAC)
-        master.link_reset(dut.address)
-        clock.sleep_until(detection - step / 2, mandated="detection")
-        early, _, early_done = _tariff_now(master, dut, profile, clock, reset=False)
-        if early_done < detection:
-            break  # the reply came in before the detection time: the early read means something
-        _settle_low(rate_inputs_off, station, profile)  # the bench stalled: try again
-    else:
-        pytest.fail(
-            f"the bench stalled in each of {TRIALS} trials (early reply at {early_done:.2f} s after the "
-            f"level was applied, detection time {detection:g} s): detection window not bracketed",
-            pytrace=False,
+    idle, high = _distinct_rates(profile, index)
+    vac = profile.rate_inputs.threshold_vac + HIGH_MARGIN_VAC
+    _judge_edge(
+        master,
+        dut,
+        profile,
+        station,
+        prepare=lambda: _settle_low(rate_inputs_off, station, profile),
+        change=lambda: rate_inputs_off.set_rate_input(index, vac),
+        old=idle,
+        new=high,
+        what=f"input {index} raised to {vac:g} VAC",
+    )
+
+
+@pytest.mark.requirement("RI-FALLING", "RI-DETECT-TIME")
+@pytest.mark.parametrize("index", INPUTS)
+def test_removed_level_is_taken_low_neither_early_nor_late(
+    dut: Any, master: Any, rate_inputs_off: Any, station: Any, profile: Any, index: int
+) -> None:
+    idle, high = _distinct_rates(profile, index)
+    vac = profile.rate_inputs.threshold_vac + HIGH_MARGIN_VAC
+
+    def raise_and_check() -> None:
+        rate_inputs_off.set_rate_input(index, vac)
+        wait_std(station, _settle_s(station, profile), mandated="detection")
+        before = _tariff(master, dut, profile)
+        assert before == high, (
+            f"input {index} high for the detection time: active rate {before}, expected {high}"
         )
-    assert early == idle, (
-        f"input {index} was taken high by {early_done:.2f} s (reply's first byte), before the "
-        f"{detection:g} s detection time (active rate {early}, expected still {idle})"
-    )
-    tariff, last_idle_sent, seen_at = early, 0.0, early_done
-    while tariff == idle and seen_at < 2 * (detection + step):
-        tariff, sent_at, seen_at = _tariff_now(master, dut, profile, clock)
-        if tariff == idle:
-            last_idle_sent = sent_at
-    mandated_wait("detection", max(0.0, min(seen_at, detection) - early_done))
-    measure(
-        "rate_still_low_at",
-        last_idle_sent if tariff == high else None,
-        "s",
-        high=detection + step,
-        uncertainty=station.rig.uncertainty.latency_allowance_s / (station.state.time_scale or 1.0),
-        requirement="RI-DETECT-TIME",
-        conditions={"input": index, "seen_by_s": round(seen_at, 3), "trials": trials},
-    )
-    assert tariff == high, f"input {index} high: active rate {tariff}, the profile maps it to {high}"
 
-
-def _settle_low(inputs: Any, station: Any, profile: Any) -> None:
-    inputs.clear_rate_inputs()
-    wait_std(station, _settle_s(station, profile), mandated="detection")
+    _judge_edge(
+        master,
+        dut,
+        profile,
+        station,
+        prepare=raise_and_check,
+        change=rate_inputs_off.clear_rate_inputs,
+        old=high,
+        new=idle,
+        what=f"input {index} removed",
+    )

@@ -40,13 +40,22 @@ CLASS1_POLLS = 3
 
 
 def _req_ud2(master: Any, address: int, fcb: bool) -> Reply:
-    """One REQ_UD2 (FCV set) without retries: a retry would itself be a repeat and blur what is judged."""
-    reply = master.transact(encode(ShortFrame(c=REQ_UD2 | C_FCV | (C_FCB if fcb else 0), a=address)))
-    assert reply.ok and isinstance(reply.frame, LongFrame), (
-        f"REQ_UD2 FCB={int(fcb)} to {address}: expected one RSP_UD long frame, got "
-        f"[{reply.data.hex(' ')}] ({reply.problem})"
+    """One REQ_UD2 (FCV set) returning the raw reply. A lost or garbled reply is asked for again with the
+    same FCB, as EN 13757-2 prescribes (the slave repeats its last telegram), up to the master's retries."""
+    request = encode(ShortFrame(c=REQ_UD2 | C_FCV | (C_FCB if fcb else 0), a=address))
+    problem = ""
+    for _ in range(master.retries + 1):
+        try:
+            reply = master.transact(request)
+        except NoReply as exc:
+            problem = str(exc)
+            continue
+        if reply.ok and isinstance(reply.frame, LongFrame):
+            return reply
+        problem = f"got [{reply.data.hex(' ')}] ({reply.problem})"
+    pytest.fail(
+        f"REQ_UD2 FCB={int(fcb)} to {address}: expected one RSP_UD long frame; {problem}", pytrace=False
     )
-    return reply
 
 
 def _frame(reply: Reply) -> LongFrame:
