@@ -1,6 +1,7 @@
 """`cmi-hil mutate`: measure the suite's sharpness against the emulator's seeded faults.
 
-    cmi-hil mutate [--jobs N] [--fault NAME]... [--clean-runs P] [--rig rigs/sim.yaml] [--time-scale X]
+    cmi-hil mutate [--jobs N] [--fault NAME]... [--subset ci] [--clean-runs P] [--rig rigs/sim.yaml]
+                   [--time-scale X]
 
 Runs the suite once per fault of ``harness.emulator.faults.FAULTS`` (or the ``--fault`` subset) and P
 times on the fault-free emulator, in parallel subprocesses, each with its own run folder under
@@ -8,6 +9,10 @@ times on the fault-free emulator, in parallel subprocesses, each with its own ru
 clean run passes when no test does. Prints the matrix fault -> failing tests and requirements and ends
 with ``killed K/N faults; clean runs: P/P passed``. Exit status 0 only when every fault is killed and
 every clean run passed.
+
+``--subset ci`` is the fast check CI runs: :data:`SUBSETS` names about ten faults across the areas, each
+with the test files that decide it; a fault run stops at its first failing test (one kill is enough)
+and the clean runs run the union of those files, so a false failure there is caught too.
 """
 
 from __future__ import annotations
@@ -40,6 +45,23 @@ MATRIX_TESTS = 4
 #: a single suite run that takes longer than this is stopped and reported as an error
 RUN_TIMEOUT_S = 900.0
 
+#: named fault subsets: fault -> the test files (under testcases/) that must kill it
+SUBSETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ci": {
+        "bad_checksum": ("test_link_layer.py",),
+        "nke_no_restart": ("test_link_details.py",),
+        "rsp_a_echoes_request": ("test_link_details.py",),
+        "accepts_reserved_address": ("test_link_details.py",),
+        "broadcast_255_not_executed": ("test_link_details.py",),
+        "wildcard_broken": ("test_addressing.py",),
+        "no_300_baud": ("test_baud.py",),
+        "dead_below_22v": ("test_power.py",),
+        "threshold_27vac": ("test_boundaries.py",),
+        "falling_edge_immediate": ("test_boundaries.py",),
+        "button_dead": ("test_user_interface.py",),
+    },
+}
+
 
 @dataclass
 class MutantRun:
@@ -54,6 +76,9 @@ class MutantRun:
     requirements: list[str] = field(default_factory=list)
     tests: int = 0
     problem: str | None = None
+    #: test files (under testcases/) this run is limited to; empty = the whole suite
+    files: tuple[str, ...] = ()
+    exitfirst: bool = False
 
     @property
     def clean(self) -> bool:
@@ -82,15 +107,51 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--reports-dir", type=Path, default=None, help="where the mutate folder goes (default: reports/)"
     )
+    p.add_argument(
+        "--subset",
+        choices=sorted(SUBSETS),
+        default=None,
+        help="a named fast subset: its faults, each against the test files that decide it (CI: 'ci')",
+    )
     add_suite_options(p)
     p.set_defaults(func=mutate_command)
 
 
-def plan(faults: list[str], clean_runs: int, base: Path) -> list[MutantRun]:
-    """Clean runs first (they are the flakiness check), then one run per fault."""
-    runs = [MutantRun(CLEAN, f"clean-{i + 1}", base / f"clean-{i + 1}") for i in range(clean_runs)]
-    runs += [MutantRun(f, f, base / f) for f in faults]
+def plan(
+    faults: list[str], clean_runs: int, base: Path, files: dict[str, tuple[str, ...]] | None = None
+) -> list[MutantRun]:
+    """Clean runs first (they are the flakiness check), then one run per fault.
+
+    With ``files`` (a subset), each fault runs only its files and stops at the first failure; the clean
+    runs run the union of every fault's files."""
+    union = tuple(sorted({f for fs in (files or {}).values() for f in fs}))
+    runs = [
+        MutantRun(CLEAN, f"clean-{i + 1}", base / f"clean-{i + 1}", files=union) for i in range(clean_runs)
+    ]
+    runs += [
+        MutantRun(f, f, base / f, files=(files or {}).get(f, ()), exitfirst=files is not None) for f in faults
+    ]
     return runs
+
+
+def check_subset(name: str, known: set[str]) -> dict[str, tuple[str, ...]]:
+    """The subset's fault -> files map; every fault must be in the catalogue and every file exist."""
+    subset = SUBSETS[name]
+    unknown = sorted(set(subset) - known)
+    if unknown:
+        raise RunSetupError(f"subset {name!r} names fault(s) not in the catalogue: {', '.join(unknown)}")
+    missing = sorted({f for fs in subset.values() for f in fs if not (TESTCASES / f).is_file()})
+    if missing:
+        raise RunSetupError(f"subset {name!r} names test file(s) not under {TESTCASES}: {', '.join(missing)}")
+    return subset
+
+
+def limit_to_files(cmd: list[str], files: tuple[str, ...]) -> list[str]:
+    """The suite command with the testcases folder replaced by ``files`` (nothing to do without files)."""
+    if not files:
+        return cmd
+    where = cmd.index(str(TESTCASES))
+    return [*cmd[:where], *(str(TESTCASES / f) for f in files), *cmd[where + 1 :]]
 
 
 def execute(run: MutantRun, args: argparse.Namespace, rig_path: Path) -> MutantRun:
@@ -100,6 +161,7 @@ def execute(run: MutantRun, args: argparse.Namespace, rig_path: Path) -> MutantR
     sub.fault = [] if run.clean else [run.fault]
     sub.verbose = 0
     cmd = pytest_command(sub, rig_path, run.run_dir, allure=False) + ["-q", "--no-header"]  # evidence only
+    cmd = limit_to_files(cmd, run.files) + (["-x"] if run.exitfirst and "-x" not in cmd else [])
     t0 = time.monotonic()
     with (run.run_dir / "pytest.log").open("w", encoding="utf-8") as log:
         try:
@@ -152,7 +214,10 @@ def mutate_command(args: argparse.Namespace) -> int:
             raise RunSetupError(f"mutate seeds faults in the emulator; rig {rig.name!r} is a real bench")
         from harness.emulator.faults import FAULTS
 
-        faults = list(args.fault) or sorted(FAULTS)
+        subset = check_subset(args.subset, set(FAULTS)) if args.subset else None
+        if subset is not None and args.fault:
+            raise RunSetupError("give either --subset or --fault, not both")
+        faults = list(subset) if subset is not None else list(args.fault) or sorted(FAULTS)
         check_faults(rig, faults)
         if args.clean_runs < 0:
             raise RunSetupError("--clean-runs must be 0 or more")
@@ -165,7 +230,7 @@ def mutate_command(args: argparse.Namespace) -> int:
     base = (args.reports_dir or REPO_ROOT / "reports") / f"mutate-{datetime.now():%Y%m%d-%H%M%S}"
     base.mkdir(parents=True, exist_ok=True)
     rig_path = rig.source.resolve() if rig.source else args.rig.resolve()
-    runs = plan(faults, args.clean_runs, base)
+    runs = plan(faults, args.clean_runs, base, subset)
     print(
         f"cmi-hil mutate: {len(faults)} fault(s) + {args.clean_runs} clean run(s) on rig {rig.name}, "
         f"{jobs} in parallel; run folders under {base}",

@@ -219,6 +219,197 @@ FAULTS: dict[str, FaultInfo] = dict(
             "rate inputs",
             "product sheet 'rate input max voltage 230 VAC'",
         ),
+        # --- link layer details (EN 13757-2 FCB, EN 13757-3 access number; domain.md section 8) ---------
+        _f(
+            "repeat_new_access_number",
+            "a repeat (same FCB) is rebuilt with the next access number instead of resent identically",
+            "link layer",
+            "EN 13757-2 FCB/FCV repeat",
+        ),
+        _f(
+            "nke_no_restart",
+            "SND_NKE is acknowledged but a read-out in progress continues with the next telegram",
+            "link layer",
+            "EN 13757-2 SND_NKE resets the link (read-out restarts at telegram 1)",
+        ),
+        _f(
+            "access_number_frozen",
+            "the access number of the long header never changes",
+            "link layer",
+            "EN 13757-3 long header access number",
+        ),
+        _f(
+            "access_number_skips",
+            "the access number advances by 2 on every new telegram",
+            "link layer",
+            "EN 13757-3 long header access number",
+        ),
+        _f(
+            "acd_set_without_alarm",
+            "every RSP_UD has the ACD bit set (class 1 data waiting) although REQ_UD1 finds no alarm (E5)",
+            "link layer",
+            "EN 13757-2 C field RSP_UD ACD bit / REQ_UD1",
+        ),
+        _f(
+            "rsp_a_echoes_request",
+            "the A field of RSP_UD repeats the request's address (253, 254) instead of the module's own",
+            "link layer",
+            "EN 13757-2 A field of the slave's reply",
+        ),
+        # --- addressing details (EN 13757-2 addresses, EN 13757-3 selection) ---------------------------
+        _f(
+            "selection_survives_power_cycle",
+            "the module is still selected at 253 after a power cycle",
+            "addressing",
+            "EN 13757-3 secondary addressing (selection state)",
+        ),
+        _f(
+            "nke_253_no_deselect",
+            "SND_NKE to 253 does not deselect the module (a non-matching select still does)",
+            "addressing",
+            "EN 13757-3 secondary addressing deselect",
+        ),
+        _f(
+            "mismatch_keeps_selection",
+            "a non-matching select leaves the module selected (SND_NKE to 253 still deselects)",
+            "addressing",
+            "EN 13757-3 secondary addressing deselect",
+        ),
+        _f(
+            "accepts_reserved_address",
+            "set primary address accepts 251-255 and moves the module there",
+            "addressing",
+            "EN 13757-2 addresses (1-250 primary, 251-255 reserved/special)",
+        ),
+        _f(
+            "set_address_via_253_ignored",
+            "set primary address sent to 253 while selected is acknowledged but not executed",
+            "addressing",
+            "EN 13757-3 set primary address; EN 13757-3 secondary addressing",
+        ),
+        _f(
+            "broadcast_255_not_executed",
+            "requests to the broadcast-without-reply address 255 are ignored instead of executed",
+            "addressing",
+            "EN 13757-2 address 255",
+        ),
+        _f(
+            "answers_neighbour_address",
+            "the module also answers at its primary address + 1",
+            "addressing",
+            "EN 13757-2 primary address",
+        ),
+        _f(
+            "manufacturer_wildcard_broken",
+            "a select with manufacturer FF FF (wildcard) does not match",
+            "addressing",
+            "EN 13757-3 secondary addressing wildcards",
+        ),
+        _f(
+            "version_wildcard_broken",
+            "a select with version FF (wildcard) does not match",
+            "addressing",
+            "EN 13757-3 secondary addressing wildcards",
+        ),
+        _f(
+            "medium_wildcard_broken",
+            "a select with medium FF (wildcard) does not match",
+            "addressing",
+            "EN 13757-3 secondary addressing wildcards",
+        ),
+        _f(
+            "version_wildcard_skips_medium",
+            "a select with version FF also ignores the medium, so a wrong medium matches",
+            "addressing",
+            "EN 13757-3 secondary addressing wildcards",
+        ),
+        _f(
+            "app_reset_clears_address",
+            "an application reset (CI 50) sets the primary address back to 0",
+            "addressing",
+            "EN 13757-3 CI 50 application reset (link configuration kept)",
+        ),
+        # --- baud rate -----------------------------------------------------------------------------
+        _f(
+            "baud_lost_after_power_cycle",
+            "the baud rate falls back to the default after a power cycle, though the profile says keep",
+            "baud rate",
+            "profile link.baud_after_power_cycle",
+        ),
+        # --- power: both ends of the range, both polarities, current across the range ------------------
+        _f(
+            "dead_above_40v",
+            "the module stops answering above 40 V instead of 42 V",
+            "power",
+            "product sheet 'nominal voltage 21-42 VDC'",
+        ),
+        _f(
+            "dead_below_22v",
+            "the module browns out below 22 V instead of 21 V",
+            "power",
+            "product sheet 'nominal voltage 21-42 VDC'",
+        ),
+        _f(
+            "reversed_dead_below_30v",
+            "in reversed polarity the module needs 30 V (positive polarity works from 21 V)",
+            "power",
+            "product sheet 'independent of wiring polarity'",
+        ),
+        _f(
+            "current_rises_with_voltage",
+            "quiescent current grows 25 uA per volt above 21 V and exceeds 1 unit load near 42 V",
+            "power",
+            "product sheet 'unit loads 1T / 1.5 mA'; EN 13757-2 mark current variation",
+        ),
+        # --- rate inputs: both sides of the threshold, every input, both edges --------------------------
+        _f(
+            "threshold_21vac",
+            "rate inputs switch high at 21 VAC (just below the 24 VAC threshold)",
+            "rate inputs",
+            "product sheet 'rate input low voltage < 24 VAC'",
+        ),
+        _f(
+            "threshold_27vac",
+            "rate inputs switch high only above 27 VAC (just above the 24 VAC threshold)",
+            "rate inputs",
+            "product sheet 'rate input high voltage > 24 VAC'",
+        ),
+        _f(
+            "rate_detect_4s",
+            "a rate input level is detected after 4 s instead of 5 s",
+            "rate inputs",
+            "product sheet 'minimum detection time 5 s'",
+        ),
+        _f(
+            "rate_detect_8s",
+            "a rate input level is detected only after 8 s instead of 5 s",
+            "rate inputs",
+            "product sheet 'minimum detection time 5 s'",
+        ),
+        _f(
+            "rate_detect_10s_input4",
+            "rate input 4 alone is detected only after 10 s (inputs 1-3 after 5 s)",
+            "rate inputs",
+            "product sheet 'minimum detection time 5 s'",
+        ),
+        _f(
+            "input3_dead",
+            "rate input 3 never reads high",
+            "rate inputs",
+            "product sheet 'controls up to four rate inputs'",
+        ),
+        _f(
+            "falling_edge_immediate",
+            "a rate input going low is taken at once, without the 5 s detection time",
+            "rate inputs",
+            "product sheet 'minimum detection time 5 s' (both level changes)",
+        ),
+        _f(
+            "falling_edge_latched",
+            "a rate input detected high never returns low when the level is removed",
+            "rate inputs",
+            "product sheet 'rate input low voltage < 24 VAC'",
+        ),
     ]
 )
 

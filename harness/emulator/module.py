@@ -43,6 +43,7 @@ from harness.profile import DeviceProfile
 
 ACK = b"\xe5"
 _FCB_FCV = 0x30  # FCB and FCV bits of a master C field (EN 13757-2)
+_ACD = 0x20  # access demand bit of the slave's C field: class 1 data waiting (EN 13757-2)
 
 
 @dataclass(frozen=True)
@@ -89,20 +90,34 @@ class Cmi1020:
             default_tariff=profile.rate_inputs.default_tariff,
         )
         ri = profile.rate_inputs
-        threshold = 12.0 if "threshold_12vac" in faults else ri.threshold_vac
+        threshold = ri.threshold_vac
+        for fault, vac in (("threshold_12vac", 12.0), ("threshold_21vac", 21.0), ("threshold_27vac", 27.0)):
+            if fault in faults:
+                threshold = vac
         detection = ri.detection_time_s
-        if "rate_detect_1s" in faults:
-            detection = 1.0
-        elif "rate_detect_10s" in faults:
-            detection = 10.0
+        slow = (
+            ("rate_detect_1s", 1.0),
+            ("rate_detect_4s", 4.0),
+            ("rate_detect_8s", 8.0),
+            ("rate_detect_10s", 10.0),
+        )
+        for fault, seconds in slow:
+            if fault in faults:
+                detection = seconds
+        falling: float | None = None  # None: the same detection time for both level changes
+        if "falling_edge_immediate" in faults:
+            falling = 0.0
+        elif "falling_edge_latched" in faults:
+            falling = float("inf")
         damage_at = ri.max_vac if "rate_input_dies_at_230vac" in faults else None
         self.rate_inputs = RateInputBank(
             [
                 RateInput(
                     i + 1,
-                    threshold_vac=threshold,
+                    threshold_vac=float("inf") if i + 1 == 3 and "input3_dead" in faults else threshold,
                     max_vac=ri.max_vac,
-                    detection_time_s=detection,
+                    detection_time_s=10.0 if i + 1 == 4 and "rate_detect_10s_input4" in faults else detection,
+                    falling_detection_time_s=falling,
                     damage_at_vac=damage_at,
                 )
                 for i in range(ri.count)
@@ -112,6 +127,7 @@ class Cmi1020:
         self._telegram_index = 0
         self._last_reply: bytes | None = None
         self._last_more_follow = False
+        self._resume_after_nke = False  # fault nke_no_restart: a SND_NKE that did not reset the read-out
         self._powered_since_s = now
         self._last_exchange_s = float("-inf")
         self._stale: MeterSnapshot | None = None
@@ -134,7 +150,12 @@ class Cmi1020:
         return "accepts_bad_checksum" in self.faults
 
     def min_volts(self) -> float:
-        return 24.0 if "dead_below_24v" in self.faults else self.profile.supply.min_volts
+        if "dead_below_24v" in self.faults:
+            return 24.0
+        return 22.0 if "dead_below_22v" in self.faults else self.profile.supply.min_volts
+
+    def max_volts(self) -> float:
+        return 40.0 if "dead_above_40v" in self.faults else self.profile.supply.max_volts
 
     def supply_ok(self, volts: float) -> bool:
         """Powered when min <= |V| <= max, either polarity (product sheet 'Nominal voltage')."""
@@ -142,7 +163,9 @@ class Cmi1020:
             "polarity_dependent" in self.faults or not self.profile.supply.polarity_independent
         ):
             return False
-        return self.min_volts() <= abs(volts) <= self.profile.supply.max_volts
+        if volts < 0 and "reversed_dead_below_30v" in self.faults and abs(volts) < 30.0:
+            return False
+        return self.min_volts() <= abs(volts) <= self.max_volts()
 
     def set_bus_voltage(self, volts: float, now_s: float) -> None:
         self.volts = volts
@@ -155,7 +178,8 @@ class Cmi1020:
     def _power_down(self, now_s: float) -> None:
         self.sync(now_s)
         self.powered = False
-        self.selected = False
+        if "selection_survives_power_cycle" not in self.faults:
+            self.selected = False
         self._last_fcb = None
         self._last_reply = None
         # assumption (profile): the E350 counts the loss of the bench supply as a power failure
@@ -170,7 +194,7 @@ class Cmi1020:
             self.primary_address = 0
         elif link.address_after_power_cycle == "default":
             self.primary_address = self.profile.identity.primary_address
-        if link.baud_after_power_cycle == "default":
+        if link.baud_after_power_cycle == "default" or "baud_lost_after_power_cycle" in self.faults:
             self.baud = link.default_baud
         self._telegram_index = 0
         if "stale_energy" in self.faults:
@@ -183,6 +207,8 @@ class Cmi1020:
             return 0.0
         supply = self.profile.supply
         quiescent = supply.quiescent_ua * 1e-6 * (2 if "two_unit_loads" in self.faults else 1)
+        if "current_rises_with_voltage" in self.faults:
+            quiescent += 25e-6 * max(0.0, abs(self.volts) - 21.0)
         sending = supply.space_current_ma * 1e-3 if wall_now < self.sending_until_wall else 0.0
         return quiescent + sending
 
@@ -238,8 +264,12 @@ class Cmi1020:
         return Response(data, self.reply_delay_s(), fmt or self.fmt)
 
     def _addressed(self, a: int) -> bool:
+        neighbour = "answers_neighbour_address" in self.faults and a == self.primary_address + 1
         return (
-            a == self.primary_address or (a == ADDR_SELECTED and self.selected) or a >= ADDR_BROADCAST_REPLY
+            a == self.primary_address
+            or neighbour
+            or (a == ADDR_SELECTED and self.selected)
+            or a >= ADDR_BROADCAST_REPLY
         )
 
     def _may_answer(self, a: int) -> bool:
@@ -252,6 +282,8 @@ class Cmi1020:
     def handle(self, frame: Frame, now_s: float) -> Response | None:
         """Process one request frame addressed to the line; return the reply or None (silence)."""
         if not self.powered or isinstance(frame, AckFrame):
+            return None
+        if frame.a == ADDR_BROADCAST_NO_REPLY and "broadcast_255_not_executed" in self.faults:
             return None
         if isinstance(frame, ShortFrame):
             return self._short(frame, now_s)
@@ -267,12 +299,15 @@ class Cmi1020:
             if a == ADDR_SELECTED:
                 if not self.selected:
                     return None
-                if "deselect_broken" not in self.faults:
+                if not self.faults & {"deselect_broken", "nke_253_no_deselect"}:
                     self.selected = False
             elif not self._addressed(a):
                 return None
             self._last_fcb = None
-            self._telegram_index = 0
+            if "nke_no_restart" in self.faults:
+                self._resume_after_nke = True
+            else:
+                self._telegram_index = 0
             if "snd_nke_no_ack" in self.faults or not self._may_answer(a):
                 return None
             return self._reply(ACK)
@@ -281,7 +316,7 @@ class Cmi1020:
             unselected_answer = a == ADDR_SELECTED and "answers_unselected" in self.faults
             if not (self._addressed(a) or unselected_answer) or not self._may_answer(a):
                 return None
-            return self._reply(self._req_ud2(c, now_s))
+            return self._reply(self._req_ud2(c, now_s, a))
         if base == REQ_UD1 & ~_FCB_FCV:
             if not self._addressed(a) or not self._may_answer(a):
                 return None
@@ -294,10 +329,16 @@ class Cmi1020:
         if ci in BAUD_BY_CI:
             return self._baud_switch(a, BAUD_BY_CI[ci])
         if ci == CI_APPLICATION_RESET:
-            self._telegram_index = 0
-            self._last_fcb = None
+            self._application_reset()
             return self._reply(ACK) if self._may_answer(a) else None
         return None
+
+    def _application_reset(self) -> None:
+        """EN 13757-3 CI 50: the read-out restarts; the link configuration (address, baud) is kept."""
+        self._telegram_index = 0
+        self._last_fcb = None
+        if "app_reset_clears_address" in self.faults:
+            self.primary_address = 0
 
     def _baud_switch(self, a: int, new_baud: int) -> Response | None:
         """EN 13757-3 CI B8-BF: E5 at the old rate, then switch; unsupported rates get no answer."""
@@ -320,7 +361,7 @@ class Cmi1020:
             if self.matches(frame.select):
                 self.selected = True
                 return self._reply(ACK)
-            if "deselect_broken" not in self.faults:
+            if not self.faults & {"deselect_broken", "mismatch_keeps_selection"}:
                 self.selected = False
             return None
         if not self._addressed(a):
@@ -331,14 +372,14 @@ class Cmi1020:
             data = frame.data
             # set primary address: DIF 01, VIF 7A, new address (EN 13757-3)
             if len(data) == 3 and data[0] == 0x01 and data[1] & 0x7F == 0x7A:
-                if data[2] > 250:
+                if data[2] > 250 and "accepts_reserved_address" not in self.faults:
                     return None
-                if "ignores_set_address" not in self.faults:
+                ignored = a == ADDR_SELECTED and "set_address_via_253_ignored" in self.faults
+                if "ignores_set_address" not in self.faults and not ignored:
                     self.primary_address = data[2]
             return self._reply(ACK) if self._may_answer(a) else None
         if ci == CI_APPLICATION_RESET:
-            self._telegram_index = 0
-            self._last_fcb = None
+            self._application_reset()
             return self._reply(ACK) if self._may_answer(a) else None
         return None
 
@@ -352,31 +393,50 @@ class Cmi1020:
                 return False
         if len(sel.id) != len(self.id):
             return False
+        broken = self.faults
+        if sel.manufacturer is None and "manufacturer_wildcard_broken" in broken:
+            return False
         if sel.manufacturer is not None and sel.manufacturer != self.manufacturer:
+            return False
+        if sel.version is None and "version_wildcard_broken" in broken:
             return False
         if sel.version is not None and sel.version != self.version:
             return False
+        if sel.version is None and "version_wildcard_skips_medium" in broken:
+            return True
+        if sel.medium is None and "medium_wildcard_broken" in broken:
+            return False
         return sel.medium is None or sel.medium == self.medium
 
-    def _req_ud2(self, c: int, now_s: float) -> bytes:
+    def _req_ud2(self, c: int, now_s: float, a: int) -> bytes:
         """RSP_UD for REQ_UD2; FCB toggle = next telegram, same FCB = repeat (EN 13757-2 FCB/FCV)."""
         fcv = bool(c & 0x10)
         fcb = 1 if c & 0x20 else 0
         count = self.profile.telegram_count
+        resume, self._resume_after_nke = self._resume_after_nke and self._last_more_follow, False
+        repeat = fcv and self._last_fcb is not None and fcb == self._last_fcb and self._last_reply is not None
         if "fcb_ignored" in self.faults:
             index = (self._telegram_index + 1) % count if self._last_reply is not None else 0
-        elif fcv and self._last_fcb is not None and fcb == self._last_fcb and self._last_reply is not None:
+        elif repeat and "repeat_new_access_number" in self.faults:
+            index = self._telegram_index  # rebuilt below, with the next access number
+        elif repeat:
+            assert self._last_reply is not None
             return self._last_reply
-        elif fcv and self._last_fcb is not None and self._last_more_follow:
+        elif (fcv and self._last_fcb is not None and self._last_more_follow) or resume:
             index = self._telegram_index + 1
         else:
             index = 0
         self._last_fcb = fcb if fcv else None
         self._telegram_index = index
-        self.access_number = (self.access_number + 1) & 0xFF
+        if "access_number_frozen" not in self.faults:
+            step = 2 if "access_number_skips" in self.faults else 1
+            self.access_number = (self.access_number + step) & 0xFF
         records = self.telegram(index, now_s)
         more = index < count - 1
-        frame = rsp_ud(address=self.primary_address, header=self.header(), records=records, more_follow=more)
+        own = a if "rsp_a_echoes_request" in self.faults and a >= ADDR_SELECTED else self.primary_address
+        frame = rsp_ud(address=own, header=self.header(), records=records, more_follow=more)
+        if "acd_set_without_alarm" in self.faults:
+            frame = dataclasses.replace(frame, c=frame.c | _ACD)
         data = bytearray(encode(frame))
         if "bad_checksum" in self.faults:
             data[-2] = (data[-2] + 1) & 0xFF

@@ -30,11 +30,14 @@ class RateInput:
         max_vac: float,
         detection_time_s: float,
         damage_at_vac: float | None = None,
+        falling_detection_time_s: float | None = None,
     ) -> None:
         self.index = index
         self.threshold_vac = threshold_vac
         self.max_vac = max_vac
         self.detection_time_s = detection_time_s
+        #: detection time of a high-to-low change (default: the same as a low-to-high one)
+        self.falling_detection_time_s = falling_detection_time_s
         #: lowest voltage that damages the input (default: anything above max_vac)
         self.damage_at_vac = damage_at_vac
         self.vac = 0.0
@@ -47,6 +50,8 @@ class RateInput:
         """When the pending level change becomes detected, or None if nothing is pending."""
         if self.raw_high == self.detected:
             return None
+        if self.detected and self.falling_detection_time_s is not None:
+            return self.since_s + self.falling_detection_time_s
         return self.since_s + self.detection_time_s
 
     def settle(self, now_s: float) -> bool:

@@ -8,6 +8,7 @@ Public API: :class:`Master`, :func:`reply_window`, :class:`Reply`, the errors (:
 from harness.master.errors import CollisionError, LineError, MasterError, NoReply, PortError, UnexpectedReply
 from harness.master.link import Reply, SerialLink
 from harness.master.master import Master
+from harness.master.raw import RawRequest
 from harness.master.search import ProbeEvent, SearchResult, search_libmbus, search_secondary, stderr_progress
 from harness.mbus.timing import char_time_s, reply_window, wire_time_s
 
@@ -19,6 +20,7 @@ __all__ = [
     "NoReply",
     "PortError",
     "ProbeEvent",
+    "RawRequest",
     "Reply",
     "SearchResult",
     "SerialLink",

@@ -211,10 +211,11 @@ class SerialLink:
             )
         return stray
 
-    def send(self, data: bytes, *, parity: str | None = None) -> float:
+    def send(self, data: bytes, *, parity: str | None = None, note: str = "") -> float:
         """Write a request; return the monotonic time its last bit leaves the line.
 
-        ``parity`` ("E", "N", "O") overrides 8E1 for this request only (to test a slave's parity check).
+        ``parity`` ("E", "N", "O") overrides 8E1 for this request only (to test a slave's parity check);
+        ``note`` is added to the transcript summary (e.g. why a raw request is deliberately malformed).
         """
         #: bytes found waiting before this request: a late reply to an earlier one, or noise
         self.last_stray = self.drain_stray()
@@ -225,7 +226,8 @@ class SerialLink:
                 t_us=self.now_us(t_start),
                 data=_hex(data),
                 summary=summarize(data)
-                + (f" [sent with parity {parity}]" if parity and parity != "E" else ""),
+                + (f" [sent with parity {parity}]" if parity and parity != "E" else "")
+                + (f" [{note}]" if note else ""),
             )
         )
         try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
+from typing import Literal
 
 from harness.evidence import TranscriptEntry
 from harness.master.errors import CollisionError, LineError, NoReply, UnexpectedReply
 from harness.master.link import Reply, SerialLink
+from harness.master.raw import RawRequest
 from harness.master.search import ProgressFn, SearchResult, search_secondary
 from harness.master.summary import c_name, describe_frame
 from harness.mbus import AckFrame, ControlFrame, Frame, LongFrame, SecondaryAddress, ShortFrame, encode
@@ -27,6 +29,8 @@ from harness.mbus.model import (
     SND_UD,
 )
 
+#: what a raw request waits for: a reply (silence raises NoReply) or the whole window (nothing judged)
+RawExpect = Literal["reply", "silence"]
 CI_BY_BAUD = {baud: ci for ci, baud in BAUD_BY_CI.items()}
 #: upper bound on telegrams in one multi-telegram read-out (guards against a slave that never ends)
 MAX_TELEGRAMS = 64
@@ -123,6 +127,7 @@ class Master:
         expect_reply: bool = True,
         parity: str | None = None,
         listen_until_window_end: bool = False,
+        note: str = "",
     ) -> Reply:
         """Send one request and collect what comes back, without interpretation or retries.
 
@@ -130,11 +135,12 @@ class Master:
         (``reply.frame is None``, ``reply.problem`` says why) for the caller to judge. Without it, the full
         window is waited and whatever came (possibly nothing) is returned: use it to show a slave stays
         silent.
-        ``parity`` ("E"/"N"/"O") sends this request with another parity to test a slave's parity check.
+        ``parity`` ("E"/"N"/"O") sends this request with another parity to test a slave's parity check;
+        ``note`` goes into the transcript beside the request.
         """
         data = frame_or_bytes if isinstance(frame_or_bytes, bytes | bytearray) else encode(frame_or_bytes)
         data = bytes(data)
-        end = self._link.send(data, parity=parity)
+        end = self._link.send(data, parity=parity, note=note)
         self.requests_sent += 1
         listen_until = None
         if listen_until_window_end or not expect_reply:
@@ -149,6 +155,22 @@ class Master:
         if reply.empty:
             raise NoReply(self._no_reply_message(data, "a reply"), sent=data)
         return reply
+
+    def send_raw(self, request: RawRequest | bytes, *, expect: RawExpect = "reply") -> Reply:
+        """Send bytes no operation of this master would send (reserved addresses, broken L field,
+        checksum or stop byte: see :mod:`harness.master.raw`), once, without retries or interpretation.
+
+        The transcript marks the request as raw and, for a :class:`RawRequest` with a reason, as
+        deliberately malformed with the rule it breaks. ``expect="reply"`` raises :class:`NoReply` on a
+        silent window; ``expect="silence"`` waits the whole EN 13757-2 reply window and returns whatever
+        came (possibly nothing) for the test to judge.
+        """
+        if expect not in ("reply", "silence"):
+            raise ValueError(f"expect must be 'reply' or 'silence', got {expect!r}")
+        raw = request if isinstance(request, RawRequest) else RawRequest(bytes(request))
+        if not raw.data:
+            raise ValueError("a raw request needs at least one byte")
+        return self.transact(raw.data, expect_reply=expect == "reply", note=raw.note())
 
     def _window_text(self) -> str:
         lo, hi = self._link.window_s()

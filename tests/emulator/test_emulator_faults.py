@@ -14,6 +14,8 @@ import pytest
 from harness.emulator import Emulator
 from harness.emulator.faults import FAULTS, UnknownFaultError, validate_faults
 from harness.emulator.oracle import Oracle
+from harness.mbus import encode
+from harness.mbus.model import CI_APPLICATION_RESET, REQ_UD1, SND_UD, ControlFrame, ShortFrame
 from harness.mbus.timing import reply_window
 
 from .helpers import (
@@ -188,6 +190,162 @@ def p_deselect(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(req_ud2(253)) == b"", "still selected after a non-matching select"
 
 
+# --- link and application layer details (domain.md section 8) -------------------------------------------
+
+
+def p_nke_restarts_readout(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(0)) == ACK
+    first = rsp(link.exchange(req_ud2(0, fcb=0)))
+    assert first.more_records_follow
+    assert link.exchange(snd_nke(0)) == ACK  # in the middle of the read-out
+    again = rsp(link.exchange(req_ud2(0, fcb=1)))
+    assert [r.vif for r in again.records] == [r.vif for r in first.records], "SND_NKE must restart at 1"
+
+
+def _access_number(data: bytes) -> int:
+    header = rsp(data).header
+    assert header is not None
+    return int(header.access_number)  # type: ignore[union-attr]
+
+
+def p_access_number_steps_by_one(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(0)) == ACK
+    first = _access_number(link.exchange(req_ud2(0, fcb=0)))
+    second = _access_number(link.exchange(req_ud2(0, fcb=1)))
+    assert second == (first + 1) & 0xFF
+
+
+def p_acd_clear_without_alarm(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(encode(ShortFrame(c=REQ_UD1, a=0))) == ACK
+    assert rsp(link.exchange(req_ud2(0))).c & 0x20 == 0, "ACD set although REQ_UD1 finds no class 1 data"
+
+
+def p_a_field_is_own_address(emu: Emulator, link: RawLink) -> None:
+    assert rsp(link.exchange(req_ud2(254))).a == 0
+
+
+def p_deselected_after_power_cycle(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(select(emu.profile.identity.id)) == ACK
+    emu.physics.set_bus_voltage(0.0)
+    emu.physics.set_bus_voltage(36.0)
+    assert link.exchange(req_ud2(253)) == b""
+
+
+def p_nke_253_deselects(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(select(emu.profile.identity.id)) == ACK
+    link.exchange(snd_nke(253))
+    assert link.exchange(req_ud2(253)) == b""
+
+
+def p_reserved_address_refused(emu: Emulator, link: RawLink) -> None:
+    link.exchange(set_address(0, 251))
+    assert link.exchange(snd_nke(0)) == ACK, "the module left address 0 for reserved address 251"
+
+
+def p_set_address_via_253(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(select(emu.profile.identity.id)) == ACK
+    assert link.exchange(set_address(253, 7)) == ACK
+    assert link.exchange(snd_nke(7)) == ACK
+
+
+def p_broadcast_255_executed(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(set_address(255, 8)) == b""
+    assert link.exchange(snd_nke(8)) == ACK
+
+
+def p_silent_at_neighbour_address(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(1)) == b""
+
+
+def _ident(emu: Emulator) -> tuple[str, str, int, int]:
+    i = emu.profile.identity
+    return i.id, i.manufacturer, i.version, i.medium
+
+
+def p_manufacturer_wildcard(emu: Emulator, link: RawLink) -> None:
+    ident, _, version, medium = _ident(emu)
+    assert link.exchange(select(ident, None, version, medium)) == ACK
+
+
+def p_version_wildcard(emu: Emulator, link: RawLink) -> None:
+    ident, man, _, medium = _ident(emu)
+    assert link.exchange(select(ident, man, None, medium)) == ACK
+
+
+def p_medium_wildcard(emu: Emulator, link: RawLink) -> None:
+    ident, man, version, _ = _ident(emu)
+    assert link.exchange(select(ident, man, version, None)) == ACK
+
+
+def p_version_wildcard_keeps_medium(emu: Emulator, link: RawLink) -> None:
+    ident, man, _, medium = _ident(emu)
+    assert link.exchange(select(ident, man, None, (medium + 1) & 0xFF)) == b""
+
+
+def p_app_reset_keeps_address(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(set_address(0, 6)) == ACK
+    assert link.exchange(encode(ControlFrame(c=SND_UD, a=6, ci=CI_APPLICATION_RESET))) == ACK
+    assert link.exchange(snd_nke(6)) == ACK
+
+
+def p_baud_kept_after_power_cycle(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(baud_switch(0, 0xB8)) == ACK
+    link.set_format(baud=300)
+    emu.physics.set_bus_voltage(0.0)
+    emu.physics.set_bus_voltage(36.0)
+    assert link.exchange(snd_nke(0)) == ACK, "no answer at 300 Bd after a power cycle (profile: keep)"
+
+
+def _answers_at(volts: float) -> Callable[[Emulator, RawLink], None]:
+    def probe(emu: Emulator, link: RawLink) -> None:
+        emu.physics.set_bus_voltage(volts)
+        assert link.exchange(snd_nke(0)) == ACK, f"no answer at {volts} V"
+
+    return probe
+
+
+def p_unit_load_at_42v(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_bus_voltage(42.0)
+    assert emu.physics.bus_current_a() <= Oracle(emu.profile).max_quiescent_current_a()
+
+
+def _tariff_after(
+    index: int, vac: float, held_s: float, *, detected: bool
+) -> Callable[[Emulator, RawLink], None]:
+    def probe(emu: Emulator, link: RawLink) -> None:
+        default = Oracle(emu.profile).expected_tariff([False] * 4)
+        emu.physics.set_rate_input_vac(index, vac)
+        emu.physics.advance_s(held_s)
+        tariff = read_register(emu, link, "active_tariff")
+        assert (tariff != default) == detected, f"input {index} at {vac} VAC for {held_s} s: tariff {tariff}"
+
+    return probe
+
+
+def _detected_between_4_6_and_5_6_s(index: int) -> Callable[[Emulator, RawLink], None]:
+    def probe(emu: Emulator, link: RawLink) -> None:
+        default = Oracle(emu.profile).expected_tariff([False] * 4)
+        emu.physics.set_rate_input_vac(index, 230.0)
+        emu.physics.advance_s(4.6)
+        assert read_register(emu, link, "active_tariff") == default, "detected before 5 s"
+        emu.physics.advance_s(1.0)
+        assert read_register(emu, link, "active_tariff") != default, "not detected after 5 s"
+
+    return probe
+
+
+def p_falling_edge_takes_detection_time(emu: Emulator, link: RawLink) -> None:
+    default = Oracle(emu.profile).expected_tariff([False] * 4)
+    emu.physics.set_rate_input_vac(1, 230.0)
+    emu.physics.advance_s(5.5)
+    assert read_register(emu, link, "active_tariff") != default
+    emu.physics.set_rate_input_vac(1, 0.0)
+    emu.physics.advance_s(4.0)
+    assert read_register(emu, link, "active_tariff") != default, "low level taken before 5 s"
+    emu.physics.advance_s(1.5)
+    assert read_register(emu, link, "active_tariff") == default, "low level not taken after 5 s"
+
+
 @dataclass(frozen=True)
 class Probe:
     check: Callable[[Emulator, RawLink], None]
@@ -229,12 +387,43 @@ PROBES: dict[str, Probe] = {
     "ignores_set_address": Probe(p_set_address),
     "deselect_broken": Probe(p_deselect),
     "rate_input_dies_at_230vac": Probe(p_input1_selects_tariff),
+    "repeat_new_access_number": Probe(p_fcb_repeat),
+    "nke_no_restart": Probe(p_nke_restarts_readout),
+    "access_number_frozen": Probe(p_access_number_steps_by_one),
+    "access_number_skips": Probe(p_access_number_steps_by_one),
+    "acd_set_without_alarm": Probe(p_acd_clear_without_alarm),
+    "rsp_a_echoes_request": Probe(p_a_field_is_own_address),
+    "selection_survives_power_cycle": Probe(p_deselected_after_power_cycle),
+    "nke_253_no_deselect": Probe(p_nke_253_deselects),
+    "mismatch_keeps_selection": Probe(p_deselect),
+    "accepts_reserved_address": Probe(p_reserved_address_refused),
+    "set_address_via_253_ignored": Probe(p_set_address_via_253),
+    "broadcast_255_not_executed": Probe(p_broadcast_255_executed),
+    "answers_neighbour_address": Probe(p_silent_at_neighbour_address),
+    "manufacturer_wildcard_broken": Probe(p_manufacturer_wildcard),
+    "version_wildcard_broken": Probe(p_version_wildcard),
+    "medium_wildcard_broken": Probe(p_medium_wildcard),
+    "version_wildcard_skips_medium": Probe(p_version_wildcard_keeps_medium),
+    "app_reset_clears_address": Probe(p_app_reset_keeps_address),
+    "baud_lost_after_power_cycle": Probe(p_baud_kept_after_power_cycle),
+    "dead_above_40v": Probe(_answers_at(42.0)),
+    "dead_below_22v": Probe(_answers_at(21.0)),
+    "reversed_dead_below_30v": Probe(_answers_at(-21.0)),
+    "current_rises_with_voltage": Probe(p_unit_load_at_42v),
+    "threshold_21vac": Probe(_tariff_after(1, 23.0, 6.5, detected=False)),
+    "threshold_27vac": Probe(_tariff_after(1, 25.0, 6.5, detected=True)),
+    "rate_detect_4s": Probe(_detected_between_4_6_and_5_6_s(1), REAL_TIME),
+    "rate_detect_8s": Probe(_detected_between_4_6_and_5_6_s(1), REAL_TIME),
+    "rate_detect_10s_input4": Probe(_detected_between_4_6_and_5_6_s(4), REAL_TIME),
+    "input3_dead": Probe(_tariff_after(3, 230.0, 6.5, detected=True)),
+    "falling_edge_immediate": Probe(p_falling_edge_takes_detection_time, REAL_TIME),
+    "falling_edge_latched": Probe(p_falling_edge_takes_detection_time, REAL_TIME),
 }
 
 
-def test_catalogue_has_a_probe_per_fault_and_at_least_25_faults() -> None:
+def test_catalogue_has_a_probe_per_fault_and_at_least_60_faults() -> None:
     assert set(PROBES) == set(FAULTS)
-    assert len(FAULTS) >= 25
+    assert len(FAULTS) >= 60
     for info in FAULTS.values():
         assert info.description and info.area and info.source
 
