@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.checks import record_key, wait_std
+from fixtures.checks import wait_std
 from fixtures.dut import NOMINAL_VOLTS, answers, set_local_baud
 from harness.master import NoReply, Reply, raw
 from harness.mbus import AckFrame, LongFrame, LongHeader, ShortFrame, encode
@@ -37,6 +37,11 @@ POWER_OFF_S = 0.5
 SETTLE_S = 0.05
 #: REQ_UD1 polls to empty pending class 1 data before ACD is judged
 CLASS1_POLLS = 3
+
+
+def record_key(record: Any) -> tuple[int, tuple[int, ...], int | None, tuple[int, ...]]:
+    """What identifies a record's meaning on the wire: DIF, DIFEs, VIF, VIFEs (EN 13757-3)."""
+    return (record.dif, tuple(record.dife), record.vif, tuple(record.vife))
 
 
 def _req_ud2(master: Any, address: int, fcb: bool) -> Reply:
