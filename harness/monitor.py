@@ -112,15 +112,14 @@ def split_frames(
         last_ns = b.t_ns
         buf.append(b)
         while buf:
-            raw = bytes(x.value for x in buf)
-            try:
-                n = frames.frame_length(raw)
+            try:  # the frame-length rule needs only the start byte and the L field
+                n = frames.frame_length(bytes(x.value for x in buf[:2]))
             except MBusError:
                 del buf[0]
                 continue
             if n is None or len(buf) < n:
                 break
-            yield MonitoredFrame(raw[:n], tuple(x.t_ns for x in buf[:n]))
+            yield MonitoredFrame(bytes(x.value for x in buf[:n]), tuple(x.t_ns for x in buf[:n]))
             del buf[:n]
 
 
@@ -343,11 +342,18 @@ class BusMonitor:
     def wait_for_replies(self, count: int, timeout_s: float) -> list[Exchange]:
         """Wait until ``count`` exchanges with a reply were seen or ``timeout_s`` passed; return them all."""
         deadline = time.monotonic() + timeout_s
+        parsed_at = -1
         while True:
-            seen = self.exchanges()
-            if sum(ex.reply is not None for ex in seen) >= count or time.monotonic() >= deadline:
-                return seen
-            time.sleep(0.01)
+            with self._lock:
+                n_bytes = len(self._bytes)
+            if n_bytes != parsed_at:  # parse only when something came: the reader thread keeps the CPU
+                parsed_at = n_bytes
+                seen = self.exchanges()
+                if sum(ex.reply is not None for ex in seen) >= count:
+                    return seen
+            if time.monotonic() >= deadline:
+                return self.exchanges()
+            time.sleep(0.05)
 
     def judged(self) -> list[ExchangeTiming]:
         """Every exchange seen so far, judged with this monitor's resolution."""

@@ -40,7 +40,8 @@ class MonitorPort:
             raise EndpointError(
                 f"cannot listen for the bus monitor endpoint on {host}:{port} "
                 f"({os.strerror(exc.errno) if exc.errno else exc}); "
-                "choose another port, or 0 for any free one"
+                "choose another port, or 0 for any free one",
+                option="monitor_port",
             ) from None
         self._listener.settimeout(0.2)  # lets the accept loop notice stop()
         self.host, self.port = self._listener.getsockname()[:2]
