@@ -16,7 +16,7 @@ from harness.cli import main
 from harness.emulator import Emulator, EndpointError
 from harness.master import Master, NoReply
 from harness.mbus import encode
-from harness.mbus.model import C_FCV, REQ_UD2, SND_NKE, ShortFrame
+from harness.mbus.model import C_FCB, C_FCV, REQ_UD2, SND_NKE, ShortFrame
 from harness.mbus.timing import reply_window
 from harness.measure import verdict_of
 from harness.monitor import BusMonitor, ExchangeTiming
@@ -69,10 +69,11 @@ def test_clean_replies_decided_inside_the_window_where_a_50ms_master_path_is_inc
         Master(emu.endpoints["mbus"], BAUD, latency_allowance_s=MASTER_ALLOWANCE_S) as m,
     ):
         path = [m.transact(NKE).latency_s for _ in range(2)]
-        telegrams = m.read(0, reset=False)
-        judged = _replied(mon, 2 + len(telegrams))
+        for fcb in (False, True):  # the first two telegrams of the read-out; raw exchanges, whatever the
+            m.transact(encode(ShortFrame(REQ_UD2 | C_FCV | (C_FCB * fcb), 0)))  # master makes of them
+        judged = _replied(mon, 4)
     assert [verdict_of(lat, low, high, MASTER_ALLOWANCE_S) for lat in path] == ["inconclusive"] * 2
-    assert len(judged) == 2 + len(telegrams)
+    assert len(judged) == 4
     for j in judged:
         assert j.reply_delay is not None and j.reply_delay.verdict == "pass", j.reply_delay
         assert j.reply_delay.uncertainty_s == RESOLUTION_S
