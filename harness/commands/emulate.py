@@ -23,6 +23,7 @@ _FLAGS = {
     "profile": "--profile",
     "tcp_port": "--tcp",
     "monitor_port": "--monitor",
+    "monitor_baud": "--monitor-baud",
 }
 
 _DESCRIPTION = """\
@@ -40,8 +41,9 @@ Run the reference emulator (E350 meter + CMi1020 module + M-Bus line) until Ctrl
   monitor: tcp://127.0.0.1:PORT   (--monitor) a listen-only bus monitor, as an M-Bus sniffer wired to the
                                   line: every character on the bus, requests and replies, when its stop
                                   bit ends (raw TCP, pyserial socket://; its UART is fixed at 8E1 and the
-                                  profile's default baud, like a sniffer set to one rate). Bytes sent to it
-                                  are discarded. Read it with harness.monitor.BusMonitor
+                                  profile's default baud or --monitor-baud, like a sniffer set to one rate:
+                                  after a baud switch it reads garbage). Bytes sent to it are discarded.
+                                  Read it with harness.monitor.BusMonitor
 
 Pseudo-terminal limitation: Linux ptys drop the parity flag, so the pty carries 8E1 whatever the master
 sets, and masters that read back the termios they set refuse it: libmbus's mbus-serial-* tools stop with
@@ -105,6 +107,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also offer a listen-only bus monitor (raw TCP) on 127.0.0.1:PORT (no PORT: any free port)",
     )
     p.add_argument(
+        "--monitor-baud",
+        type=int,
+        default=None,
+        metavar="BAUD",
+        help="the bus monitor's receive rate (default: the profile's default baud)",
+    )
+    p.add_argument(
         "--unpowered",
         action="store_true",
         help="start with the bus at 0 V (default: +36 V so a master can talk at once)",
@@ -138,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
             pty=args.pty,
             tcp_port=args.tcp,
             monitor_port=args.monitor,
+            monitor_baud=args.monitor_baud,
             powered=not args.unpowered,
         )
     except ValidationError as exc:

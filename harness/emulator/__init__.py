@@ -61,6 +61,8 @@ class EmulatorOptions(BaseModel):
     tcp_port: int | None = Field(default=None, ge=0, le=65535)
     #: listen-only bus monitor (raw TCP, 8E1 at the profile's default baud) on this port; 0 = any free port
     monitor_port: int | None = Field(default=None, ge=0, le=65535)
+    #: the monitor's UART rate (a sniffer is set to one rate); None = the profile's default baud
+    monitor_baud: int | None = Field(default=None, gt=0)
     powered: bool = False
 
     @field_validator("faults")
@@ -145,9 +147,8 @@ class Emulator:
                 self._tcp = TcpPort(self.bus, baud=self.profile.link.default_baud, port=options.tcp_port)
                 self.endpoints["tcp"] = self._tcp.url
             if options.monitor_port is not None:
-                self._monitor = MonitorPort(
-                    self.bus, baud=self.profile.link.default_baud, port=options.monitor_port
-                )
+                baud = options.monitor_baud or self.profile.link.default_baud
+                self._monitor = MonitorPort(self.bus, baud=baud, port=options.monitor_port)
                 self.endpoints["monitor"] = self._monitor.url
         except OSError:  # EndpointError: leave nothing running behind the error
             if self._tcp is not None:

@@ -10,8 +10,8 @@ Why raw TCP and not RFC 2217: a sniffer only receives, so there is nothing to ne
 socket is the shortest path from the line to the client's timestamp (no telnet escaping, no client-side
 reader thread and queue as in pyserial's ``rfc2217://``), which keeps the monitor's resolution small.
 pyserial opens it as ``socket://HOST:PORT``. The cost: the sniffer's UART is set to one rate, like a real
-sniffer configured for one baud; after a baud switch of the slave the monitor reads garbage until the
-emulator is started with that baud as its profile default.
+sniffer configured for one baud (``EmulatorOptions.monitor_baud``, default the profile's default baud);
+at any other rate on the line the monitor reads garbage, as a real one would.
 
 Bytes a client sends are discarded: the monitor never drives the line. Several clients may listen at
 once; a client sees only what the line carries once it is connected.

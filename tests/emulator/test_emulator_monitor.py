@@ -31,9 +31,9 @@ NKE = encode(ShortFrame(SND_NKE, 0))
 REQ = encode(ShortFrame(REQ_UD2 | C_FCV, 0))
 
 
-def _monitor(emu: Emulator) -> BusMonitor:
+def _monitor(emu: Emulator, baud: int = BAUD) -> BusMonitor:
     url = emu.endpoints["monitor"].replace("tcp://", "socket://")
-    return BusMonitor(url, baud=BAUD, resolution_s=RESOLUTION_S, time_scale=emu.time_scale)
+    return BusMonitor(url, baud=baud, resolution_s=RESOLUTION_S, time_scale=emu.time_scale)
 
 
 def _replied(mon: BusMonitor, count: int, timeout_s: float = 3.0) -> list[ExchangeTiming]:
@@ -114,6 +114,21 @@ def test_a_pause_inside_a_reply_is_caught_by_the_monitor(make_emulator: Callable
     assert gap is not None and gap.name == "reply_gap[10]" and gap.verdict == "fail", gap
     assert sum(g.verdict == "fail" for g in judged.gaps) == 1, "only the seeded pause is beyond the allowance"
     assert judged.reply_delay is not None and judged.reply_delay.verdict == "pass"
+
+
+def test_a_monitor_set_to_300_baud_judges_the_reply_window_at_300_baud(
+    make_emulator: Callable[..., Emulator],
+) -> None:
+    emu = make_emulator(monitor_port=0, monitor_baud=300, time_scale=1.0)
+    with Master(emu.endpoints["mbus"], BAUD, latency_allowance_s=MASTER_ALLOWANCE_S) as m:
+        m.change_baud(0, 300)  # acknowledged at 2400 Bd: garbage to a 300 Bd sniffer, as on a real bus
+        with _monitor(emu, 300) as mon:
+            m.transact(NKE)
+            (judged,) = _replied(mon, 1)
+    low, high = reply_window(300)
+    delay = judged.reply_delay
+    assert judged.exchange.request.data == NKE and delay is not None
+    assert (delay.low_s, delay.high_s) == (low, high) and delay.verdict == "pass", delay
 
 
 def test_a_taken_monitor_port_is_a_clear_error(
