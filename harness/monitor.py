@@ -11,7 +11,8 @@ sniffer: e.g. about 2 ms for an FTDI adapter with its latency timer at 1 ms).
 A byte's timestamp marks the end of its stop bit on the line (when a UART has it). Hence, per exchange:
 
 * reply delay = first reply byte - end of request - one character time (the reply's start bit),
-  judged against :func:`harness.mbus.timing.reply_window` (EN 13757-2 reply timing);
+  judged against :func:`harness.mbus.timing.reply_window` (EN 13757-2 reply timing); when the request's
+  last byte arrived together with the reply (the monitor stalled), the delay is not decided;
 * inter-character gap = interval between two bytes of one frame - one character time (idle line
   between a stop bit and the next start bit), judged against
   :func:`harness.mbus.timing.inter_char_gap_allowance_s` (EN 13757-2 / FT1.2: no pause inside a frame;
@@ -176,6 +177,16 @@ class Exchange:
         return tuple(self._line_s(b - a) - char for a, b in itertools.pairwise(self._envelope(frame)))
 
     @property
+    def request_end_resolved(self) -> bool | None:
+        """False when the request's last byte reached the monitor less than one character time before the
+        reply's first byte: impossible on the line, so the monitor stalled and that timestamp is late by an
+        unknown amount (the reply delay cannot be decided from it). None without a reply."""
+        if self.reply is None:
+            return None
+        raw_s = self._line_s(self.reply.stamps_ns[0] - self.request.stamps_ns[-1])
+        return raw_s >= char_time_s(self.baud)
+
+    @property
     def reply_gaps_s(self) -> tuple[float, ...]:
         """Idle line between consecutive characters of the reply, line seconds (0 = back to back)."""
         return self._gaps(self.reply)
@@ -256,9 +267,13 @@ def judge_exchange(exchange: Exchange, *, resolution_s: float) -> ExchangeTiming
     reply_check = None
     if delay is not None:
         low, high = reply_window(exchange.baud)
-        reply_check = TimingCheck(
-            "reply_delay", delay, low, high, u, verdict_of(delay, low, high, u), "EN 13757-2 reply timing"
-        )
+        verdict, rule = verdict_of(delay, low, high, u), "EN 13757-2 reply timing"
+        if not exchange.request_end_resolved:
+            verdict, rule = (
+                "inconclusive",
+                rule + " (not decided: the request's end reached the monitor late)",
+            )
+        reply_check = TimingCheck("reply_delay", delay, low, high, u, verdict, rule)
     allowance = inter_char_gap_allowance_s(exchange.baud)
     gaps = tuple(
         TimingCheck(

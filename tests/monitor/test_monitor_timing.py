@@ -156,3 +156,18 @@ def test_record_timing_writes_the_delay_and_the_longest_gap_as_bus_monitor_measu
     ]
     assert all(m.conditions["method"] == "bus monitor" and m.uncertainty == 0.002 for m in rec.measurements)
     assert [m.name for m in rec.deferred_failures] == ["inter_char_gap"]
+
+
+def test_a_request_end_that_arrived_with_the_reply_leaves_the_delay_undecided() -> None:
+    """A monitor that stalled hands over the request's last byte together with the reply: its timestamp is
+    late by an unknown amount, so a delay that looks too short is not decided; a real early reply is."""
+    req = on_line(REQ, 0.0)
+    rsp = on_line(ACK, req[-1].t_ns + 0.0292e9)
+    stalled = [*req[:-1], StampedByte(req[-1].value, rsp[0].t_ns), *rsp]
+    (ex,) = pair_exchanges(split_frames(stalled, baud=BAUD), baud=BAUD)
+    assert ex.request_end_resolved is False
+    judged = judge_exchange(ex, resolution_s=0.002)
+    assert judged.reply_delay is not None and judged.reply_delay.verdict == "inconclusive"
+    early = exchange(2 / BAUD, reply=ACK)
+    assert early.request_end_resolved is True
+    assert judge_exchange(early, resolution_s=0.002).reply_delay.verdict == "fail"  # type: ignore[union-attr]
