@@ -22,6 +22,8 @@ _FLAGS = {
     "faults": "--fault",
     "profile": "--profile",
     "tcp_port": "--tcp",
+    "monitor_port": "--monitor",
+    "monitor_baud": "--monitor-baud",
 }
 
 _DESCRIPTION = """\
@@ -36,6 +38,12 @@ Run the reference emulator (E350 meter + CMi1020 module + M-Bus line) until Ctrl
                                   baud: after a baud switch the slave no longer hears the gateway, as with a
                                   real gateway set to one rate (power-cycle the bus, or use RFC 2217)
   pty: /dev/pts/N                 (--pty) a pseudo-terminal for masters that only open a tty device
+  monitor: tcp://127.0.0.1:PORT   (--monitor) a listen-only bus monitor, as an M-Bus sniffer wired to the
+                                  line: every character on the bus, requests and replies, when its stop
+                                  bit ends (raw TCP, pyserial socket://; its UART is fixed at 8E1 and the
+                                  profile's default baud or --monitor-baud, like a sniffer set to one rate:
+                                  after a baud switch it reads garbage). Bytes sent to it are discarded.
+                                  Read it with harness.monitor.BusMonitor
 
 Pseudo-terminal limitation: Linux ptys drop the parity flag, so the pty carries 8E1 whatever the master
 sets, and masters that read back the termios they set refuse it: libmbus's mbus-serial-* tools stop with
@@ -97,6 +105,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(no PORT: any free port)",
     )
     p.add_argument(
+        "--monitor",
+        type=int,
+        nargs="?",
+        const=0,
+        default=None,
+        metavar="PORT",
+        help="also offer a listen-only bus monitor (raw TCP) on 127.0.0.1:PORT (no PORT: any free port)",
+    )
+    p.add_argument(
+        "--monitor-baud",
+        type=int,
+        default=None,
+        metavar="BAUD",
+        help="the bus monitor's receive rate (default: the profile's default baud)",
+    )
+    p.add_argument(
         "--unpowered",
         action="store_true",
         help="start with the bus at 0 V (default: +36 V so a master can talk at once)",
@@ -109,9 +133,12 @@ def endpoint_lines(endpoints: dict[str, str]) -> list[str]:
     lines = []
     for name, url in endpoints.items():
         lines.append(f"{'mbus' if name == 'tcp' else name}: {url}")
-        if name == "tcp":
+        if name in ("tcp", "monitor"):
             host, port = url.removeprefix("tcp://").rsplit(":", 1)
-            hint = f"# pyserial: socket://{host}:{port}  libmbus: mbus-tcp-request-data {host} {port} 0"
+            if name == "tcp":
+                hint = f"# pyserial: socket://{host}:{port}  libmbus: mbus-tcp-request-data {host} {port} 0"
+            else:
+                hint = f"# pyserial: socket://{host}:{port}  (listen-only: requests and replies)"
             lines.append(hint)
     return lines
 
@@ -126,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             pty=args.pty,
             tcp_port=args.tcp,
+            monitor_port=args.monitor,
+            monitor_baud=args.monitor_baud,
             powered=not args.unpowered,
         )
     except ValidationError as exc:
@@ -139,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"cmi-hil emulate: {exc}", file=sys.stderr)
         return 2
     except EndpointError as exc:
-        print(f"cmi-hil emulate: --tcp {args.tcp}: {exc}", file=sys.stderr)
+        flag = _FLAGS.get(exc.option, exc.option)
+        print(f"cmi-hil emulate: {flag} {getattr(args, flag.lstrip('-'), '')}: {exc}", file=sys.stderr)
         return 2
     if args.noise_loss:
         try:

@@ -3,6 +3,7 @@
     with start_emulator(EmulatorOptions(powered=True)) as emu:
         url = emu.endpoints["mbus"]          # rfc2217://127.0.0.1:PORT, 8E1 at 2400 Bd
         # with tcp_port=0: emu.endpoints["tcp"] is tcp://127.0.0.1:PORT (raw bytes, pyserial socket://)
+        # with monitor_port=0: emu.endpoints["monitor"] is tcp://127.0.0.1:PORT (listen-only bus monitor)
         emu.physics.set_bus_voltage(-30.0)   # BenchPhysics for the simulated instruments
 
 The bus starts unpowered (0 V) unless ``powered=True`` (+36 V). Faults apply to the DUT (first slave) only.
@@ -22,6 +23,7 @@ from harness.emulator.clock import ScaledClock
 from harness.emulator.faults import FAULTS, FaultInfo, UnknownFaultError, validate_faults
 from harness.emulator.meter import MeterSnapshot
 from harness.emulator.module import Cmi1020
+from harness.emulator.monitor_port import MonitorPort
 from harness.emulator.physics import EmulatorPhysics
 from harness.emulator.rfc2217_server import Rfc2217Server
 from harness.emulator.tcp_port import EndpointError, TcpPort
@@ -57,6 +59,10 @@ class EmulatorOptions(BaseModel):
     pty: bool = False
     #: raw TCP endpoint (transparent M-Bus gateway) on this port of 127.0.0.1; 0 = any free port
     tcp_port: int | None = Field(default=None, ge=0, le=65535)
+    #: listen-only bus monitor (raw TCP, 8E1 at the profile's default baud) on this port; 0 = any free port
+    monitor_port: int | None = Field(default=None, ge=0, le=65535)
+    #: the monitor's UART rate (a sniffer is set to one rate); None = the profile's default baud
+    monitor_baud: int | None = Field(default=None, gt=0)
     powered: bool = False
 
     @field_validator("faults")
@@ -135,14 +141,21 @@ class Emulator:
         self._server = Rfc2217Server(self.bus, initial=CharFormat(self.profile.link.default_baud))
         self.endpoints: dict[str, str] = {"mbus": self._server.url}
         self._tcp: TcpPort | None = None
-        if options.tcp_port is not None:
-            try:
+        self._monitor: MonitorPort | None = None
+        try:
+            if options.tcp_port is not None:
                 self._tcp = TcpPort(self.bus, baud=self.profile.link.default_baud, port=options.tcp_port)
-            except OSError:  # EndpointError: leave nothing running behind the error
-                self._server.stop()
-                self.bus.stop()
-                raise
-            self.endpoints["tcp"] = self._tcp.url
+                self.endpoints["tcp"] = self._tcp.url
+            if options.monitor_port is not None:
+                baud = options.monitor_baud or self.profile.link.default_baud
+                self._monitor = MonitorPort(self.bus, baud=baud, port=options.monitor_port)
+                self.endpoints["monitor"] = self._monitor.url
+        except OSError:  # EndpointError: leave nothing running behind the error
+            if self._tcp is not None:
+                self._tcp.stop()
+            self._server.stop()
+            self.bus.stop()
+            raise
         self._pty = None
         if options.pty:
             from harness.emulator.pty_port import PtyPort
@@ -179,6 +192,8 @@ class Emulator:
         self._server.stop()
         if self._tcp is not None:
             self._tcp.stop()
+        if self._monitor is not None:
+            self._monitor.stop()
         if self._pty is not None:
             self._pty.stop()
         self.bus.stop()

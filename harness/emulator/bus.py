@@ -10,6 +10,13 @@ Line noise (:meth:`Bus.set_line_noise`) hits a chosen fraction of the replies, d
 so a run is repeatable: a hit either erases the reply (the current pulses masked: the master's UART sees
 no start bit, as when noise destroyed the request and the slave stayed silent) or flips one bit of one
 character on its way to the master (a parity/checksum error the master reads as garbage).
+
+Listeners (:meth:`Bus.add_monitor`) are receivers wired to the line that never transmit, like an M-Bus
+sniffer: each reads every character on the line, the masters' requests and the slaves' replies, with its
+own UART at the time the character's stop bit ends.
+
+A slave's reply can carry idle line between its characters (:meth:`Bus.set_reply_pause`), the knob for a
+fault "pause inside a telegram" (EN 13757-2 / FT1.2 admit none inside a frame).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from typing import Literal
 
 from harness.emulator.clock import ScaledClock
 from harness.emulator.module import Cmi1020, Response
-from harness.emulator.wire import CharFormat, RxChar, Transmission, receive
+from harness.emulator.wire import CharFormat, Pauses, RxChar, Transmission, char_end_bits, receive
 from harness.mbus import frames
 from harness.mbus.model import Frame, MBusError
 
@@ -212,6 +219,10 @@ class Bus:
         self.clock = clock
         self.volts = 0.0
         self.ports: list[MasterPort] = []
+        #: listen-only receivers on the line (bus monitors); they read requests and replies alike
+        self.monitors: list[MasterPort] = []
+        #: idle bits inside each reply of a slave (by slave index): ``((after_char_index, idle_bits), ...)``
+        self.reply_pauses: dict[int, Pauses] = {}
         self.timing_log: deque[TimingRecord] = deque(maxlen=1000)
         self.lock = threading.RLock()  #: guards every slave's state (bus, physics and scheduler threads)
         self._lock = self.lock
@@ -238,6 +249,29 @@ class Bus:
             if port in self.ports:
                 self.ports.remove(port)
 
+    def add_monitor(self, port: MasterPort) -> None:
+        """Wire a listen-only receiver to the line: it reads every character from then on."""
+        with self._lock:
+            self.monitors.append(port)
+
+    def remove_monitor(self, port: MasterPort) -> None:
+        with self._lock:
+            if port in self.monitors:
+                self.monitors.remove(port)
+
+    def set_reply_pause(self, slave_index: int, after_char: int, idle_bits: int) -> None:
+        """Make slave ``slave_index`` leave ``idle_bits`` of idle line after character ``after_char``
+        (0-based) of each reply longer than that; ``idle_bits=0`` removes the pause."""
+        if not 0 <= slave_index < len(self.slaves):
+            raise ValueError(f"slave index must be 0..{len(self.slaves) - 1}, got {slave_index}")
+        if after_char < 0 or idle_bits < 0:
+            raise ValueError(f"after_char and idle_bits must be >= 0, got {after_char}, {idle_bits}")
+        with self._lock:
+            if idle_bits == 0:
+                self.reply_pauses.pop(slave_index, None)
+            else:
+                self.reply_pauses[slave_index] = ((after_char, idle_bits),)
+
     # --- supply -------------------------------------------------------------------------------------------
     def set_bus_voltage(self, volts: float) -> None:
         with self._lock:
@@ -263,6 +297,8 @@ class Bus:
             start = max(arrival, self._wire_free_wall)
             duration = len(data) * fmt.char_time_s() * ts
             self._wire_free_wall = start + duration
+            for mon in self.monitors:
+                self._to_listener(mon, [Transmission(data, fmt)], start, start + duration)
             groups: dict[tuple[CharFormat, bool], list[Cmi1020]] = {}
             for s in self.slaves:
                 if s.powered:
@@ -311,8 +347,10 @@ class Bus:
             # slaves never start on the same bit: each has its own oscillator and firmware timing
             # quantised to whole bits, which keeps the wired-AND of up to 250 replies cheap
             offset_bits = float(round((start - t0) / ts * resp.fmt.baud) + (k % 7))
-            sources.append(Transmission(resp.data, resp.fmt, offset_bits))
-            t_end = t0 + (offset_bits + len(resp.data) * resp.fmt.bits_per_char) / resp.fmt.baud * ts
+            tx = Transmission(resp.data, resp.fmt, offset_bits, self.reply_pauses.get(slave.index, ()))
+            sources.append(tx)
+            bits = len(resp.data) * resp.fmt.bits_per_char + tx.idle_bits
+            t_end = t0 + (offset_bits + bits) / resp.fmt.baud * ts
             slave.sending_until_wall = t_end
             finish = max(finish, t_end)
         record = TimingRecord(
@@ -345,10 +383,34 @@ class Bus:
                 k = int(flip_at * len(chars))
                 chars[k] = RxChar(chars[k].value ^ flip_bit, False, chars[k].framing_ok)
             record.reply_chars = len(chars)
-            step = (finish - t0) / len(chars)
-            for i, ch in enumerate(chars):
+            for i, (ch, at) in enumerate(zip(chars, _char_ends(sources, chars, t0, finish, ts), strict=True)):
                 stamp = record if i == 0 and n == 0 else None
-                self._scheduler.at(t0 + (i + 1) * step, _deliver(port, bytes([ch.value]), stamp))
+                self._scheduler.at(at, _deliver(port, bytes([ch.value]), stamp))
+        for mon in self.monitors:
+            self._to_listener(mon, sources, t0, finish)
+
+    def _to_listener(self, port: MasterPort, sources: list[Transmission], t0: float, t1: float) -> None:
+        """Schedule what a listen-only receiver reads of ``sources`` (on the line from ``t0`` to ``t1``)."""
+        chars = receive(sources, port.fmt)
+        ts = self.clock.time_scale
+        for ch, at in zip(chars, _char_ends(sources, chars, t0, t1, ts), strict=True):
+            self._scheduler.at(at, _deliver(port, bytes([ch.value])))
+
+
+def _char_ends(
+    sources: list[Transmission], chars: list[RxChar], t0: float, t1: float, time_scale: float
+) -> list[float]:
+    """Wall instants at which a receiver has each of ``chars`` (the end of its stop bit).
+
+    One undisturbed source read character for character: its own bit positions (pauses included);
+    otherwise (a collision, a foreign format) the characters are spread evenly over the burst.
+    """
+    if len(sources) == 1 and len(chars) == len(sources[0].data):
+        tx = sources[0]
+        bit_s = time_scale / tx.fmt.baud
+        return [t0 + (tx.offset_bits + end) * bit_s for end in char_end_bits(tx.data, tx.fmt, tx.pauses)]
+    step = (t1 - t0) / len(chars) if chars else 0.0
+    return [t0 + (i + 1) * step for i in range(len(chars))]
 
 
 def _deliver(port: MasterPort, data: bytes, stamp: TimingRecord | None = None) -> Callable[[], None]:

@@ -28,7 +28,13 @@ from harness.emulator.wire import CharFormat
 
 
 class EndpointError(OSError):
-    """An endpoint cannot be opened (e.g. its TCP port is taken); the message says what to do."""
+    """An endpoint cannot be opened (e.g. its TCP port is taken); the message says what to do.
+
+    ``option`` names the :class:`~harness.emulator.EmulatorOptions` field of the endpoint."""
+
+    def __init__(self, message: str, option: str = "tcp_port") -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class _Sender:

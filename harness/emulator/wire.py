@@ -67,12 +67,30 @@ def char_bits(value: int, fmt: CharFormat) -> list[int]:
     return bits
 
 
-def encode_bits(data: bytes, fmt: CharFormat) -> list[int]:
-    """Back-to-back characters as one bit stream."""
+#: idle bits a transmitter leaves on the line after a character: ``((after_char_index, idle_bits), ...)``
+Pauses = tuple[tuple[int, int], ...]
+
+
+def encode_bits(data: bytes, fmt: CharFormat, pauses: Pauses = ()) -> list[int]:
+    """Characters as one bit stream: back to back, except for the idle (mark, 1) bits of ``pauses``."""
+    idle = dict(pauses)
     out: list[int] = []
-    for b in data:
+    for i, b in enumerate(data):
         out += char_bits(b, fmt)
+        out += [1] * idle.get(i, 0)
     return out
+
+
+def char_end_bits(data: bytes, fmt: CharFormat, pauses: Pauses = ()) -> list[int]:
+    """Bit position, from the first start bit, at which each character's last stop bit ends."""
+    idle = dict(pauses)
+    ends: list[int] = []
+    pos = 0
+    for i in range(len(data)):
+        pos += fmt.bits_per_char
+        ends.append(pos)
+        pos += idle.get(i, 0)
+    return ends
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,12 @@ class Transmission:
     data: bytes
     fmt: CharFormat
     offset_bits: float = 0.0
+    #: idle line inside the burst (an inter-character pause, EN 13757-2 / FT1.2 admits none in a frame)
+    pauses: Pauses = ()
+
+    @property
+    def idle_bits(self) -> int:
+        return sum(bits for _, bits in self.pauses)
 
 
 def receive(sources: list[Transmission], rx: CharFormat) -> list[RxChar]:
@@ -93,11 +117,11 @@ def receive(sources: list[Transmission], rx: CharFormat) -> list[RxChar]:
     """
     if not sources:
         return []
-    if len(sources) == 1 and sources[0].fmt == rx and sources[0].offset_bits == 0:
+    if len(sources) == 1 and sources[0].fmt == rx and sources[0].offset_bits == 0 and not sources[0].pauses:
         return [RxChar(b, True, True) for b in sources[0].data]
     if all(s.fmt.baud == rx.baud and float(s.offset_bits).is_integer() for s in sources):
         return _receive_bit_aligned(sources, rx)
-    waves = [(encode_bits(s.data, s.fmt), s.fmt.baud, s.offset_bits / s.fmt.baud) for s in sources]
+    waves = [(encode_bits(s.data, s.fmt, s.pauses), s.fmt.baud, s.offset_bits / s.fmt.baud) for s in sources]
     end_s = max(off + len(bits) / baud for bits, baud, off in waves)
 
     def level(t: float) -> int:
@@ -144,7 +168,7 @@ def _decode_char(samples: list[int], rx: CharFormat) -> tuple[RxChar, int]:
 
 def _receive_bit_aligned(sources: list[Transmission], rx: CharFormat) -> list[RxChar]:
     """Same baud, whole-bit offsets: wired-AND the bit streams directly and read them bit by bit."""
-    streams = [(encode_bits(s.data, s.fmt), int(s.offset_bits)) for s in sources]
+    streams = [(encode_bits(s.data, s.fmt, s.pauses), int(s.offset_bits)) for s in sources]
     total = max(off + len(bits) for bits, off in streams)
     line = [1] * total
     for bits, off in streams:

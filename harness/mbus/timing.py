@@ -49,3 +49,19 @@ def end_of_frame_silence_s(baud: int) -> float:
     """Inter-character silence after which the master takes a reply as complete (EN 13757-2 allows
     only short gaps inside a frame)."""
     return END_OF_FRAME_CHAR_TIMES * char_time_s(baud)
+
+
+#: longest idle line tolerated between two characters of one frame, in bit times. EN 13757-2 takes its frames
+#: from IEC 60870-5-1 FT1.2, which admits no line idle between the characters of a frame (and asks for at
+#: least 33 idle bits between frames); our notes give no tolerance for a measured gap. ASSUMPTION: one
+#: character time (11 bit times), a third of the inter-frame idle, so a gap judged allowed can never make a
+#: receiver take the frame as ended. Confirm against the standard's text.
+INTER_CHAR_GAP_MAX_BIT_TIMES = 11
+INTER_CHAR_GAP_ASSUMPTION = True
+
+
+def inter_char_gap_allowance_s(baud: int) -> float:
+    """Longest idle line between the stop bit of one character and the start bit of the next inside a
+    frame (EN 13757-2 / FT1.2: none admitted; the tolerance is an assumption, see
+    :data:`INTER_CHAR_GAP_MAX_BIT_TIMES`). At 2400 Bd: 4.58 ms; at 300 Bd: 36.7 ms."""
+    return INTER_CHAR_GAP_MAX_BIT_TIMES * bit_time_s(baud)

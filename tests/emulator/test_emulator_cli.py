@@ -27,6 +27,7 @@ def test_emulate_prints_endpoints_serves_and_stops_on_ctrl_c() -> None:
             "2",
             "--pty",
             "--tcp",
+            "--monitor",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -44,6 +45,8 @@ def test_emulate_prints_endpoints_serves_and_stops_on_ctrl_c() -> None:
         host_port = tcp.removeprefix("tcp://")
         assert any(f"socket://{host_port}" in line for line in lines if line.startswith("#"))
         assert any(line.startswith("pty: /dev/") for line in lines)
+        monitor = next(line.split(": ", 1)[1] for line in lines if line.startswith("monitor: "))
+        assert monitor.startswith("tcp://127.0.0.1:") and monitor != tcp
         for url in (rfc2217, f"socket://{host_port}"):
             port = serial.serial_for_url(url, baudrate=2400, parity="E", timeout=0.5)
             try:
@@ -71,3 +74,4 @@ def test_emulate_help_documents_the_tcp_endpoint_and_the_pty_limitation(capsys) 
     out = " ".join(capsys.readouterr().out.split())
     assert "--tcp [PORT]" in out and "socket://" in out and "mbus-tcp-" in out
     assert "parity" in out and "Failed to set baud rate" in out
+    assert "--monitor [PORT]" in out and "listen-only" in out
