@@ -188,6 +188,8 @@ class SuiteState:
     def set_dut(self, dut: DutInfo) -> None:
         """Record the DUT's identity once it has been read."""
         if self.run_info is not None and self.run_dir is not None:
+            if dut.serial is None:  # the label serial (--dut-serial) is not in the telegram: keep it
+                dut = dut.model_copy(update={"serial": self.run_info.dut.serial})
             self.run_info = self.run_info.model_copy(update={"dut": dut})
             write_run_info(self.run_dir, self.run_info)
 

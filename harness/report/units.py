@@ -1,4 +1,10 @@
-"""Readable numbers for the report: SI prefixes, limits and margins. Pure functions."""
+"""Readable numbers for the report: SI prefixes, limits and margins in the quantity's unit, counts as
+integers, booleans as yes/no. Pure functions.
+
+A measurement row is shown at one scale (one SI prefix for value, limits, margin and uncertainty) and at
+the precision its evidence supports: the finer of its uncertainty and its distance to the limits, so a
+register compared within 1 Wh shows every Wh and a current measured to 6 uA shows micro-amperes.
+"""
 
 from __future__ import annotations
 
@@ -11,28 +17,157 @@ from harness.evidence import Measurement
 #: units that take SI prefixes; others (degC, %, counts) are printed as they are
 _PREFIXABLE = {"A", "V", "s", "W", "Wh", "VA", "var", "varh", "VAh", "Hz", "Ohm", "F", "J", "bit/s", "Bd"}
 _PREFIXES = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "\u00b5"), (1e-9, "n")]
+#: dimensionless quantities (register values, counts): the number alone, exactly when whole
+DIMENSIONLESS = {"", "1", "count", "counts"}
+#: a yes/no quantity recorded as 1.0 / 0.0
+BOOLEAN_UNITS = {"bool", "boolean"}
+#: whole numbers are shown exactly (no prefix, no rounding) up to this magnitude
+_EXACT_WHOLE_BELOW = 1e12
 
 
-def _digits(scaled: float, digits: int) -> str:
-    """Significant digits without scientific notation for 1 <= |x| < 1000 (``100`` stays ``100``)."""
-    whole = len(str(int(abs(scaled)))) if abs(scaled) >= 1 else 1
-    return f"{scaled:.{max(digits, whole)}g}"
+def _plain(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant digits in positional notation, trailing zeros trimmed
+    (``99.99, 2`` -> ``"100"``, never ``"1e+02"``)."""
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    decimals = digits - 1 - math.floor(math.log10(abs(x)))
+    rounded = round(x, decimals)
+    if rounded != 0 and math.floor(math.log10(abs(rounded))) != math.floor(math.log10(abs(x))):
+        decimals -= 1  # 99.99 rounded up to 100: one digit fewer after the point
+    text = f"{round(x, decimals):.{max(decimals, 0)}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _fixed(x: float, decimals: int) -> str:
+    text = f"{x:.{max(decimals, 0)}f}"
+    return "0" if text.strip("-0.") == "" and text.startswith("-") else text
+
+
+def _whole(x: float) -> bool:
+    return math.isfinite(x) and abs(x) < _EXACT_WHOLE_BELOW and float(x).is_integer()
+
+
+def unit_text(unit: str) -> str:
+    """The unit as printed after a number: nothing for a dimensionless quantity."""
+    return "" if unit in DIMENSIONLESS else unit
+
+
+def _join(number: str, unit: str) -> str:
+    u = unit_text(unit)
+    return f"{number} {u}" if u else number
+
+
+def yes_no(value: float | bool | None) -> str:
+    if value is None:
+        return "-"
+    return "yes" if bool(value) else "no"
+
+
+def _prefix_for(magnitude: float) -> tuple[float, str]:
+    for factor, prefix in _PREFIXES:
+        if magnitude >= factor:
+            return factor, prefix
+    return _PREFIXES[-1]
+
+
+def display_prefix(magnitude: float, unit: str) -> tuple[float, str]:
+    """Factor and SI prefix the report shows a quantity of this size in (``1.35e-3, "A"`` -> ``(1e-3, "m")``);
+    ``(1.0, "")`` for units that take no prefix."""
+    if unit not in _PREFIXABLE or magnitude == 0 or not math.isfinite(magnitude):
+        return 1.0, ""
+    return _prefix_for(abs(magnitude))
 
 
 def si(value: float | None, unit: str, digits: int = 4) -> str:
-    """``0.00123, "A"`` -> ``"1.23 mA"``; ``None`` -> ``"-"``."""
+    """``0.00123, "A"`` -> ``"1.23 mA"``; ``None`` -> ``"-"``; ``1.0, "bool"`` -> ``"yes"``;
+    ``35012345, "1"`` -> ``"35012345"`` (a whole dimensionless number is shown exactly)."""
     if value is None:
         return "-"
+    if unit in BOOLEAN_UNITS:
+        return yes_no(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return f"{value} {unit}".strip()
+        return _join(f"{value}", unit)
+    if unit in DIMENSIONLESS and _whole(value):
+        return str(int(value))
     if unit not in _PREFIXABLE or value == 0:
-        return f"{value:.{digits}g} {unit}".strip()
-    magnitude = abs(value)
-    for factor, prefix in _PREFIXES:
-        if magnitude >= factor:
-            return f"{_digits(value / factor, digits)} {prefix}{unit}"
-    factor, prefix = _PREFIXES[-1]
-    return f"{_digits(value / factor, digits)} {prefix}{unit}"
+        return _join(_plain(value, digits), unit)
+    factor, prefix = _prefix_for(abs(value))
+    text = _plain(value / factor, digits)
+    if abs(float(text)) >= 1000 and prefix != _PREFIXES[0][1]:  # 999.97 mA rounded to 1000 mA: 1 A
+        factor, prefix = _prefix_for(abs(float(text)) * factor)
+        text = _plain(value / factor, digits)
+    return f"{text} {prefix}{unit}"
+
+
+def _positive(values: list[float | None]) -> list[float]:
+    return [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How one measurement row prints its numbers: one prefix, one precision, one unit."""
+
+    unit: str
+    factor: float = 1.0
+    prefix: str = ""
+    #: digits after the point at this scale; None: four significant digits
+    decimals: int | None = None
+    #: whole numbers in the base unit, exactly (registers, counts)
+    exact: bool = False
+    boolean: bool = False
+
+    def text(self, x: float | None) -> str:
+        """A value, margin or uncertainty at the row's scale."""
+        if x is None:
+            return "-"
+        if self.boolean:
+            return yes_no(x)
+        if not math.isfinite(x):
+            return _join(f"{x}", self.unit)
+        if self.exact and _whole(x):
+            number = str(int(x))
+        elif self.decimals is not None:
+            number = _fixed(x / self.factor, self.decimals)
+        else:
+            number = _plain(x / self.factor, 4)
+        return self._with_unit(number)
+
+    def limit(self, x: float) -> str:
+        """A limit at the row's prefix, with its own significant digits (4.583 ms stays 4.583 ms)."""
+        if self.boolean:
+            return yes_no(x)
+        if self.exact and _whole(x):
+            return self._with_unit(str(int(x)))
+        return self._with_unit(_plain(x / self.factor, 4))
+
+    def _with_unit(self, number: str) -> str:
+        unit = unit_text(self.unit)
+        return f"{number} {self.prefix}{unit}" if unit else number
+
+
+def scale_for(samples: list[Measurement]) -> Scale:
+    """The scale of a row of samples of one measurement (same unit and limits)."""
+    first = samples[0]
+    unit = first.unit
+    if unit in BOOLEAN_UNITS:
+        return Scale(unit, boolean=True)
+    values = [m.value for m in samples if m.value is not None]
+    limits = [x for x in (first.low, first.high) if x is not None]
+    uncertainties = [m.uncertainty for m in samples]
+    if all(_whole(x) for x in values + limits + uncertainties) and (values or limits):
+        return Scale(unit, exact=True)
+    factor, prefix = 1.0, ""
+    if unit in _PREFIXABLE:
+        reference = _positive([statistics.median(values)] if values else []) or _positive(list(limits))
+        if reference:
+            factor, prefix = _prefix_for(reference[0])
+    steps = _positive([*uncertainties, *(margin(m) for m in samples)])
+    if not steps:
+        return Scale(unit, factor, prefix)
+    decimals = math.ceil(-math.log10(min(steps) / factor) - 1e-9)
+    return Scale(unit, factor, prefix, decimals=min(max(decimals, 0), 6))
 
 
 def margin(m: Measurement) -> float | None:
@@ -48,11 +183,12 @@ def margin(m: Measurement) -> float | None:
 
 
 def margin_percent(m: Measurement) -> float | None:
-    """Margin as a percentage of the limit it is measured against (of the span for a two-sided limit)."""
+    """Margin as a percentage of the limit it is measured against (of the span for a two-sided limit);
+    None for a yes/no quantity or an exact limit (low == high), where a percentage says nothing."""
     mg = margin(m)
-    if mg is None:
+    if mg is None or m.unit in BOOLEAN_UNITS:
         return None
-    if m.low is not None and m.high is not None and m.high != m.low:
+    if m.low is not None and m.high is not None:
         scale = abs(m.high - m.low)
     else:
         limit = m.low if m.low is not None else m.high
@@ -60,25 +196,85 @@ def margin_percent(m: Measurement) -> float | None:
     return 100.0 * mg / scale if scale else None
 
 
-def limits_text(m: Measurement) -> str:
+def limits_text(m: Measurement, scale: Scale | None = None) -> str:
+    s = scale or scale_for([m])
+    if s.boolean:
+        if m.low is not None and m.low > 0:
+            return "must be yes"
+        if m.high is not None and m.high < 1:
+            return "must be no"
+        return "-"
     if m.low is not None and m.high is not None:
-        return f"{si(m.low, m.unit)} .. {si(m.high, m.unit)}"
+        if m.low == m.high:
+            return f"= {s.limit(m.low)} (exact)"
+        return f"{s.limit(m.low)} .. {s.limit(m.high)}"
     if m.low is not None:
-        return f">= {si(m.low, m.unit)}"
+        return f"\u2265 {s.limit(m.low)}"
     if m.high is not None:
-        return f"<= {si(m.high, m.unit)}"
+        return f"\u2264 {s.limit(m.high)}"
     return "-"
 
 
-def value_text(m: Measurement) -> str:
-    text = si(m.value, m.unit)
-    if m.value is not None and m.uncertainty:
-        text += f" \u00b1 {si(m.uncertainty, m.unit, 2)}"
+def value_text(m: Measurement, scale: Scale | None = None) -> str:
+    s = scale or scale_for([m])
+    text = s.text(m.value)
+    if m.value is not None and m.uncertainty and not s.boolean:
+        text += f" \u00b1 {s.text(m.uncertainty)}"
     return text
 
 
+def _condition_value(value: object) -> str:
+    if isinstance(value, bool):
+        return yes_no(value)
+    if isinstance(value, float):
+        return _plain(value, 6)
+    return str(value)
+
+
+#: suffixes of condition names that carry the unit (``supply_v`` -> "supply 21 V")
+_CONDITION_UNITS = {"_v": "V", "_vac": "VAC", "_s": "s", "_a": "A", "_ms": "ms", "_hz": "Hz"}
+_CONDITION_NAMES = {"vac": "VAC", "baud": "Bd"}
+
+
+def _condition(key: str, value: object) -> str:
+    text = _condition_value(value)
+    if key in _CONDITION_NAMES and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{text} {_CONDITION_NAMES[key]}"
+    for suffix, unit in _CONDITION_UNITS.items():
+        if key.endswith(suffix) and isinstance(value, int | float) and not isinstance(value, bool):
+            return f"{key[: -len(suffix)].replace('_', ' ')} {text} {unit}"
+    return f"{key.replace('_', ' ')} {text}"
+
+
 def conditions_text(conditions: dict[str, object]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in conditions.items())
+    """``{"supply_v": 21.0, "polarity": "+"}`` -> ``"supply 21 V, polarity +"``."""
+    return ", ".join(_condition(k, v) for k, v in conditions.items())
+
+
+def limit_origin(m: Measurement) -> str | None:
+    """Where a derived limit comes from, for the limits the suite computes rather than reads off a sheet.
+
+    * ``rate_detection_time``: product sheet, minimum detection time 5 s; the upper limit adds two
+      read-outs of the active tariff (the reading that brackets the change and the one that sees it)
+      and the rig's polling step.
+    * ``reply_latency``: EN 13757-2, 11 bit times .. 330 bit times + 50 ms at the baud rate.
+    * ``quiescent_current``: product sheet, 1 unit load = 1.5 mA.
+    """
+    c = m.conditions
+    if m.name == "rate_detection_time" and m.low is not None and m.high is not None:
+        read_s = c.get("read_s")
+        if isinstance(read_s, int | float) and abs(m.low + 2 * read_s + m.uncertainty - m.high) < 1e-3:
+            return (
+                f"{_plain(m.low, 4)} s minimum detection time (product sheet) .. {_plain(m.low, 4)} s "
+                f"+ 2 \u00d7 {_plain(float(read_s), 3)} s read-out + {_plain(m.uncertainty, 3)} s "
+                "polling step"
+            )
+        return f"{_plain(m.low, 4)} s minimum detection time (product sheet); upper limit set by the test"
+    if m.name == "reply_latency" and isinstance(c.get("baud"), int | float):
+        return f"11 bit times .. 330 bit times + 50 ms at {c['baud']} Bd (EN 13757-2)"
+    if m.name == "quiescent_current" and m.high is not None:
+        return "1 unit load = 1.5 mA (product sheet)"
+    return None
 
 
 @dataclass
@@ -106,20 +302,30 @@ class MeasurementGroup:
     def verdict(self) -> str:
         return self.worst.verdict
 
+    @property
+    def scale(self) -> Scale:
+        return scale_for(self.samples)
+
     def values(self) -> list[float]:
         return [m.value for m in self.samples if m.value is not None]
 
     def value_text(self) -> str:
         values = self.values()
+        s = self.scale
         if len(self.samples) == 1 or not values:
-            return value_text(self.first)
-        unit = self.first.unit
+            return value_text(self.first, s)
         lo, hi, mid = min(values), max(values), statistics.median(values)
-        spread = "all equal" if lo == hi else f"{si(lo, unit)} .. {si(hi, unit)}"
-        text = f"median {si(mid, unit)} ({spread})"
-        if self.first.uncertainty:
-            text += f", \u00b1 {si(self.first.uncertainty, unit, 2)}"
+        spread = "all equal" if lo == hi else f"{s.text(lo)} .. {s.text(hi)}"
+        text = f"median {s.text(mid)} ({spread})"
+        if self.first.uncertainty and not s.boolean:
+            text += f", \u00b1 {s.text(self.first.uncertainty)}"
         return text
+
+    def limits_text(self) -> str:
+        return limits_text(self.first, self.scale)
+
+    def margin_text(self) -> str:
+        return "-" if self.scale.boolean else self.scale.text(margin(self.worst))
 
 
 def group_measurements(measurements: list[Measurement]) -> list[MeasurementGroup]:

@@ -15,7 +15,7 @@ from harness import evidence
 from harness.evidence import Requirement
 from harness.report import finalize_run, load_run, verify_manifest
 from harness.report.allure import write_allure_metadata
-from harness.report.render import render_html, report_context
+from harness.report.render import render_html, render_transcripts, report_context
 
 
 def _pdf_pages(path: Path) -> list[str]:
@@ -102,14 +102,20 @@ def test_measurement_table_shows_limits_margin_and_out_of_limit_first(make_run) 
     )
     verdicts = [v for _, v in rows]
     assert "fail" in verdicts and verdicts == sorted(verdicts, key=lambda v: v != "fail")
-    assert "&lt;= 1.5 mA" in table and "36.67 ms .. 1.15 s" in table
-    assert re.search(r"-\d+(\.\d+)? \u00b5A", table), "a value beyond its limit has a negative margin"
+    # limits and margin in the unit and at the prefix of the row's value; derived limits say where from
+    assert "\u2264 1.5 mA" in table and "36.67 ms .. 1150 ms" in table
+    assert re.search(r">-\d+\.\d+ mA<", table), "a value beyond its limit has a negative margin in mA"
+    assert "11 bit times .. 330 bit times + 50 ms at 300 Bd (EN 13757-2)" in table
 
 
 def test_transcripts_are_decoded_and_undecodable_bytes_say_why(make_run) -> None:
-    run_dir = make_run()
-    html = render_html(report_context(load_run(run_dir)))
-    appendix = html[html.index("Appendix A") :]
+    run = load_run(make_run())
+    context = report_context(run)
+    html = render_html(context)
+    reference = html[html.index("Appendix A") : html.index("Appendix B")]
+    assert '<a href="transcripts.html">' in reference and "2 transcript(s), 10 frame(s)" in reference
+    assert "SND_NKE" not in html, "the frames are in the appendix file, not in the report"
+    appendix = render_transcripts(context, run)
     assert "SND_NKE" in appendix and "E5 (single character acknowledge)" in appendix
     assert "id 12345678 ELV" in appendix and "energy" in appendix and "1234567" in appendix
     assert "undecodable" in appendix
