@@ -22,6 +22,12 @@ SUPPLY_RANGE_V = (21.0, 42.0)
 #: product sheet: minimum detection time of a rate input
 RATE_DETECTION_S = 5.0
 
+#: the two polarities often give the same current: a small filled marker on a solid line over a large
+#: hollow one on a dashed line keeps both visible where they coincide
+POLARITY_STYLES: dict[str, dict[str, object]] = {
+    "+": {"marker": "o", "color": "#1565c0", "linestyle": "-", "markersize": 4},
+    "-": {"marker": "s", "color": "#6a1b9a", "linestyle": "--", "markersize": 9, "fillstyle": "none"},
+}
 _COLOR = {"pass": "#2e7d32", "fail": "#c62828", "inconclusive": "#ef6c00"}
 _DPI = 110
 
@@ -58,15 +64,11 @@ def quiescent_current_plot(measurements: Sequence[Measurement]) -> bytes | None:
         return None
     fig = Figure(figsize=(7.0, 3.6), layout="constrained")
     ax = fig.add_subplot()
-    # the two polarities often give the same current: a filled small marker on a solid line over a large
-    # hollow one on a dashed line keeps both visible where they coincide
-    styles = {
-        "+": {"marker": "o", "color": "#1565c0", "linestyle": "-", "markersize": 4},
-        "-": {"marker": "s", "color": "#6a1b9a", "linestyle": "--", "markersize": 9, "fillstyle": "none"},
-    }
     for polarity, pts in sorted(series.items(), key=lambda kv: kv[0] != "-"):  # hollow drawn first
         pts.sort()
-        style = styles.get(polarity, {"marker": "^", "color": "#455a64", "linestyle": ":", "markersize": 5})
+        style = POLARITY_STYLES.get(
+            polarity, {"marker": "^", "color": "#455a64", "linestyle": ":", "markersize": 5}
+        )
         ax.plot(
             [p[0] for p in pts],
             [p[1] for p in pts],
