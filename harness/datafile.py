@@ -12,18 +12,21 @@ from typing import Any
 import yaml
 
 
-def read_yaml_mapping(path: Path, *, what: str, error: type[Exception], hint: str) -> dict[str, Any]:
+def read_yaml_mapping(
+    path: Path, *, what: str, error: type[Exception], hint: str, loader: type[Any] = yaml.SafeLoader
+) -> dict[str, Any]:
     """The top-level mapping of the YAML file ``path`` (a ``what``, e.g. "rig file").
 
     Raises ``error`` when the file cannot be read, is not YAML, or is not a mapping; ``hint`` says what to do
-    when it cannot be read (e.g. "check the --rig path").
+    when it cannot be read (e.g. "check the --rig path"). ``loader`` is a SafeLoader subclass (the rig
+    file's keeps dates as text so their validation names the field).
     """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise error(f"{path}: cannot read {what} ({exc.strerror}); {hint}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise error(f"{path}: {what} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):

@@ -80,6 +80,10 @@ class RunInfo(BaseModel):
     verdict: Literal["pass", "fail", "error", "incomplete"] | None = None  #: harness.verdict.run_verdict
     #: why the run got its verdict; for ERROR the bench/harness cause, shown on page 1 of the report
     verdict_reason: str | None = None
+    #: a signal (SIGINT, SIGTERM, SIGHUP) ended the run: tests not run or cut short, or evidence unfinished
+    interrupted: bool = False
+    #: name of that signal ("SIGINT"), None when the run was not interrupted
+    signal: str | None = None
     rig: RigInfo
     dut: DutInfo = Field(default_factory=DutInfo)
     harness_version: str
@@ -89,6 +93,7 @@ class RunInfo(BaseModel):
     nightly: bool = False
     command: list[str] = Field(default_factory=list)
     typed_command: str | None = None  # the cmi-hil command line as the user typed it
+    collected: int | None = None  # tests selected for the run (progress n/N of a run in progress)
 
 
 class Measurement(BaseModel):

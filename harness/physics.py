@@ -34,3 +34,17 @@ class BenchPhysics(Protocol):
 
     def now_s(self) -> float:
         """The emulator's clock in seconds (scaled time when a time scale is set)."""
+
+
+@runtime_checkable
+class ReferenceMeterReadout(Protocol):
+    """The meter's own registers, read independently of the module under test (read-only).
+
+    A lab reads the E350's display or optical port (IEC 62056-21) beside the M-Bus read-out; the simulated
+    bench exposes its meter model the same way. The suite compares the module's telegram with this
+    reference and never with the module's (or the emulator's) account of itself.
+    """
+
+    def meter_readout(self) -> dict[str, float | int]:
+        """Every device-profile register's value in the meter now, by register name, in the register's
+        unit (Wh, W, V, A, counts), before any M-Bus scaling."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from harness import __version__
+from harness import __version__, interrupts
 from harness import verdict as verdict_rule
 from harness.evidence import (
     MEASUREMENTS_FILE,
@@ -134,7 +135,7 @@ class SuiteState:
             rig=RigInfo(
                 name=self.rig_path.stem,
                 file=self._rel(self.rig_path),
-                simulated=_declared_simulated(self.rig_path),
+                simulated=declared_simulated(self.rig_path),
                 faults=self.faults,
             ),
             dut=DutInfo(
@@ -186,9 +187,9 @@ class SuiteState:
             write_run_info(self.run_dir, self.run_info)
 
     def set_dut(self, dut: DutInfo) -> None:
-        """Record the DUT's identity once it has been read."""
+        """Record the DUT's identity once read (the label serial from the command line is kept)."""
         if self.run_info is not None and self.run_dir is not None:
-            if dut.serial is None:  # the label serial (--dut-serial) is not in the telegram: keep it
+            if dut.serial is None and self.run_info.dut.serial is not None:
                 dut = dut.model_copy(update={"serial": self.run_info.dut.serial})
             self.run_info = self.run_info.model_copy(update={"dut": dut})
             write_run_info(self.run_dir, self.run_info)
@@ -218,15 +219,15 @@ class SuiteState:
         _allure_attach(format_transcript(entries), f"M-Bus {title}", "text/plain", "txt")
 
 
-def _declared_simulated(rig_path: Path) -> bool:
-    """Whether the rig file declares a simulated bench (what the verdict of a bench that never opened needs);
-    True when it cannot be read (the rig fixture then stops the run with the reason)."""
+def declared_simulated(rig_path: Path) -> bool:
+    """The rig file's ``simulated`` flag: it alone decides whether the evidence says "simulated bench"
+    (an unreadable rig file is not claimed to be simulated; the run stops on it with its message)."""
     try:
         from harness.rig import load_rig
 
         return bool(load_rig(rig_path).simulated)
-    except Exception:  # the rig fixture reports an unusable rig file with its message
-        return True
+    except Exception:  # the rig fixture reports the rig file's problem
+        return False
 
 
 def format_transcript(entries: Iterable[TranscriptEntry]) -> str:
@@ -408,13 +409,21 @@ def pytest_configure(config: pytest.Config) -> None:
         "(supply, polarity, dmm, ac_source, mains, button, led, meter_model); "
         "skipped with a reason if absent",
     )
-    config.stash[_STATE_KEY] = SuiteState(config)
+    state = SuiteState(config)
+    config.stash[_STATE_KEY] = state
     _CONFIGS.append(config)
+    if state.run_dir is not None:  # a suite run: a signal makes the bench safe first (harness.interrupts)
+        config.stash[_SIGNALS_KEY] = interrupts.install()
+
+
+_SIGNALS_KEY = pytest.StashKey[bool]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if config in _CONFIGS:
         _CONFIGS.remove(config)
+    if config.stash.get(_SIGNALS_KEY, False):
+        interrupts.uninstall()
 
 
 def requirement_ids(item: pytest.Item) -> list[str]:
@@ -437,6 +446,15 @@ def pytest_collection_modifyitems(
         state.cited[item.nodeid] = requirement_ids(item)
         if testcases in Path(str(item.path)).resolve().parents:
             state.suite_items = True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The number of tests selected goes into run.json at once: a run in progress shows n of N."""
+    state = suite_state(session.config)
+    if state.run_info is not None and state.run_dir is not None:
+        state.run_info = state.run_info.model_copy(update={"collected": len(session.items)})
+        write_run_info(state.run_dir, state.run_info)
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
@@ -529,6 +547,7 @@ def _reopens(station: Any) -> int:
 _BENCH_ERRORS = (
     ("harness.instruments.errors", "InstrumentError"),
     ("harness.rig.lock", "RigBusy"),
+    ("harness.rig.place", "PlaceError"),
     ("harness.rig.config", "RigFileError"),
     ("harness.rig.bench", "BenchError"),
     ("harness.master.errors", "PortError"),
@@ -586,7 +605,7 @@ def _outcome(record: _TestRecord) -> tuple[Outcome, str | None, ErrorKind | None
     if record.aborted is not None:
         return "error", record.aborted, record.aborted_kind
     if record.interrupted:
-        return "interrupted", "interrupted (Ctrl-C or SIGTERM) before the test finished", None
+        return "interrupted", _interrupt_message(), None
     reopened = _reopens(record.station) - record.station_reopens
     if record.station is not None and reopened > 0:
         return (
@@ -599,8 +618,14 @@ def _outcome(record: _TestRecord) -> tuple[Outcome, str | None, ErrorKind | None
         if rep is not None and rep.skipped:
             return "skipped", _message(rep), None
     if call is None:
-        return "interrupted", "the test did not finish (interrupted)", None
+        return "interrupted", _interrupt_message(), None
     return "passed", None, None
+
+
+def _interrupt_message() -> str:
+    signalled = interrupts.record()
+    by = signalled.signal_name if signalled else "an interrupt"
+    return f"interrupted by {by} before the test finished: not verified"
 
 
 def _message(rep: pytest.TestReport) -> str | None:
@@ -675,11 +700,30 @@ def _record_not_run(session: pytest.Session, state: SuiteState) -> None:
             append_jsonl(state.run_dir / TESTS_FILE, result)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, object, object]:
+    """Write the run's end (before the session's fixtures are torn down); after a signal, a teardown that
+    cannot restore the DUT on the halted bench is reported, not raised: the bench is already safe."""
+    _write_run_end(session, exitstatus)
+    try:
+        return (yield)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # pytest.fail in a teardown is an OutcomeException, not an Exception
+        if interrupts.record() is None:
+            raise
+        print(f"cmi-hil: teardown after the interrupt: {exc}", file=sys.stderr)
+        return None
+
+
+def _write_run_end(session: pytest.Session, exitstatus: int) -> None:
     state = suite_state(session.config)
     if state.run_dir is None:
         return
     wall_s = time.monotonic() - state.t0
+    signalled = interrupts.record()
+    if signalled is not None or exitstatus == pytest.ExitCode.INTERRUPTED:
+        state.interrupted = True
     _record_not_run(session, state)
     decision = run_decision(state)
     reason = decision.reason
@@ -692,6 +736,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 "duration_s": round(wall_s, 3),
                 "verdict": decision.verdict,
                 "verdict_reason": reason,
+                "interrupted": state.interrupted,
+                "signal": signalled.signal_name if signalled else None,
             }
         )
         write_run_info(state.run_dir, state.run_info)

@@ -4,19 +4,17 @@ energy following the meter."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pytest
 
-from fixtures.checks import (
-    StdClock,
-    expected_telegrams,
-    meter_snapshot,
-    record_key,
-    register_values,
-    registers_by_key,
-    wait_std,
+from fixtures.checks import StdClock, register_values, wait_std
+from harness.expect import (
+    expected_identity,
+    expected_records,
+    readings_by_register,
+    telegram_problems,
+    value_problem,
 )
 from harness.mbus.model import CI_RESPONSE_LONG, LongHeader
 from harness.mbus.records import describe
@@ -27,8 +25,8 @@ LIVE_INTERVAL_S = 10.0
 
 
 @pytest.mark.requirement("DA-HEADER")
-def test_identity_header(dut: Any, master: Any, profile: Any, oracle: Any) -> None:
-    ident = oracle.expected_header(ident=None if profile.identity.assumption else profile.identity.id)
+def test_identity_header(dut: Any, master: Any, profile: Any) -> None:
+    ident = expected_identity(profile)
     for i, frame in enumerate(master.read(dut.address)):
         assert frame.ci == CI_RESPONSE_LONG, f"telegram {i}: CI {frame.ci:02X}, expected 72 (long header)"
         h = frame.header
@@ -48,74 +46,57 @@ def test_identity_header(dut: Any, master: Any, profile: Any, oracle: Any) -> No
 
 @pytest.mark.requirement("DA-REGISTERS")
 def test_every_profile_register_with_its_coding(dut: Any, master: Any, profile: Any) -> None:
+    """Each telegram carries exactly the profile's registers, each with the DIF/DIFE/VIF/VIFE bytes
+    harness.expect derives from its declared coding, storage, tariff, subunit and VIF (EN 13757-3)."""
     frames = master.read(dut.address)
-    keys = registers_by_key(profile)
-    for index in range(profile.telegram_count):
-        expected = Counter(record_key(r) for r in _profile_records(profile, index))
-        got = Counter(record_key(r) for r in frames[index].records) if index < len(frames) else Counter()
-        missing = [keys[k].name for k in expected - got]
-        extra = [f"DIF {k[0]:02X} VIF {k[2]}" for k in got - expected]
-        assert not missing, f"telegram {index} lacks register(s) {missing} of the device profile"
-        assert not extra, f"telegram {index} carries record(s) the device profile does not list: {extra}"
-    for frame in frames:
-        for rec in frame.records:
-            reg = keys[record_key(rec)]
+    expected = expected_records(profile)
+    problems = []
+    for index in range(max(profile.telegram_count, len(frames))):
+        want = [e for e in expected if e.telegram == index]
+        got = list(frames[index].records) if index < len(frames) else []
+        problems += [f"telegram {index}: {p}" for p in telegram_problems(want, got)]
+        for rec in got:
             view = describe(rec)
-            assert view.problem is None, f"{reg.name}: {view.problem}"
-            assert (
-                view.tariff == reg.tariff and view.storage == reg.storage and view.subunit == reg.subunit
-            ), (
-                f"{reg.name}: position {view.tariff}/{view.storage}/{view.subunit}, profile: "
-                f"{reg.tariff}/{reg.storage}/{reg.subunit}"
-            )
-
-
-def _profile_records(profile: Any, telegram: int) -> list[Any]:
-    from harness.emulator.telegram import register_record
-
-    return [register_record(reg, 0) for reg in profile.registers if reg.telegram == telegram]
+            if view.problem is not None:
+                problems.append(f"telegram {index}: [{view.raw}] {view.problem}")
+    assert not problems, "records differ from the device profile: " + "; ".join(problems)
 
 
 @pytest.mark.requirement("DA-VALUES")
 @pytest.mark.needs("meter_model")
-def test_values_equal_the_meter(dut: Any, master: Any, profile: Any, oracle: Any, emulator: Any) -> None:
-    """Each value lies between the oracle's prediction for the meter just before and just after the read."""
-    before = meter_snapshot(emulator)
+def test_values_equal_the_meter(dut: Any, master: Any, profile: Any, reference_meter: Any) -> None:
+    """Each value equals the meter's own reading (read just before and just after the M-Bus read-out):
+    integer and enumerated registers exactly, analog ones within their declared resolution."""
+    before = reference_meter.meter_readout()
     frames = master.read(dut.address)
-    after = meter_snapshot(emulator)
-    keys = registers_by_key(profile)
-    lo_t = expected_telegrams(oracle, profile, before)
-    hi_t = expected_telegrams(oracle, profile, after)
+    after = reference_meter.meter_readout()
+    expected = expected_records(profile)
+    values = register_values(frames, profile)
     bad = []
-    for index, frame in enumerate(frames):
-        lo = {record_key(r): describe(r).value for r in lo_t[index]}
-        hi = {record_key(r): describe(r).value for r in hi_t[index]}
-        for rec in frame.records:
-            key = record_key(rec)
-            reg = keys[key]
-            value = describe(rec).value
-            if not isinstance(value, int | float):
-                if value != lo.get(key) and value != hi.get(key):
-                    bad.append(f"{reg.name}={value!r}, meter {lo.get(key)!r}")
-                continue
-            resolution = 1.0 / reg.scale if reg.scale else 0.0
-            low = min(lo[key], hi[key]) - resolution
-            high = max(lo[key], hi[key]) + resolution
-            m = measure(
-                f"register_{reg.name}",
-                value,
-                reg.unit or "1",
-                low=low,
-                high=high,
+    for exp in expected:
+        if exp.register not in values:
+            bad.append(f"{exp.register}: not in the read-out")
+            continue
+        reference = readings_by_register([before, after], exp.register)
+        got = values[exp.register]
+        if exp.numeric and isinstance(got, int | float) and reference:
+            measure(
+                f"register_{exp.register}",
+                got,
+                exp.unit or "1",
+                low=min(reference) - exp.resolution,
+                high=max(reference) + exp.resolution,
                 defer=True,
-                conditions={"obis": reg.obis},
+                conditions={"register": exp.register},
             )
-            if m.verdict == "fail":
-                bad.append(f"{reg.name}={value} (meter {lo[key]}..{hi[key]})")
+        problem = value_problem(exp, got, reference)
+        if problem is not None:
+            bad.append(problem)
     assert not bad, "values differ from the meter: " + "; ".join(bad)
 
 
 @pytest.mark.requirement("DA-LIVE")
+@pytest.mark.time_bound(LIVE_INTERVAL_S)
 def test_energy_follows_the_meter(dut: Any, master: Any, profile: Any, station: Any) -> None:
     clock = StdClock(station).start()
     first = register_values(master.read(dut.address), profile)["energy_import_total"]

@@ -1,6 +1,6 @@
 """Rate inputs (product sheet: up to 4; low < 24 VAC, high > 24 VAC, max 230 VAC, minimum detection time
 5 s): threshold on each input, detection time measured against the limit, short pulses ignored, 230 VAC
-withstood and detected, the active tariff in the telegram following the oracle's mapping."""
+withstood and detected, the active tariff in the telegram following the device profile's mapping."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.checks import StdClock, expected_tariff, read_registers, wait_std
+from fixtures.checks import StdClock, read_register, wait_std
+from harness.expect import expected_tariff, level_high
 from harness.measure import mandated_wait, measure
 
 #: margin around the threshold for "clearly low" / "clearly high" levels (VAC)
@@ -22,7 +23,13 @@ EARLY_READ_MARGIN_S = 1.0
 #: timing trials before a stalled bench is reported (each costs a detection time)
 TRIALS = 3
 
-pytestmark = pytest.mark.needs("ac_source")
+pytestmark = [
+    pytest.mark.needs("ac_source"),
+    # worst case: every trial applies a level, waits past detection and settles low; plus the teardown settle
+    pytest.mark.time_bound(
+        lambda p: (2 * TRIALS + 2) * (p.rate_inputs.detection_time_s + EARLY_READ_MARGIN_S)
+    ),
+]
 
 
 @pytest.fixture
@@ -42,7 +49,7 @@ def inputs(dut: Any, bench: Any, station: Any, profile: Any) -> Iterator[Any]:
 
 
 def _tariff(master: Any, dut: Any, profile: Any) -> int:
-    return int(read_registers(master, dut.address, profile)["active_tariff"])
+    return int(read_register(master, dut.address, profile, "active_tariff"))
 
 
 def _levels(count: int, high: set[int]) -> list[bool]:
@@ -65,7 +72,7 @@ INPUTS = [1, 2, 3, 4]
 
 @pytest.mark.requirement("RI-THRESHOLD")
 def test_levels_below_threshold_are_not_detected(
-    dut: Any, master: Any, inputs: Any, station: Any, profile: Any, oracle: Any
+    dut: Any, master: Any, inputs: Any, station: Any, profile: Any
 ) -> None:
     ri = profile.rate_inputs
     low_vac = ri.threshold_vac - THRESHOLD_MARGIN_VAC
@@ -73,7 +80,7 @@ def test_levels_below_threshold_are_not_detected(
         inputs.set_rate_input(index, low_vac)
     wait_std(station, ri.detection_time_s + station.rig.uncertainty.rate_poll_step_s, mandated="detection")
     tariff = _tariff(master, dut, profile)
-    expected = oracle.expected_tariff([low_vac] * ri.count)  # the oracle judges the voltages itself
+    expected = expected_tariff(profile, [level_high(profile, low_vac)] * ri.count)
     assert tariff == expected, (
         f"{low_vac:g} VAC (below the {ri.threshold_vac:g} VAC threshold) on every input for "
         f"{ri.detection_time_s:g} s changed the active tariff to {tariff}; expected {expected}"
@@ -136,15 +143,15 @@ def _settle_low(inputs: Any, station: Any, profile: Any) -> None:
 @pytest.mark.requirement("RI-THRESHOLD", "RI-DETECT-TIME", "RI-TARIFF")
 @pytest.mark.parametrize("index", INPUTS)
 def test_level_above_threshold_is_detected_after_the_detection_time(
-    dut: Any, master: Any, inputs: Any, station: Any, profile: Any, oracle: Any, index: int
+    dut: Any, master: Any, inputs: Any, station: Any, profile: Any, index: int
 ) -> None:
     ri = profile.rate_inputs
     if index > ri.count:
         pytest.skip(f"the device profile has {ri.count} rate inputs")
     detection = ri.detection_time_s
     idle, read_s = _read_duration(master, dut, profile, station)
-    assert idle == expected_tariff(oracle, profile, _levels(ri.count, set()))
-    expected = expected_tariff(oracle, profile, _levels(ri.count, {index}))
+    assert idle == expected_tariff(profile, _levels(ri.count, set()))
+    expected = expected_tariff(profile, _levels(ri.count, {index}))
     high_vac = ri.threshold_vac + THRESHOLD_MARGIN_VAC
     # polling: each read brackets the detection instant; allow two reads beyond the detection time
     deadline = detection + 2 * read_s + station.rig.uncertainty.rate_poll_step_s
@@ -177,13 +184,13 @@ def test_level_above_threshold_is_detected_after_the_detection_time(
         f"input {index} was detected {trial.early_at:.2f} s after {high_vac:g} VAC, before {detection:g} s"
     )
     assert trial.tariff == expected, (
-        f"{high_vac:g} VAC on input {index}: active tariff {trial.tariff}, the oracle expects {expected}"
+        f"{high_vac:g} VAC on input {index}: active tariff {trial.tariff}, the profile expects {expected}"
     )
 
 
 @pytest.mark.requirement("RI-GLITCH")
 def test_pulse_shorter_than_detection_time_is_ignored(
-    dut: Any, master: Any, inputs: Any, station: Any, profile: Any, oracle: Any
+    dut: Any, master: Any, inputs: Any, station: Any, profile: Any
 ) -> None:
     ri = profile.rate_inputs
     idle, read_s = _read_duration(master, dut, profile, station)
@@ -213,7 +220,7 @@ def test_pulse_shorter_than_detection_time_is_ignored(
 @pytest.mark.requirement("RI-MAX-VOLTAGE")
 @pytest.mark.needs("mains")
 def test_230_vac_is_withstood_and_detected(
-    dut: Any, master: Any, inputs: Any, station: Any, profile: Any, oracle: Any
+    dut: Any, master: Any, inputs: Any, station: Any, profile: Any
 ) -> None:
     ri = profile.rate_inputs
     mains = [i for i, w in sorted(station.rig.wiring.rate_inputs.items()) if w.mains]
@@ -222,7 +229,7 @@ def test_230_vac_is_withstood_and_detected(
     inputs.set_rate_input(index, ri.max_vac)
     wait_std(station, settle, mandated="detection")
     tariff = _tariff(master, dut, profile)
-    expected = expected_tariff(oracle, profile, _levels(ri.count, {index}))
+    expected = expected_tariff(profile, _levels(ri.count, {index}))
     assert tariff == expected, f"{ri.max_vac:g} VAC on input {index}: tariff {tariff}, expected {expected}"
     inputs.clear_rate_inputs()
     wait_std(station, settle, mandated="detection")

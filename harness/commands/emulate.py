@@ -11,7 +11,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from harness.emulator import EmulatorOptions, start_emulator
+from harness.emulator import EmulatorOptions, EndpointError, start_emulator
 from harness.emulator.faults import FAULTS
 from harness.profile import ProfileError
 
@@ -21,15 +21,37 @@ _FLAGS = {
     "time_scale": "--time-scale",
     "faults": "--fault",
     "profile": "--profile",
+    "tcp_port": "--tcp",
 }
+
+_DESCRIPTION = """\
+Run the reference emulator (E350 meter + CMi1020 module + M-Bus line) until Ctrl-C. Prints one
+'NAME: URL' line per endpoint once it accepts connections:
+
+  mbus: rfc2217://127.0.0.1:PORT  the master port as ser2net shares a USB M-Bus master; the client's baud,
+                                  data bits, parity and stop bits are the master's UART on the line
+  mbus: tcp://127.0.0.1:PORT      (--tcp) raw bytes as a transparent M-Bus/Ethernet gateway carries them:
+                                  libmbus's mbus-tcp-* tools (HOST PORT) and pyserial's socket://127.0.0.1:PORT
+                                  use it as they are. The bus side is fixed at 8E1 and the profile's default
+                                  baud: after a baud switch the slave no longer hears the gateway, as with a
+                                  real gateway set to one rate (power-cycle the bus, or use RFC 2217)
+  pty: /dev/pts/N                 (--pty) a pseudo-terminal for masters that only open a tty device
+
+Pseudo-terminal limitation: Linux ptys drop the parity flag, so the pty carries 8E1 whatever the master
+sets, and masters that read back the termios they set refuse it: libmbus's mbus-serial-* tools stop with
+"Failed to set baud rate". Use the TCP endpoint with libmbus's mbus-tcp-* tools instead.
+
+A client that opens an endpoint sees only what the bus carries from then on: replies to other masters
+sent while it was not connected are not kept for it.
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "emulate",
         help="run the CMi1020/E350 reference emulator and print its endpoints",
-        description="Run the reference emulator (E350 meter + CMi1020 module + M-Bus line) until Ctrl-C. "
-        "Prints one 'NAME: URL' line per endpoint once it accepts connections.",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--profile", type=Path, default=None, help="device profile YAML (default: shipped CMi1020/E350)"
@@ -52,13 +74,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="0.1 = every timer 10x faster (default 1.0 = real time)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed for generated slave ids and access numbers")
-    p.add_argument("--pty", action="store_true", help="also offer the master port as a pseudo-terminal")
+    p.add_argument(
+        "--pty",
+        action="store_true",
+        help="also offer the master port as a pseudo-terminal (8E1 only; libmbus's serial tools refuse it)",
+    )
+    p.add_argument(
+        "--tcp",
+        type=int,
+        nargs="?",
+        const=0,
+        default=None,
+        metavar="PORT",
+        help="also offer a raw TCP endpoint (transparent M-Bus gateway) on 127.0.0.1:PORT "
+        "(no PORT: any free port)",
+    )
     p.add_argument(
         "--unpowered",
         action="store_true",
         help="start with the bus at 0 V (default: +36 V so a master can talk at once)",
     )
     p.set_defaults(func=run)
+
+
+def endpoint_lines(endpoints: dict[str, str]) -> list[str]:
+    """'NAME: URL' lines: every master-port URL as ``mbus``, the pty by its path, hints as comments."""
+    lines = []
+    for name, url in endpoints.items():
+        lines.append(f"{'mbus' if name == 'tcp' else name}: {url}")
+        if name == "tcp":
+            host, port = url.removeprefix("tcp://").rsplit(":", 1)
+            hint = f"# pyserial: socket://{host}:{port}  libmbus: mbus-tcp-request-data {host} {port} 0"
+            lines.append(hint)
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             time_scale=args.time_scale,
             seed=args.seed,
             pty=args.pty,
+            tcp_port=args.tcp,
             powered=not args.unpowered,
         )
     except ValidationError as exc:
@@ -82,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
     except ProfileError as exc:
         print(f"cmi-hil emulate: {exc}", file=sys.stderr)
         return 2
+    except EndpointError as exc:
+        print(f"cmi-hil emulate: --tcp {args.tcp}: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -89,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        for name, url in emu.endpoints.items():
-            print(f"{name}: {url}", flush=True)
+        for line in endpoint_lines(emu.endpoints):
+            print(line, flush=True)
         faults = ", ".join(sorted(emu.faults)) or "none"
         print(f"# {len(emu.slaves)} slave(s), faults: {faults}, time scale {emu.time_scale}", flush=True)
         while not stop.wait(0.5):

@@ -22,12 +22,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--strict", action="store_true", help="certification mode: expired or missing calibration fails"
     )
     check.set_defaults(func=run_check)
+    drivers = actions.add_parser("drivers", help="list the instrument drivers a rig file may name, per role")
+    drivers.set_defaults(func=run_drivers)
     parser.set_defaults(func=lambda args: _usage(parser))
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
+
+
+def run_drivers(args: argparse.Namespace) -> int:
+    """Print every registered driver: role, name, the models it knows and where its commands come from."""
+    from harness.instruments.registry import DRIVER_REGISTRY, ROLES
+
+    for role in ROLES:
+        print(f"{role}:")
+        for entry in (e for e in DRIVER_REGISTRY.values() if e.role == role):
+            models = ", ".join(entry.models) if entry.models else "any (generic SCPI subset)"
+            summary = ((entry.cls.__doc__ or "").strip().splitlines() or [""])[0]
+            print(f"  {entry.name:<18} models: {models}")
+            print(f"  {'':<18} {summary}")
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -3,37 +3,58 @@
     cmi-hil run [--rig rigs/sim.yaml] [--fault NAME]... [--nightly] [--db URL] [--time-scale X]
                 [-k EXPR] [-m MARKEXPR] [-x] [-v] [-- more pytest args]
 
-Runs pytest on ``testcases/`` with progress, writes the evidence (run.json, measurements, tests,
-transcripts) and allure-results into ``reports/<YYYYmmdd-HHMMSS>-<rig>/``, prints a verdict per
-requirement and the suite's wall time against the waits the standard forces, then hands the folder to
-``harness.report.finalize_run`` (report, manifest, results database). Exit status: 0 when every test
-passed, non-zero on any failure or when the evidence could not be completed.
+Runs pytest on ``testcases/`` in this process (``pytest.main``, from the repository root) with progress,
+writes the evidence (run.json, measurements, tests, transcripts) and allure-results into
+``reports/<YYYYmmdd-HHMMSS>-<rig>/``, prints a verdict per requirement and the suite's wall time against
+the waits the standard forces, then hands the folder to ``harness.report.finalize_run`` (report, manifest,
+results database).
+
+The command owns the run's lifecycle (:mod:`harness.interrupts`). SIGINT, SIGTERM or SIGHUP, sent to this
+process alone or to its whole process group: the bench is made safe at once (supply outputs off, AC source
+off, relays open) and halted, the remaining tests are not started, fixtures are torn down, and the run
+folder is finalized as interrupted (run.json ``verdict: "incomplete"`` unless a test had already failed,
+``interrupted: true``, the signal's name, the finish time; report, database row and manifest written); the
+rig lock is released. A further signal while the run is being finished makes the bench safe again, gives up
+the evidence still to be written and names it. SIGKILL cannot be caught: the next run on the rig recovers
+the lock and puts the bench in its safe state before anything else.
+
+Exit status: 0 when every test passed; 1 on a failure (or a nightly regression); 2 when the setup was
+wrong or the evidence could not be completed; 130 when a SIGINT ended the run and ``128 + signum`` for
+another signal (143 SIGTERM, 129 SIGHUP), whatever the tests did before it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import subprocess
+import os
+import shlex
 import sys
 import time
-from datetime import datetime
+import traceback
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from harness import interrupts
 from harness import verdict as verdict_rule
+from harness.console.progress import latest_run_of_rig
 from harness.evidence import (
     ALLURE_DIR,
     MEASUREMENTS_FILE,
     REQUIREMENTS_FILE,
+    RUN_FILE,
     TESTS_FILE,
     Measurement,
     Requirement,
     TestResult,
     read_jsonl,
     read_run_info,
+    write_run_info,
 )
 from harness.requirements import CatalogueError, RequirementVerdict, load_catalogue, requirement_verdicts
 
@@ -52,18 +73,67 @@ def register(subparsers: Any) -> None:
         help="run the conformance suite and leave a run folder under reports/",
         description="Run the CMi1020 conformance suite on a rig (default: the simulated bench).",
     )
-    add_suite_options(p)
+    add_suite_options(p, multi_rig=True)
     p.add_argument(
         "--nightly", action="store_true", help="nightly run: compare with earlier runs, exit 1 on regression"
     )
+    p.add_argument(
+        "--requirement",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only the tests citing this requirement id (repeatable; `cmi-hil requirements` lists the ids)",
+    )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="show what would run and what this rig would skip, and why; touches nothing, stores nothing",
+    )
+    p.add_argument("--operator", default=None, metavar="NAME", help="who runs the test (report page 1)")
+    p.add_argument(
+        "--ambient",
+        default=None,
+        metavar="TEXT",
+        help='ambient conditions, e.g. "23 °C, 45 %%RH" (report page 1)',
+    )
+    p.add_argument(
+        "--dut-serial", default=None, metavar="SERIAL", help="the serial number on the DUT's label"
+    )
+    p.add_argument(
+        "--junit", type=Path, default=None, metavar="FILE", help="also write JUnit XML (CI servers)"
+    )
+    p.add_argument(
+        "--progress",
+        choices=("auto", "live", "plain", "off"),
+        default="auto",
+        help="console progress: a live line on a terminal, plain lines otherwise (default: %(default)s)",
+    )
     p.add_argument("--db", metavar="URL", default=None, help="results database (SQLAlchemy URL or file path)")
     p.add_argument("--reports-dir", type=Path, default=None, help="where run folders go (default: reports/)")
+    p.add_argument(
+        "--strict-calibration",
+        action="store_true",
+        help="certification run: refuse to start if an instrument's calibration is overdue or not recorded",
+    )
     p.set_defaults(func=run_command)
 
 
-def add_suite_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by `run` and `mutate`: rig, faults, time scale, test selection, extra pytest args."""
-    p.add_argument("--rig", type=Path, default=DEFAULT_RIG, help="rig file (default: %(default)s)")
+def add_suite_options(p: argparse.ArgumentParser, *, multi_rig: bool = False) -> None:
+    """Options shared by `run` and `mutate`: rig, faults, time scale, test selection, extra pytest args.
+
+    ``multi_rig``: ``--rig`` may be repeated (``cmi-hil run`` then runs every rig at once,
+    :mod:`harness.parallel`).
+    """
+    if multi_rig:
+        p.add_argument(
+            "--rig",
+            type=Path,
+            action="append",
+            default=None,
+            help=f"rig file (default: {DEFAULT_RIG}); repeat it to run several rigs side by side",
+        )
+    else:
+        p.add_argument("--rig", type=Path, default=DEFAULT_RIG, help="rig file (default: %(default)s)")
     p.add_argument(
         "--fault",
         action="append",
@@ -119,6 +189,19 @@ def check_faults(rig: Any, faults: list[str]) -> None:
         raise RunSetupError(f"unknown fault(s) {', '.join(unknown)}; valid: {', '.join(sorted(FAULTS))}")
 
 
+def check_calibration(rig: Any) -> None:
+    """``--strict-calibration``: overdue or unrecorded calibration refuses the run before anything starts."""
+    from harness.rig import calibration_problems
+
+    problems = calibration_problems(rig)
+    if problems:
+        raise RunSetupError(
+            "--strict-calibration: run refused, nothing was started: "
+            + "; ".join(problems)
+            + " (update calibration_due in the rig file after recalibration)"
+        )
+
+
 def new_run_dir(reports: Path, rig_name: str) -> Path:
     """``reports/<YYYYmmdd-HHMMSS>-<rig>``; a suffix keeps two runs in the same second apart."""
     reports.mkdir(parents=True, exist_ok=True)
@@ -157,36 +240,212 @@ def pytest_command(
         cmd.append("-x")
     if args.verbose:
         cmd.append("-" + "v" * args.verbose)
+    for rid in getattr(args, "requirement", None) or []:
+        cmd.append(f"--requirement={rid}")
+    for option in ("operator", "ambient", "dut_serial"):
+        value = getattr(args, option, None)
+        if value:
+            cmd.append(f"--{option.replace('_', '-')}={value}")
+    junit = getattr(args, "junit", None)
+    if junit is not None:
+        cmd += [f"--junitxml={Path(junit).resolve()}", "-o", "junit_family=xunit1"]
+    typed = getattr(args, "typed_command", None)
+    if typed:
+        cmd.append(f"--typed-command={typed}")
+    progress = getattr(args, "progress", None)
+    if progress and progress != "off" and not args.verbose:
+        # the progress plugin replaces pytest's dots; a failure is one line, its traceback in failures.log
+        cmd += [f"--progress={progress}", "-qq", "--tb=no", "-rN", "-o", "console_output_style=classic"]
+        history = getattr(args, "progress_history", None)
+        if history is not None:
+            cmd.append(f"--progress-history={history}")
     extra = list(args.pytest_args or [])
     if extra[:1] == ["--"]:
         extra = extra[1:]
     return cmd + extra
 
 
+def typed_command(argv: list[str]) -> str:
+    """The command line as the user typed it, shown on the report's page 1."""
+    return shlex.join(["cmi-hil", *argv])
+
+
 def run_command(args: argparse.Namespace) -> int:
+    rigs: list[Path] = (
+        list(args.rig or [DEFAULT_RIG]) if isinstance(args.rig, list | type(None)) else [args.rig]
+    )
+    if getattr(args, "typed_command", None) is None:
+        args.typed_command = typed_command(sys.argv[1:]) if Path(sys.argv[0]).name == "cmi-hil" else None
+    if len(rigs) > 1:
+        if args.plan:
+            print("cmi-hil run: --plan takes one --rig", file=sys.stderr)
+            return 2
+        from harness.parallel import run_rigs
+
+        argv = [a for a in sys.argv[1:] if a != "run"]
+        return run_rigs(rigs, _without_rig_options(argv))
+    args.rig = rigs[0]
     try:
         rig = resolve_rig(args.rig)
         check_faults(rig, args.fault)
+        if getattr(args, "strict_calibration", False):
+            check_calibration(rig)
         if args.time_scale is not None and not rig.simulated:
             raise RunSetupError(f"--time-scale is for simulated rigs; rig {rig.name!r} is a real bench")
         if not TESTCASES.is_dir():
             raise RunSetupError(f"no test cases at {TESTCASES}: run from a checkout of the harness")
-        reports = args.reports_dir or REPO_ROOT / "reports"
+        reports = (args.reports_dir or REPO_ROOT / "reports").resolve()
+        rig_path = rig.source.resolve() if rig.source else args.rig.resolve()
+        if args.plan:
+            return show_plan(args, rig, rig_path)
+        args.progress_history = latest_run_of_rig(reports, rig.name)
         run_dir = new_run_dir(reports, rig.name)
     except RunSetupError as exc:
         print(f"cmi-hil run: {exc}", file=sys.stderr)
         return 2
-    rig_path = rig.source.resolve() if rig.source else args.rig.resolve()
-    print(f"cmi-hil run: rig {rig.name} ({rig_path}), run folder {run_dir}", flush=True)
+    with interrupts.handling():
+        return run_and_finish(args, rig.name, rig_path, run_dir)
+
+
+def _without_rig_options(argv: list[str]) -> list[str]:
+    """``argv`` minus every ``--rig X`` / ``--rig=X`` (each rig's process gets its own)."""
+    out: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        if arg == "--rig":
+            skip = True
+            continue
+        if arg.startswith("--rig="):
+            continue
+        out.append(arg)
+    return out
+
+
+def show_plan(args: argparse.Namespace, rig: Any, rig_path: Path) -> int:
+    """``--plan``: collect the selection, list RUN/SKIP per test against the rig file's capabilities."""
+    from harness.plan import collect_plan, format_plan
+    from harness.rig.capabilities import declared_capabilities
+
+    capabilities = declared_capabilities(rig)
+    argv = pytest_command(args, rig_path, Path(os.devnull), nightly=args.nightly, allure=False)[3:]
+    argv = [a for a in argv if not a.startswith(("--evidence-dir=", "--junitxml=", "--progress"))]
+    with in_repo_root():
+        rc, tests = collect_plan(argv, capabilities)
+    if rc not in (0, 5):
+        print(f"cmi-hil run --plan: the suite could not be collected (pytest exit {rc})", file=sys.stderr)
+        return 2
+    format_plan(rig.name, tests, capabilities, sys.stdout)
+    return 0
+
+
+def run_and_finish(args: argparse.Namespace, rig_name: str, rig_path: Path, run_dir: Path) -> int:
+    """The suite, then the evidence; every exit path leaves the bench safe (module docstring)."""
+    print(f"cmi-hil run: rig {rig_name} ({rig_path}), run folder {run_dir}", flush=True)
     t0 = time.monotonic()
-    rc = subprocess.call(pytest_command(args, rig_path, run_dir, nightly=args.nightly), cwd=REPO_ROOT)
+    try:
+        rc = run_pytest(pytest_command(args, rig_path, run_dir, nightly=args.nightly)[3:])
+    except KeyboardInterrupt:  # outside pytest's own handling: before the session, or a further signal
+        close_benches()
+        signalled = interrupts.record()
+        if signalled is not None and signalled.count > 1:
+            return abandon(run_dir, [], stage="the suite's teardown")
+        rc = 2
+    except Exception as exc:  # a harness error escaping pytest: the bench first, then what evidence there is
+        traceback.print_exc()  # a harness bug: its trace helps the fix
+        print(f"cmi-hil run: the suite stopped on a harness error: {exc!r}", file=sys.stderr)
+        rc = 3
     wall = time.monotonic() - t0
-    summary_rc = print_summary(run_dir, wall)
-    finalize_rc = finalize(run_dir, db_url=args.db, nightly=args.nightly)
+    written: list[str] = []
+    try:
+        close_benches()
+        record_interruption(run_dir)
+        summary_rc = print_summary(run_dir, wall)
+        finalize_rc = finalize(run_dir, db_url=args.db, nightly=args.nightly, written=written)
+    except KeyboardInterrupt:
+        close_benches()
+        return abandon(run_dir, written, stage="finalization")
     if rc == 5:
         print("cmi-hil run: no test was selected", file=sys.stderr)
     print(f"cmi-hil run: evidence in {run_dir}")
+    signalled = interrupts.record()
+    if signalled is not None:
+        print(
+            f"cmi-hil run: interrupted by {signalled.signal_name} at {signalled.received}; "
+            "the bench was made safe, the run is recorded as interrupted",
+            file=sys.stderr,
+        )
+        return interrupts.exit_status(signalled.signum)
     return max(rc, summary_rc, finalize_rc)
+
+
+@contextlib.contextmanager
+def in_repo_root() -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(REPO_ROOT)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def run_pytest(arguments: list[str]) -> int:
+    """pytest in this process, from the repository root, so a signal reaches the bench's own handler."""
+    import pytest
+
+    with in_repo_root():
+        return int(pytest.main(arguments))
+
+
+def close_benches() -> None:
+    """Any bench the suite left open (an aborted teardown) made safe, closed, its lock released."""
+    from harness.rig import close_open_benches
+
+    for problem in close_open_benches():
+        print(f"cmi-hil run: SAFETY: {problem}", file=sys.stderr, flush=True)
+
+
+def record_interruption(run_dir: Path) -> None:
+    """run.json says interrupted, by which signal, and when the run ended, even if the suite could not."""
+    signalled = interrupts.record()
+    if signalled is None or not (run_dir / RUN_FILE).exists():
+        return
+    try:
+        info = read_run_info(run_dir)
+    except ValueError as exc:  # the report step names the broken run.json
+        print(f"cmi-hil run: {run_dir / RUN_FILE} could not be read: {exc}", file=sys.stderr)
+        return
+    update: dict[str, Any] = {"interrupted": True, "signal": signalled.signal_name}
+    if info.finished is None:
+        update["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    if info.verdict != "incomplete":  # harness.verdict: an interrupted run is INCOMPLETE, never FAIL or PASS
+        update["verdict"] = "incomplete"
+        update["verdict_reason"] = f"interrupted by {signalled.signal_name}: the tests that ran are kept"
+    write_run_info(run_dir, info.model_copy(update=update))
+
+
+def abandon(run_dir: Path, written: list[str], *, stage: str) -> int:
+    """A signal during ``stage`` gave up the evidence still to be written: the bench is safe (closed first);
+    say what is missing."""
+    from harness.report.finalize import not_written
+
+    with contextlib.suppress(KeyboardInterrupt):  # yet another signal: the message below still matters
+        record_interruption(run_dir)
+    signalled = interrupts.record()
+    name = signalled.signal_name if signalled else "a signal"
+    missing = not_written(written)
+    print(
+        f"cmi-hil run: {name} during {stage}: the bench is safe; evidence NOT written: "
+        f"{', '.join(missing) or 'none'}. Render it later with `cmi-hil report {run_dir}`",
+        file=sys.stderr,
+        flush=True,
+    )
+    return interrupts.exit_status(signalled.signum if signalled else 2)
 
 
 def load_results(run_dir: Path) -> tuple[list[TestResult], list[Measurement]]:
@@ -279,7 +538,7 @@ def format_verdict_table(verdicts: dict[str, RequirementVerdict]) -> str:
     return "\n".join(lines)
 
 
-def finalize(run_dir: Path, *, db_url: str | None, nightly: bool) -> int:
+def finalize(run_dir: Path, *, db_url: str | None, nightly: bool, written: list[str] | None = None) -> int:
     """Hand the run folder to the report builder (report, manifest, results DB) if it is installed."""
     try:
         from harness.report import finalize_run
@@ -287,7 +546,7 @@ def finalize(run_dir: Path, *, db_url: str | None, nightly: bool) -> int:
         print("cmi-hil run: harness.report.finalize_run is not available: no report or manifest written")
         return 0
     try:
-        return int(finalize_run(run_dir, db_url=db_url, nightly=nightly))
+        return int(finalize_run(run_dir, db_url=db_url, nightly=nightly, written=written))
     except Exception as exc:  # the evidence folder stays; say what failed
         print(f"cmi-hil run: the report could not be finished: {exc}", file=sys.stderr)
         return 2

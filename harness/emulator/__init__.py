@@ -2,6 +2,7 @@
 
     with start_emulator(EmulatorOptions(powered=True)) as emu:
         url = emu.endpoints["mbus"]          # rfc2217://127.0.0.1:PORT, 8E1 at 2400 Bd
+        # with tcp_port=0: emu.endpoints["tcp"] is tcp://127.0.0.1:PORT (raw bytes, pyserial socket://)
         emu.physics.set_bus_voltage(-30.0)   # BenchPhysics for the simulated instruments
 
 The bus starts unpowered (0 V) unless ``powered=True`` (+36 V). Faults apply to the DUT (first slave) only.
@@ -23,6 +24,7 @@ from harness.emulator.meter import MeterSnapshot
 from harness.emulator.module import Cmi1020
 from harness.emulator.physics import EmulatorPhysics
 from harness.emulator.rfc2217_server import Rfc2217Server
+from harness.emulator.tcp_port import EndpointError, TcpPort
 from harness.emulator.wire import CharFormat
 from harness.profile import DeviceProfile, load_profile
 
@@ -30,6 +32,7 @@ __all__ = [
     "FAULTS",
     "Emulator",
     "EmulatorOptions",
+    "EndpointError",
     "FaultInfo",
     "TimingRecord",
     "UnknownFaultError",
@@ -52,6 +55,8 @@ class EmulatorOptions(BaseModel):
     time_scale: float = Field(default=1.0, gt=0, le=100)
     seed: int = 0
     pty: bool = False
+    #: raw TCP endpoint (transparent M-Bus gateway) on this port of 127.0.0.1; 0 = any free port
+    tcp_port: int | None = Field(default=None, ge=0, le=65535)
     powered: bool = False
 
     @field_validator("faults")
@@ -129,6 +134,15 @@ class Emulator:
         self.physics = EmulatorPhysics(self.bus, dut, self.clock)
         self._server = Rfc2217Server(self.bus, initial=CharFormat(self.profile.link.default_baud))
         self.endpoints: dict[str, str] = {"mbus": self._server.url}
+        self._tcp: TcpPort | None = None
+        if options.tcp_port is not None:
+            try:
+                self._tcp = TcpPort(self.bus, baud=self.profile.link.default_baud, port=options.tcp_port)
+            except OSError:  # EndpointError: leave nothing running behind the error
+                self._server.stop()
+                self.bus.stop()
+                raise
+            self.endpoints["tcp"] = self._tcp.url
         self._pty = None
         if options.pty:
             from harness.emulator.pty_port import PtyPort
@@ -163,6 +177,8 @@ class Emulator:
             return
         self._stopped = True
         self._server.stop()
+        if self._tcp is not None:
+            self._tcp.stop()
         if self._pty is not None:
             self._pty.stop()
         self.bus.stop()

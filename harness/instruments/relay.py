@@ -20,6 +20,16 @@ def channel_list(channels: Iterable[int]) -> str:
 
 
 class ScpiRelayCard(ScpiInstrument):
+    """Generic SCPI switch: any positive channel number the card accepts in a ``(@...)`` list."""
+
+    #: How channel numbers are formed on this mainframe (for the rig-file message).
+    numbering = "any positive channel number of the card"
+
+    @classmethod
+    def channel_problem(cls, channel: int) -> str | None:
+        """None if ``channel`` can exist on this mainframe, else the numbering rule."""
+        return None if channel >= 1 else f"channel {channel} does not exist ({cls.numbering})"
+
     def __init__(
         self,
         resource: Resource,

@@ -7,9 +7,10 @@ written, so a rig limit never reaches an instrument; limits are static or read f
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, overload
 
@@ -167,10 +168,20 @@ class Control(Generic[T]):
 
 
 class ScpiInstrument:
-    """Base of the SCPI drivers: write/query with a per-model delay, identity, reset, error queue."""
+    """Base of the SCPI drivers: write/query with a per-model delay, identity, reset, error queue.
+
+    Per-model class attributes: :attr:`reset_timeout_s` (how long ``*OPC?`` may take after ``*RST``),
+    :attr:`remote_command` / :attr:`local_command` (front-panel lock while the harness drives the model).
+    """
 
     #: Longest error queue drained by :meth:`check_errors` (SCPI-99 queues hold at least 2 entries, most ~20).
     max_errors = 32
+    #: Time ``*OPC?`` may take after ``*RST`` (s); models with slow resets raise it (instruments.md 5.5).
+    reset_timeout_s = 5.0
+    #: Sent after identification to lock the front panel (None: the model needs none).
+    remote_command: str | None = None
+    #: Sent before closing to hand the front panel back.
+    local_command: str | None = None
 
     def __init__(self, resource: Resource, *, name: str, write_delay_s: float = 0.0) -> None:
         self.resource = resource
@@ -190,7 +201,24 @@ class ScpiInstrument:
         return self.resource.read().strip()
 
     def close(self) -> None:
+        """Hand the front panel back (models with a remote lock), then close the session."""
+        if self.local_command is not None:
+            with contextlib.suppress(Exception):  # closing must not fail on a dead link
+                self.write(self.local_command)
         self.resource.close()
+
+    @contextlib.contextmanager
+    def timeout(self, seconds: float) -> Iterator[None]:
+        """Raise the resource's I/O timeout (pyvisa ``timeout`` in ms) for one slow operation."""
+        previous = getattr(self.resource, "timeout", None)
+        if previous is None or previous >= seconds * 1000:
+            yield
+            return
+        self.resource.timeout = int(seconds * 1000)  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            self.resource.timeout = previous  # type: ignore[attr-defined]
 
     # -- IEEE 488.2 / SCPI common ------------------------------------------------------------------
     def identify(self) -> str:
@@ -205,7 +233,8 @@ class ScpiInstrument:
     def reset(self) -> None:
         """``*RST`` (a write, never a query: instruments.md 5.2), wait for ``*OPC?``, then ``*CLS``."""
         self.write("*RST")
-        self.query("*OPC?")
+        with self.timeout(self.reset_timeout_s):
+            self.query("*OPC?")
         self.write("*CLS")
 
     def read_errors(self) -> list[tuple[int, str]]:
@@ -227,6 +256,7 @@ class ScpiInstrument:
     def initialize(self, *, reset: bool = True) -> str:
         """Identify, reset where the model allows it, configure, and check the error queue."""
         idn = self.identify()
+        self.take_control()
         if reset:
             self.reset()
         else:
@@ -234,6 +264,11 @@ class ScpiInstrument:
         self.configure()
         self.check_errors("connect and configuration")
         return idn
+
+    def take_control(self) -> None:
+        """After identification: check model preconditions (override) and lock the front panel (remote)."""
+        if self.remote_command is not None:
+            self.write(self.remote_command)
 
     def configure(self) -> None:
         """Model-specific configuration after reset (override)."""

@@ -30,9 +30,13 @@ class ExpectedProtocolResource:
         self.pending: list[str] = []
         self.written: list[str] = []
         self.closed = False
+        #: pyvisa I/O timeout (ms); :attr:`timeouts` records it at each write (slow-reset waits are testable)
+        self.timeout = 2000
+        self.timeouts: list[int] = []
 
     def write(self, message: str) -> int:
         self.written.append(message)
+        self.timeouts.append(self.timeout)
         if self.position >= len(self.pairs):
             raise ProtocolMismatch(
                 f"unexpected write {message!r} after the last expected pair; written: {self.written}"
@@ -73,3 +77,9 @@ def expected_protocol(driver: type[D], pairs: Sequence[Pair], **kwargs: Any) -> 
     resource = ExpectedProtocolResource(pairs)
     yield driver(resource, **kwargs)  # type: ignore[call-arg]
     resource.assert_done()
+
+
+def timeout_at(instrument: Any, command: str) -> int:
+    """The I/O timeout (ms) the driver had set when it wrote ``command`` (first occurrence)."""
+    resource: ExpectedProtocolResource = instrument.resource
+    return resource.timeouts[resource.written.index(command)]

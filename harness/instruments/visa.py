@@ -1,4 +1,5 @@
-"""Opening VISA resources with the pure-Python pyvisa-py backend (``@py``) by default."""
+"""Opening VISA resources: the pure-Python pyvisa-py backend (``@py``) by default, or ``@ivi`` (the
+vendor VISA library installed on the machine: Keysight IO Libraries, NI-VISA, R&S VISA)."""
 
 from __future__ import annotations
 
@@ -19,18 +20,32 @@ def resource_manager(backend: str = DEFAULT_BACKEND) -> Any:
     return pyvisa.ResourceManager(backend)
 
 
-def open_resource(address: str, *, timeout_s: float = 2.0, backend: str = DEFAULT_BACKEND) -> Any:
-    """Open a message-based resource with ``\\n`` terminations.
+def open_resource(
+    address: str,
+    *,
+    timeout_s: float = 2.0,
+    backend: str = DEFAULT_BACKEND,
+    read_termination: str = "\n",
+    write_termination: str = "\n",
+) -> Any:
+    """Open a message-based resource with explicit terminations (``\\n`` unless the rig file says otherwise).
 
     A raw ``::SOCKET`` resource has no termination of its own, so without them every query times out
     (instruments.md 5.1); INSTR resources accept the same settings harmlessly.
     """
     try:
-        resource = resource_manager(backend).open_resource(address)
+        manager = resource_manager(backend)
+    except Exception as exc:  # OSError / ValueError when the backend's VISA library is not installed
+        raise InstrumentUnreachable(
+            f"VISA backend {backend!r} is not available ({exc}); install the vendor VISA library for @ivi, "
+            "or set visa_backend: '@py' in the rig file"
+        ) from exc
+    try:
+        resource = manager.open_resource(address)
     except Exception as exc:  # pyvisa raises VisaIOError, OSError, ValueError by transport
         raise InstrumentUnreachable(f"cannot open VISA resource {address!r}: {exc}") from exc
-    resource.read_termination = "\n"
-    resource.write_termination = "\n"
+    resource.read_termination = read_termination
+    resource.write_termination = write_termination
     resource.timeout = int(timeout_s * 1000)
     if address.upper().endswith("::SOCKET"):
         _set_nodelay(resource)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import serial
 
 from harness.evidence import TranscriptEntry
+from harness.instruments.serial_port import port_options
 from harness.master.errors import PortError
 from harness.master.summary import summarize
 from harness.mbus import Frame, MBusError, decode, frame_length
@@ -96,6 +97,7 @@ class SerialLink:
                 parity=serial.PARITY_EVEN,
                 stopbits=serial.STOPBITS_ONE,
                 timeout=POLL_S,
+                **port_options(url),  # exclusive open of a local adapter
             )
         except (serial.SerialException, ValueError, OSError) as exc:
             raise PortError(

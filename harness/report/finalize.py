@@ -38,6 +38,18 @@ EXIT_EVIDENCE_INCOMPLETE = 2
 #: why a folder is sealed when nobody says otherwise: the end of `cmi-hil run`
 RUN_SEAL_REASON = "sealed at the end of the run"
 
+#: the pieces of evidence finalize_run writes, in the order it writes them (the manifest seals the rest)
+ALLURE_METADATA = "Allure environment and categories"
+DB_ROW = "results database row"
+REPORT = "report.html and report.pdf"
+MANIFEST = "manifest.json"
+EVIDENCE_STEPS = (ALLURE_METADATA, DB_ROW, REPORT, MANIFEST)
+
+
+def not_written(written: list[str]) -> list[str]:
+    """The pieces of :data:`EVIDENCE_STEPS` missing from ``written`` (an aborted finalization)."""
+    return [step for step in EVIDENCE_STEPS if step not in written]
+
 
 def default_db_for(run_dir: Path) -> Path:
     """The results database beside the run folders: reports/results.sqlite for reports/<run>/."""
@@ -130,6 +142,7 @@ def finalize_run(
     nightly: bool = False,
     out: TextIO | None = None,
     seal_reason: str = RUN_SEAL_REASON,
+    written: list[str] | None = None,
 ) -> int:
     """Render report.html and report.pdf, write Allure environment/categories, store the run in the results
     database (``db_url``: any SQLAlchemy URL or file path; default results.sqlite beside the run folder),
@@ -138,9 +151,11 @@ def finalize_run(
 
     Returns 0; 1 when ``nightly`` and the comparison found a regression (new failing requirement, drifted
     measurement, markedly slower test); 2 when part of the evidence could not be written (the rest is kept
-    and the error printed).
+    and the error printed). ``written`` (when given) receives each of :data:`EVIDENCE_STEPS` once it is
+    complete, so a caller whose finalization was interrupted can say what is missing.
     """
     out = out or sys.stdout
+    written = written if written is not None else []
     run_dir = Path(run_dir)
     try:
         run = load_run(run_dir)
@@ -152,12 +167,14 @@ def finalize_run(
         print(f"cmi-hil: evidence problem: {problem}", file=sys.stderr)
 
     write_allure_metadata(run_dir, run.info)
+    written.append(ALLURE_METADATA)
 
     url: str | None = db_url_for(db_url if db_url is not None else default_db_for(run_dir))
     findings: list[Finding] = []
     seals: list[Seal] = []
     try:
         comparison, seals = _store(run, str(url), out)
+        written.append(DB_ROW)
         findings = comparison.findings
         note = comparison.note()
     except (ResultsDbError, LookupError, SQLAlchemyError) as exc:
@@ -173,6 +190,7 @@ def finalize_run(
         html_path, pdf_path = write_report(run, findings, note, figures, seal_history=history)
         print(f"report: {html_path}", file=out)
         print(f"report: {pdf_path}", file=out)
+        written.append(REPORT)
     except (ReportError, OSError) as exc:
         print(f"cmi-hil: report not complete: {exc}", file=sys.stderr)
         status = EXIT_EVIDENCE_INCOMPLETE
@@ -184,7 +202,9 @@ def finalize_run(
         )
         status = EXIT_EVIDENCE_INCOMPLETE
 
-    if not seal(run_dir, run.info.run_id, url, out, reason=seal_reason) and url is not None:
+    sealed = seal(run_dir, run.info.run_id, url, out, reason=seal_reason)
+    written.append(MANIFEST)
+    if not sealed and url is not None:
         status = EXIT_EVIDENCE_INCOMPLETE
 
     print(note, file=out)

@@ -13,92 +13,34 @@ import statistics
 from dataclasses import dataclass
 
 from harness.evidence import Measurement
+from harness.si import (
+    _PREFIXABLE,
+    BOOLEAN_UNITS,
+    DIMENSIONLESS,
+    display_prefix,
+    is_whole,
+    plain,
+    si,
+    unit_text,
+    yes_no,
+)
 
-#: units that take SI prefixes; others (degC, %, counts) are printed as they are
-_PREFIXABLE = {"A", "V", "s", "W", "Wh", "VA", "var", "varh", "VAh", "Hz", "Ohm", "F", "J", "bit/s", "Bd"}
-_PREFIXES = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "\u00b5"), (1e-9, "n")]
-#: dimensionless quantities (register values, counts): the number alone, exactly when whole
-DIMENSIONLESS = {"", "1", "count", "counts"}
-#: a yes/no quantity recorded as 1.0 / 0.0
-BOOLEAN_UNITS = {"bool", "boolean"}
-#: whole numbers are shown exactly (no prefix, no rounding) up to this magnitude
-_EXACT_WHOLE_BELOW = 1e12
-
-
-def _plain(x: float, digits: int) -> str:
-    """``x`` to ``digits`` significant digits in positional notation, trailing zeros trimmed
-    (``99.99, 2`` -> ``"100"``, never ``"1e+02"``)."""
-    if x == 0 or not math.isfinite(x):
-        return f"{x:g}"
-    decimals = digits - 1 - math.floor(math.log10(abs(x)))
-    rounded = round(x, decimals)
-    if rounded != 0 and math.floor(math.log10(abs(rounded))) != math.floor(math.log10(abs(x))):
-        decimals -= 1  # 99.99 rounded up to 100: one digit fewer after the point
-    text = f"{round(x, decimals):.{max(decimals, 0)}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+__all__ = [
+    "BOOLEAN_UNITS",
+    "DIMENSIONLESS",
+    "display_prefix",
+    "limit_origin",
+    "margin",
+    "margin_percent",
+    "si",
+    "unit_text",
+    "yes_no",
+]
 
 
 def _fixed(x: float, decimals: int) -> str:
     text = f"{x:.{max(decimals, 0)}f}"
     return "0" if text.strip("-0.") == "" and text.startswith("-") else text
-
-
-def _whole(x: float) -> bool:
-    return math.isfinite(x) and abs(x) < _EXACT_WHOLE_BELOW and float(x).is_integer()
-
-
-def unit_text(unit: str) -> str:
-    """The unit as printed after a number: nothing for a dimensionless quantity."""
-    return "" if unit in DIMENSIONLESS else unit
-
-
-def _join(number: str, unit: str) -> str:
-    u = unit_text(unit)
-    return f"{number} {u}" if u else number
-
-
-def yes_no(value: float | bool | None) -> str:
-    if value is None:
-        return "-"
-    return "yes" if bool(value) else "no"
-
-
-def _prefix_for(magnitude: float) -> tuple[float, str]:
-    for factor, prefix in _PREFIXES:
-        if magnitude >= factor:
-            return factor, prefix
-    return _PREFIXES[-1]
-
-
-def display_prefix(magnitude: float, unit: str) -> tuple[float, str]:
-    """Factor and SI prefix the report shows a quantity of this size in (``1.35e-3, "A"`` -> ``(1e-3, "m")``);
-    ``(1.0, "")`` for units that take no prefix."""
-    if unit not in _PREFIXABLE or magnitude == 0 or not math.isfinite(magnitude):
-        return 1.0, ""
-    return _prefix_for(abs(magnitude))
-
-
-def si(value: float | None, unit: str, digits: int = 4) -> str:
-    """``0.00123, "A"`` -> ``"1.23 mA"``; ``None`` -> ``"-"``; ``1.0, "bool"`` -> ``"yes"``;
-    ``35012345, "1"`` -> ``"35012345"`` (a whole dimensionless number is shown exactly)."""
-    if value is None:
-        return "-"
-    if unit in BOOLEAN_UNITS:
-        return yes_no(value)
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return _join(f"{value}", unit)
-    if unit in DIMENSIONLESS and _whole(value):
-        return str(int(value))
-    if unit not in _PREFIXABLE or value == 0:
-        return _join(_plain(value, digits), unit)
-    factor, prefix = _prefix_for(abs(value))
-    text = _plain(value / factor, digits)
-    if abs(float(text)) >= 1000 and prefix != _PREFIXES[0][1]:  # 999.97 mA rounded to 1000 mA: 1 A
-        factor, prefix = _prefix_for(abs(float(text)) * factor)
-        text = _plain(value / factor, digits)
-    return f"{text} {prefix}{unit}"
 
 
 def _positive(values: list[float | None]) -> list[float]:
@@ -125,22 +67,22 @@ class Scale:
         if self.boolean:
             return yes_no(x)
         if not math.isfinite(x):
-            return _join(f"{x}", self.unit)
-        if self.exact and _whole(x):
+            return f"{x} {unit_text(self.unit)}".strip()
+        if self.exact and is_whole(x):
             number = str(int(x))
         elif self.decimals is not None:
             number = _fixed(x / self.factor, self.decimals)
         else:
-            number = _plain(x / self.factor, 4)
+            number = plain(x / self.factor, 4)
         return self._with_unit(number)
 
     def limit(self, x: float) -> str:
         """A limit at the row's prefix, with its own significant digits (4.583 ms stays 4.583 ms)."""
         if self.boolean:
             return yes_no(x)
-        if self.exact and _whole(x):
+        if self.exact and is_whole(x):
             return self._with_unit(str(int(x)))
-        return self._with_unit(_plain(x / self.factor, 4))
+        return self._with_unit(plain(x / self.factor, 4))
 
     def _with_unit(self, number: str) -> str:
         unit = unit_text(self.unit)
@@ -156,13 +98,13 @@ def scale_for(samples: list[Measurement]) -> Scale:
     values = [m.value for m in samples if m.value is not None]
     limits = [x for x in (first.low, first.high) if x is not None]
     uncertainties = [m.uncertainty for m in samples]
-    if all(_whole(x) for x in values + limits + uncertainties) and (values or limits):
+    if all(is_whole(x) for x in values + limits + uncertainties) and (values or limits):
         return Scale(unit, exact=True)
     factor, prefix = 1.0, ""
     if unit in _PREFIXABLE:
         reference = _positive([statistics.median(values)] if values else []) or _positive(list(limits))
         if reference:
-            factor, prefix = _prefix_for(reference[0])
+            factor, prefix = display_prefix(reference[0], unit)
     steps = _positive([*uncertainties, *(margin(m) for m in samples)])
     if not steps:
         return Scale(unit, factor, prefix)
@@ -227,7 +169,7 @@ def _condition_value(value: object) -> str:
     if isinstance(value, bool):
         return yes_no(value)
     if isinstance(value, float):
-        return _plain(value, 6)
+        return plain(value, 6)
     return str(value)
 
 
@@ -265,11 +207,11 @@ def limit_origin(m: Measurement) -> str | None:
         read_s = c.get("read_s")
         if isinstance(read_s, int | float) and abs(m.low + 2 * read_s + m.uncertainty - m.high) < 1e-3:
             return (
-                f"{_plain(m.low, 4)} s minimum detection time (product sheet) .. {_plain(m.low, 4)} s "
-                f"+ 2 \u00d7 {_plain(float(read_s), 3)} s read-out + {_plain(m.uncertainty, 3)} s "
+                f"{plain(m.low, 4)} s minimum detection time (product sheet) .. {plain(m.low, 4)} s "
+                f"+ 2 \u00d7 {plain(float(read_s), 3)} s read-out + {plain(m.uncertainty, 3)} s "
                 "polling step"
             )
-        return f"{_plain(m.low, 4)} s minimum detection time (product sheet); upper limit set by the test"
+        return f"{plain(m.low, 4)} s minimum detection time (product sheet); upper limit set by the test"
     if m.name == "reply_latency" and isinstance(c.get("baud"), int | float):
         return f"11 bit times .. 330 bit times + 50 ms at {c['baud']} Bd (EN 13757-2)"
     if m.name == "quiescent_current" and m.high is not None:

@@ -130,7 +130,7 @@ def slower(history_s: Sequence[float], duration_s: float, *, policy: TrendPolicy
 
 
 def _fmt(value: float, unit: str) -> str:
-    from harness.report.units import si  # local: results must not import the report package at load time
+    from harness.si import si
 
     return si(value, unit)
 

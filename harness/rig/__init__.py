@@ -6,9 +6,11 @@ from harness.rig.bench import (
     CAPABILITIES,
     Bench,
     BenchError,
+    BenchHalted,
     CalibrationWarning,
     CapabilityMissing,
     Terminated,
+    close_open_benches,
     open_bench,
 )
 from harness.rig.config import RigConfig, RigFileError, calibration_problems, load_rig
@@ -18,6 +20,7 @@ __all__ = [
     "CAPABILITIES",
     "Bench",
     "BenchError",
+    "BenchHalted",
     "CalibrationWarning",
     "CapabilityMissing",
     "RigBusy",
@@ -26,6 +29,7 @@ __all__ = [
     "RigLock",
     "Terminated",
     "calibration_problems",
+    "close_open_benches",
     "load_rig",
     "open_bench",
 ]

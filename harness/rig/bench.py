@@ -2,24 +2,26 @@
 
 ``open_bench(rig)`` takes the rig lock (real rigs), starts the emulator and the simulated SCPI servers
 (simulated rigs), connects every instrument, puts the bench in its safe state and returns a :class:`Bench`.
-Closing it (the ``with`` block, :meth:`Bench.close`, SIGINT, SIGTERM or interpreter exit) restores the safe
-state — supply off, AC source off, relays open — then disconnects, stops the simulation, releases the lock.
+Closing it (the ``with`` block, :meth:`Bench.close` or interpreter exit) restores the safe state — supply off,
+AC source off, relays open — then disconnects, stops the simulation, releases the lock. SIGINT, SIGTERM and
+SIGHUP make every open bench safe at once and halt it (nothing is energised again), then interrupt the run
+(:mod:`harness.interrupts`).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import signal
 import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, Literal
 
+from harness import interrupts
 from harness.evidence import Instrument, RigInfo
 from harness.instruments import (
     InstrumentError,
@@ -33,15 +35,27 @@ from harness.instruments import (
     ScpiRelayCard,
     SupplyLimits,
 )
+from harness.instruments.dmms import Keysight34401A
+from harness.instruments.registry import supply_outputs
 from harness.instruments.scpi import ScpiInstrument
 from harness.instruments.sim import SimBench, SimWiring
 from harness.instruments.visa import open_resource
-from harness.physics import BenchPhysics
-from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems
+from harness.interrupts import GuardedResource
+from harness.interrupts import Terminated as Terminated  # re-exported: what a signal raises
+from harness.physics import BenchPhysics, ReferenceMeterReadout
+from harness.rig.capabilities import CAPABILITIES as CAPABILITIES  # re-exported
+from harness.rig.capabilities import capabilities_of
+from harness.rig.config import (
+    LABGRID_MBUS_URL,
+    InstrumentConfig,
+    LabgridPlaceConfig,
+    RigConfig,
+    calibration_problems,
+    supply_range_problem,
+)
 from harness.rig.lock import RigLock
 
 Polarity = Literal["+", "-"]
-CAPABILITIES = ("supply", "polarity", "dmm", "ac_source", "mains", "button", "led")
 
 
 class BenchError(Exception):
@@ -56,8 +70,12 @@ class CalibrationWarning(UserWarning):
     """An instrument's calibration has expired or is not recorded."""
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an interrupt so every ``finally`` and fixture teardown runs."""
+class LockRecovered(UserWarning):
+    """The rig lock was left by a run that crashed or was SIGKILLed; the bench was taken over safely."""
+
+
+class BenchHalted(BenchError):
+    """A signal ended the run: the bench was made safe and switches nothing on again."""
 
 
 class Bench:
@@ -73,6 +91,8 @@ class Bench:
         self.mbus_baud: int = rig.mbus.baud
         self.emulator: Any = None
         self.physics: BenchPhysics | None = None
+        #: the meter's own registers read beside the module (simulated bench: its meter model), or None
+        self.reference_meter: ReferenceMeterReadout | None = None
         self.sim: SimBench | None = None
         self.time_scale: float = 1.0
         self.resources: dict[str, str] = {}
@@ -86,35 +106,36 @@ class Bench:
         self.polarity: Polarity | None = None  # None = path state unknown
         self.rate_levels_vac: dict[int, float] = {}
         self.closed = False
+        #: set by a signal (harness.interrupts): the bench was made safe and energises nothing again
+        self.halted = False
+        self._signals_installed = False
         self._lock: RigLock | None = None
         self._cleanups: list[Callable[[], None]] = []
 
     # -- capabilities ----------------------------------------------------------------------------
     @property
     def capabilities(self) -> set[str]:
-        caps = set()
-        if self.supply is not None:
-            caps.add("supply")
-            if self.rig.wiring.polarity.method != "none":
-                caps.add("polarity")
-        if self.dmm is not None:
-            caps.add("dmm")
-        if self.ac_source is not None and self.rig.rate_input_channels:
-            caps.add("ac_source")
-            if self.rig.mains_channels and self.rig.limits.max_rate_input_vac >= 230.0:
-                caps.add("mains")
-        if self.physics is not None or self.rig.wiring.button_channel is not None:
-            caps.add("button")
-        if self.physics is not None:
-            caps.add("led")
-        return caps
+        """The rule of :mod:`harness.rig.capabilities` applied to the instruments this bench connected."""
+        connected = [
+            role
+            for role, driver in (
+                ("supply", self.supply),
+                ("dmm", self.dmm),
+                ("relays", self.relays),
+                ("ac_source", self.ac_source),
+            )
+            if driver is not None
+        ]
+        return capabilities_of(self.rig, connected, emulated_dut=self.physics is not None)
 
     def require(self, capability: str) -> None:
         if capability not in self.capabilities:
+            why = supply_range_problem(self.rig) if capability == "supply_range" else None
             raise CapabilityMissing(
                 f"rig {self.rig.name!r} has no {capability!r} capability "
-                f"(it has: {', '.join(sorted(self.capabilities)) or 'none'}); "
-                f"see {self.rig.describe_source()}"
+                + (f"({why}) " if why else "")
+                + f"(it has: {', '.join(sorted(self.capabilities)) or 'none'}); "
+                + f"see {self.rig.describe_source()}"
             )
 
     # -- supply ----------------------------------------------------------------------------------
@@ -150,6 +171,7 @@ class Bench:
         Product sheet: nominal 21-42 VDC, independent of wiring polarity. Limits are checked first.
         """
         self.require("supply")
+        self._refuse_if_halted(f"power the DUT at {volts!r} V")
         assert self.supply is not None and self.rig.instruments.supply is not None
         if polarity not in ("+", "-"):
             raise LimitError(f"polarity must be '+' or '-', got {polarity!r}")
@@ -188,6 +210,8 @@ class Bench:
         inputs that are on at the same time share one level.
         """
         self.require("ac_source")
+        if vac != 0:
+            self._refuse_if_halted(f"put {vac!r} VAC on rate input {index}")
         assert self.ac_source is not None and self.relays is not None
         channels = self.rig.rate_input_channels
         if index not in channels:
@@ -257,6 +281,7 @@ class Bench:
     def press_button(self) -> None:
         """Press and release the module's push button (product sheet, user interface)."""
         self.require("button")
+        self._refuse_if_halted("press the button")
         if self.physics is not None:
             self.physics.press_button()
             return
@@ -328,6 +353,21 @@ class Bench:
         )
 
     # -- safety ------------------------------------------------------------------------------------
+    def _refuse_if_halted(self, action: str) -> None:
+        if self.halted:
+            record = interrupts.record()
+            why = f"{record.signal_name} at {record.received}" if record else "a signal"
+            raise BenchHalted(
+                f"rig {self.rig.name!r} was halted by {why}: it was made safe and will not {action}; "
+                "start a new run"
+            )
+
+    def halt(self) -> None:
+        """Safe state now, and refuse to energise anything afterwards (a signal ended the run)."""
+        self.halted = True
+        if not self.closed:
+            self.safe_state()
+
     def safe_state(self) -> None:
         """Supply off, AC source off, relays open: every step is tried even if one fails."""
         failures: list[str] = []
@@ -397,13 +437,17 @@ def _idn_serial(driver: ScpiInstrument | None) -> str | None:
 # -- signals and exit ------------------------------------------------------------------------------
 #: Strong references: a bench dropped without close() must still be made safe at exit.
 _open_benches: set[Bench] = set()
-_saved_handlers: dict[int, Any] = {}
 _registry_lock = threading.Lock()
 _atexit_registered = False
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated(f"signal {signum}")
+def _halt_open_benches() -> None:
+    """Safety action of a signal: every open bench safe at once, then halted."""
+    for bench in list(_open_benches):
+        try:
+            bench.halt()
+        except Exception as exc:  # the other benches must still be made safe
+            print(f"cmi-hil: SAFETY: {exc}", file=sys.stderr, flush=True)
 
 
 def _register(bench: Bench) -> None:
@@ -414,29 +458,36 @@ def _register(bench: Bench) -> None:
             # Registered after pyvisa's ResourceManager exists, so it runs before pyvisa closes its sessions.
             atexit.register(_close_open_benches)
             _atexit_registered = True
-        if _saved_handlers or threading.current_thread() is not threading.main_thread():
-            return
-        # SIGINT already raises KeyboardInterrupt; SIGTERM would kill without cleanup unless handled.
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            _saved_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _on_sigterm)
-        if signal.getsignal(signal.SIGINT) in (signal.SIG_DFL, None):
-            _saved_handlers[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupts.add_safety_action(_halt_open_benches)
+    bench._signals_installed = interrupts.install()
 
 
 def _unregister(bench: Bench) -> None:
     with _registry_lock:
         _open_benches.discard(bench)
-        if len(_open_benches) or threading.current_thread() is not threading.main_thread():
-            return
-        for signum, handler in _saved_handlers.items():
-            signal.signal(signum, handler)
-        _saved_handlers.clear()
+        last = not _open_benches
+    if last:
+        interrupts.remove_safety_action(_halt_open_benches)
+    if bench._signals_installed:
+        bench._signals_installed = False
+        interrupts.uninstall()
 
 
 def _close_open_benches() -> None:
     for bench in list(_open_benches):
         with contextlib.suppress(BaseException):
             bench.close()
+
+
+def close_open_benches() -> list[str]:
+    """Make safe and close every bench still open (a run that ended abnormally); the problems met."""
+    problems: list[str] = []
+    for bench in list(_open_benches):
+        try:
+            bench.close()
+        except BaseException as exc:  # report each bench, close the others
+            problems.append(f"rig {bench.rig.name!r}: {exc}")
+    return problems
 
 
 # -- opening -------------------------------------------------------------------------------------
@@ -454,62 +505,67 @@ def _unreachable(rig: RigConfig, role: str, address: str, exc: BaseException) ->
     )
 
 
-def _make_driver(bench: Bench, role: str, cfg: InstrumentConfig, resource: Any) -> ScpiInstrument:
+def _make_driver(
+    bench: Bench, role: str, cfg: InstrumentConfig, resource: Any, address: str
+) -> ScpiInstrument:
+    """The driver class the rig file's ``driver:`` names, with the model's ratings and the rig's limits."""
     rig = bench.rig
+    cls: Any = cfg.driver_class
+    common: dict[str, Any] = {"name": role, "write_delay_s": cfg.write_delay_s}
     if role == "supply":
         assert rig.instruments.supply is not None
         limits = SupplyLimits(
             rig.limits.max_supply_volts, rig.limits.current_limit_a, rig.limits.ovp_margin_volts
         )
-        return ScpiPowerSupply(
+        return cls(
             resource,
-            name=role,
             limits=limits,
             channel_count=rig.instruments.supply.outputs,
-            write_delay_s=cfg.write_delay_s,
+            outputs=supply_outputs(cfg.driver, cfg.model),
+            **common,
         )
     if role == "dmm":
         assert rig.instruments.dmm is not None
-        return ScpiDmm(
-            resource,
-            name=role,
-            range_a=rig.instruments.dmm.range_a,
-            nplc=rig.instruments.dmm.nplc,
-            write_delay_s=cfg.write_delay_s,
-        )
+        if issubclass(cls, Keysight34401A):
+            common["serial_interface"] = address.upper().startswith("ASRL")
+        return cls(resource, range_a=rig.instruments.dmm.range_a, nplc=rig.instruments.dmm.nplc, **common)
     if role == "relays":
-        return ScpiRelayCard(
-            resource,
-            name=role,
-            channels=rig.wiring.relay_channels(),
-            interlock=bench.interlock,
-            write_delay_s=cfg.write_delay_s,
-        )
+        return cls(resource, channels=rig.wiring.relay_channels(), interlock=bench.interlock, **common)
     assert rig.instruments.ac_source is not None
-    return ScpiAcSource(
+    driver = cls(
         resource,
-        name=role,
         max_vac=rig.limits.max_rate_input_vac,
         frequency_hz=rig.instruments.ac_source.frequency_hz,
         interlock=bench.interlock,
-        write_delay_s=cfg.write_delay_s,
+        **common,
     )
+    driver.ranges_vac = rig.instruments.ac_source.ranges_vac
+    return driver
 
 
 def connect_instrument(bench: Bench, role: str, cfg: InstrumentConfig, address: str) -> ScpiInstrument:
     """Open, identify, reset and configure one instrument; unreachable -> a message naming what to check."""
     try:
-        resource = open_resource(address, timeout_s=cfg.timeout_s)
+        resource = GuardedResource(
+            open_resource(
+                address,
+                timeout_s=cfg.timeout_s,
+                backend=cfg.visa_backend,
+                read_termination=cfg.read_termination,
+                write_termination=cfg.write_termination,
+            )
+        )
     except InstrumentUnreachable as exc:
         raise _unreachable(bench.rig, role, address, exc.__cause__ or exc) from exc
-    driver = _make_driver(bench, role, cfg, resource)
+    driver = _make_driver(bench, role, cfg, resource, address)
     try:
         driver.identify()
     except Exception as exc:  # VisaIOError (timeout), OSError (connection reset)
         with contextlib.suppress(Exception):
-            driver.close()
+            driver.resource.close()
         raise _unreachable(bench.rig, role, address, exc) from exc
     try:
+        driver.take_control()  # model preconditions (DMM6500 command set), front-panel lock
         if cfg.reset_on_connect:
             driver.reset()
         else:
@@ -521,6 +577,23 @@ def connect_instrument(bench: Bench, role: str, cfg: InstrumentConfig, address: 
             driver.close()
         raise
     return driver
+
+
+def sim_wiring(rig: RigConfig) -> SimWiring:
+    """The cables of a simulated bench as the rig file declares them (rate inputs, polarity path, serials)."""
+    polarity = rig.wiring.polarity
+    supply = rig.instruments.supply
+    return SimWiring(
+        rate_input_channels=rig.rate_input_channels,
+        polarity_method=polarity.method,
+        polarity_relays=tuple(polarity.relay_channels or ()),
+        positive_output=supply.output if supply else 1,
+        negative_output=polarity.negative_output,
+        serials={role: cfg.serial for role, cfg in rig.instruments.items() if cfg.serial},
+        roles=tuple(role for role, _ in rig.instruments.items()),
+        drivers={role: (cfg.driver, cfg.model) for role, cfg in rig.instruments.items()},
+        master_fixed_volts=rig.mbus.master_fixed_volts,
+    )
 
 
 def start_simulation(
@@ -551,24 +624,27 @@ def start_simulation(
         bench.time_scale = float(getattr(emulator, "time_scale", settings.time_scale))
         bench.mbus_url = emulator.endpoints["mbus"]
         physics = emulator.physics
+        from harness.rig.reference_meter import EmulatedMeterReadout
+
+        bench.reference_meter = EmulatedMeterReadout(emulator)
     bench.physics = physics
-    polarity = rig.wiring.polarity
-    supply = rig.instruments.supply
-    sim = SimBench(
-        physics,
-        SimWiring(
-            rate_input_channels=rig.rate_input_channels,
-            polarity_method=polarity.method,
-            polarity_relays=tuple(polarity.relay_channels or ()),
-            positive_output=supply.output if supply else 1,
-            negative_output=polarity.negative_output,
-            serials={role: cfg.serial for role, cfg in rig.instruments.items() if cfg.serial},
-            roles=tuple(role for role, _ in rig.instruments.items()),
-        ),
-    )
+    sim = SimBench(physics, sim_wiring(rig))
     bench._cleanups.append(sim.stop)
     bench.sim = sim
     bench.resources.update(sim.resources)
+
+
+def reserve_place(bench: Bench, settings: LabgridPlaceConfig) -> None:
+    """Acquire the rig's labgrid place (released when the bench closes); its serial port may be the M-Bus."""
+    from harness.rig.place import LabgridPlace, PlaceSettings
+
+    place = LabgridPlace(
+        PlaceSettings(settings.coordinator, settings.place, settings.on_busy, settings.wait_s)
+    )
+    place.acquire()
+    bench._cleanups.append(place.release)
+    if bench.rig.mbus.url == LABGRID_MBUS_URL:
+        bench.mbus_url = place.serial_url()
 
 
 def open_bench(
@@ -587,6 +663,9 @@ def open_bench(
     """
     if not rig.simulated and (faults or profile is not None or physics is not None):
         raise BenchError(f"rig {rig.name!r} is a real bench: faults/profile/physics are for simulated rigs")
+    record = interrupts.record()
+    if record is not None:
+        raise BenchHalted(f"rig {rig.name!r} is not opened: the run was ended by {record.signal_name}")
     problems = calibration_problems(rig)
     if problems and strict_calibration:
         raise BenchError("strict certification run refused: " + "; ".join(problems))
@@ -598,6 +677,15 @@ def open_bench(
             lock = RigLock(rig.name)
             lock.acquire()
             bench._cleanups.append(lock.release)
+            if lock.recovered_from:
+                warnings.warn(
+                    f"rig {rig.name!r}: lock recovered from {lock.recovered_from.split(':')[0]}, which ended "
+                    "without releasing it (crash or SIGKILL); the bench is made safe before anything else",
+                    LockRecovered,
+                    stacklevel=2,
+                )
+        if rig.labgrid is not None:  # reserved across machines before anything on the bench is touched
+            reserve_place(bench, rig.labgrid)
         if rig.simulated:
             start_simulation(bench, faults=faults, profile=profile, physics=physics)
         for role, cfg in rig.instruments.items():

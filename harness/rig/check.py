@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 
 import serial
 
+from harness.instruments.registry import DRIVER_REGISTRY
+from harness.instruments.serial_port import port_options
+from harness.requirements import CatalogueError, load_catalogue
 from harness.rig.bench import Bench, connect_instrument, start_simulation
-from harness.rig.config import RigConfig, calibration_problems
+from harness.rig.config import RigConfig, calibration_problems, supply_range_problem
 from harness.rig.lock import RigBusy, RigLock
 
 
@@ -22,11 +25,20 @@ class CheckRow:
 
 
 @dataclass
+class Unverifiable:
+    """A requirement this rig cannot verify: the capabilities it needs that the rig lacks, and why."""
+
+    requirement: str
+    missing: dict[str, str]  # capability -> reason
+
+
+@dataclass
 class CheckReport:
     rig: RigConfig
     rows: list[CheckRow] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # rig-wide (lock, simulation)
     warnings: list[str] = field(default_factory=list)
+    unverifiable: list[Unverifiable] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -43,10 +55,75 @@ def _calibration_status(rig: RigConfig, role: str, today: dt.date) -> str:
     return f"{state} {cfg.calibration_due.isoformat()}"
 
 
+def missing_capability_reason(bench: Bench, capability: str) -> str:
+    """Why ``bench`` lacks ``capability``: the rig-file field missing, or the instrument that failed."""
+    rig = bench.rig
+
+    def instrument(role: str) -> str | None:
+        if getattr(rig.instruments, role) is None:
+            return f"no instruments.{role} in the rig file"
+        if getattr(bench, role) is None:
+            return f"instruments.{role} did not connect"
+        return None
+
+    if capability in ("supply", "dmm"):
+        return instrument(capability) or "?"
+    if capability == "supply_range":
+        return instrument("supply") or supply_range_problem(rig) or "?"
+    if capability == "polarity":
+        return instrument("supply") or "wiring.polarity.method is none (no polarity reversal wired)"
+    if capability in ("ac_source", "mains"):
+        reason = instrument("ac_source") or instrument("relays")
+        if reason is None and not rig.rate_input_channels:
+            reason = "no wiring.rate_inputs"
+        if reason is None and capability == "mains":
+            if not rig.mains_channels:
+                reason = "no rate input declared mains: true"
+            else:
+                reason = f"limits.max_rate_input_vac {rig.limits.max_rate_input_vac:g} is below 230 VAC"
+        return reason or "?"
+    if capability == "button":
+        return "no wiring.button_channel (push-button actuator on a relay channel)"
+    if capability == "led":
+        return "no LED sensor on this rig (only the simulated bench observes the LED)"
+    return "not provided by this rig"
+
+
+def identity_model_problem(role: str, driver: str, model: str | None, idn_fields: list[str]) -> str | None:
+    """A model driver's ratings are only right for the model it was told: ``*IDN?`` must name it."""
+    entry = DRIVER_REGISTRY[driver]
+    expected = entry.match_model(model)
+    if expected is None or len(idn_fields) < 2:
+        return None
+    if expected.upper() in idn_fields[1].upper():
+        return None
+    return (
+        f"rig file says model {expected} (driver {driver}) but *IDN? reports {idn_fields[1]!r}: another "
+        f"instrument is at this address, or correct instruments.{role}.model"
+    )
+
+
+def unverifiable_requirements(bench: Bench) -> list[Unverifiable]:
+    """Requirements of the catalogue whose ``needs:`` this bench does not have (tests of them skip)."""
+    capabilities = bench.capabilities
+    found = []
+    for entry in load_catalogue().testable():
+        missing = [need for need in entry.needs if need not in capabilities]
+        if missing:
+            reasons = {str(need): missing_capability_reason(bench, need) for need in missing}
+            found.append(Unverifiable(entry.id, reasons))
+    return found
+
+
 def check_mbus_port(url: str, baud: int) -> str | None:
-    """Open and close the M-Bus master port (8E1, EN 13757-2); None if fine, else what is wrong."""
+    """Open and close the M-Bus master port (8E1, EN 13757-2); None if fine, else what is wrong.
+
+    A local port is opened exclusively, as the run opens it: "in use" here means another program holds it.
+    """
     try:
-        port = serial.serial_for_url(url, baudrate=baud, parity=serial.PARITY_EVEN, timeout=0.5)
+        port = serial.serial_for_url(
+            url, baudrate=baud, parity=serial.PARITY_EVEN, timeout=0.5, **port_options(url)
+        )
     except (serial.SerialException, OSError, ValueError) as exc:
         return (
             f"cannot open M-Bus port {url} at {baud} Bd: {exc}; check the cable/USB adapter, "
@@ -87,6 +164,9 @@ def check_rig(rig: RigConfig, *, strict: bool = False, today: dt.date | None = N
             setattr(bench, role, driver)
             row.identity = driver.idn or "-"
             fields = driver.idn_fields
+            model_problem = identity_model_problem(role, cfg.driver, cfg.model, fields)
+            if model_problem:
+                row.problems.append(model_problem)
             if cfg.serial and len(fields) > 2 and fields[2] != cfg.serial:
                 row.problems.append(
                     f"rig file says serial {cfg.serial} but the instrument reports {fields[2]}: "
@@ -99,6 +179,10 @@ def check_rig(rig: RigConfig, *, strict: bool = False, today: dt.date | None = N
         if problem:
             row.problems.append(problem)
         report.rows.append(row)
+        try:
+            report.unverifiable = unverifiable_requirements(bench)
+        except CatalogueError as exc:
+            report.warnings.append(f"cannot list the requirements this rig cannot verify: {exc}")
     except Exception as exc:
         report.problems.append(str(exc))
     finally:
@@ -122,9 +206,14 @@ def format_report(report: CheckReport) -> str:
     problems = [f"{r.role}: {p}" for r in report.rows for p in r.problems] + report.problems
     for warning in report.warnings:
         lines.append(f"warning: {warning}")
+    if report.unverifiable:
+        count = len(report.unverifiable)
+        lines.append(f"not verifiable on this rig ({count} requirement(s)):")
+        for item in report.unverifiable:
+            why = "; ".join(f"needs {cap}: {reason}" for cap, reason in item.missing.items())
+            lines.append(f"  {item.requirement}: {why}")
     for problem in problems:
         lines.append(f"problem: {problem}")
-    lines.append("rig check: OK" if report.ok else f"rig check: {len(problems)} problem(s)")
+    gaps = f" ({len(report.unverifiable)} requirement(s) not verifiable)" if report.unverifiable else ""
+    lines.append(f"rig check: OK{gaps}" if report.ok else f"rig check: {len(problems)} problem(s){gaps}")
     return "\n".join(lines)
-
-

@@ -9,9 +9,11 @@ bench replaces with the loopback addresses of the servers it starts.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -23,18 +25,31 @@ from pydantic import (
 )
 
 from harness.datafile import read_yaml_mapping
-from harness.instruments.dmm import DC_CURRENT_RANGES_A, NPLC_VALUES
 from harness.instruments.interlock import ELV_LIMIT_VAC
+from harness.instruments.registry import DRIVER_REGISTRY, ac_ranges, driver_problem, supply_outputs
 
 SIM_PREFIX = "sim://"
 #: CMi1020 rate inputs (product sheet: "up to four rate inputs").
 RATE_INPUTS = (1, 2, 3, 4)
 
 
-def _one_of(value: float, allowed: tuple[float, ...]) -> float:
-    if value not in allowed:
-        raise ValueError(f"{value:g} is not supported (allowed: {', '.join(f'{a:g}' for a in allowed)})")
-    return value
+#: VISA backends a rig may select: pyvisa-py (pure Python, default) or the vendor's IVI VISA library.
+VISA_BACKENDS = ("@py", "@ivi")
+#: Message terminations an instrument may use (instruments.md 1-4: ``\n`` everywhere it is documented).
+TERMINATIONS = ("\n", "\r\n", "\r")
+#: Bus supply forms: the supply feeds the module, or the M-Bus master makes its own fixed bus voltage.
+EXTERNAL_INPUT = "external-input"
+MASTER_FIXED = "master-fixed"
+
+
+class _RigLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text: pydantic then reports a bad one (2027-13-31) with its field."""
+
+
+_RigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 class RigFileError(Exception):
@@ -46,7 +61,9 @@ class _Model(BaseModel):
 
 
 class InstrumentConfig(_Model):
-    driver: str
+    #: Role in ``instruments`` (set by each subclass; names the drivers allowed for it).
+    ROLE: ClassVar[str] = ""
+    driver: str = Field(description="driver from harness.instruments.registry (cmi-hil rig check lists them)")
     resource: str = Field(
         description="VISA resource (TCPIP::192.0.2.10::5025::SOCKET); sim://<role> in sim rigs"
     )
@@ -56,37 +73,76 @@ class InstrumentConfig(_Model):
     timeout_s: float = Field(default=2.0, gt=0, le=60)
     write_delay_s: float = Field(default=0.0, ge=0, le=1)
     reset_on_connect: bool = True
+    visa_backend: Literal["@py", "@ivi"] = Field(
+        default="@py", description="pyvisa backend: @py (pyvisa-py) or @ivi (the installed vendor VISA)"
+    )
+    read_termination: Literal["\n", "\r\n", "\r"] = "\n"
+    write_termination: Literal["\n", "\r\n", "\r"] = "\n"
+
+    @model_validator(mode="after")
+    def _known_driver_and_model(self) -> InstrumentConfig:
+        problem = driver_problem(self.ROLE, self.driver, self.model)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def driver_class(self) -> type:
+        return DRIVER_REGISTRY[self.driver].cls
 
 
 class SupplyConfig(InstrumentConfig):
-    driver: Literal["scpi-psu"] = "scpi-psu"
+    ROLE: ClassVar[str] = "supply"
+    driver: str = "scpi-psu"
     outputs: int = Field(default=1, ge=1, le=4, description="outputs the supply has (INST:NSEL 1..outputs)")
     output: int = Field(default=1, ge=1, le=4, description="output wired to the M-Bus (positive polarity)")
 
+    @model_validator(mode="after")
+    def _outputs_exist(self) -> SupplyConfig:
+        ratings = supply_outputs(self.driver, self.model)
+        if ratings is None:
+            return self
+        if self.outputs > len(ratings):
+            raise ValueError(f"outputs: {self.outputs} but the {self.model} has {len(ratings)} output(s)")
+        if ratings[self.output - 1].negative:
+            raise ValueError(
+                f"output: output {self.output} of the {self.model} is negative-only and "
+                "cannot feed the bus; wire a positive output and name it here"
+            )
+        return self
+
 
 class DmmConfig(InstrumentConfig):
-    driver: Literal["scpi-dmm"] = "scpi-dmm"
+    ROLE: ClassVar[str] = "dmm"
+    driver: str = "scpi-dmm"
     range_a: float = Field(default=0.1, description="fixed DC current range (A)")
     nplc: float = Field(default=1.0, description="integration time (power-line cycles)")
 
-    @field_validator("range_a")
-    @classmethod
-    def _known_range(cls, value: float) -> float:
-        return _one_of(value, DC_CURRENT_RANGES_A)
-
-    @field_validator("nplc")
-    @classmethod
-    def _known_nplc(cls, value: float) -> float:
-        return _one_of(value, NPLC_VALUES)
+    @model_validator(mode="after")
+    def _range_and_nplc_of_the_model(self) -> DmmConfig:
+        cls = DRIVER_REGISTRY[self.driver].cls
+        problem = cls.range_problem(self.range_a)  # type: ignore[attr-defined]
+        if problem:
+            raise ValueError(f"range_a: {problem}")
+        problem = cls.nplc_problem(self.nplc)  # type: ignore[attr-defined]
+        if problem:
+            raise ValueError(f"nplc: {problem}")
+        return self
 
 
 class RelayConfig(InstrumentConfig):
-    driver: Literal["scpi-relay"] = "scpi-relay"
+    ROLE: ClassVar[str] = "relays"
+    driver: str = "scpi-relay"
 
 
 class AcSourceConfig(InstrumentConfig):
-    driver: Literal["scpi-ac"] = "scpi-ac"
+    ROLE: ClassVar[str] = "ac_source"
+    driver: str = "scpi-ac"
     frequency_hz: float = Field(default=50.0, ge=45, le=65)
+
+    @property
+    def ranges_vac(self) -> tuple[float, ...]:
+        return ac_ranges(self.driver, self.model)
 
 
 class Instruments(_Model):
@@ -100,9 +156,38 @@ class Instruments(_Model):
         return [(role, cfg) for role, cfg in found if cfg is not None]
 
 
+class MasterFixedSupply(_Model):
+    """The M-Bus master makes its own bus voltage (most USB masters): the supply cannot vary it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    master_fixed: float = Field(
+        alias="master-fixed", gt=0, le=50, description="bus voltage of the master (V)"
+    )
+
+
 class MBusPort(_Model):
     url: str = Field(description="pyserial URL: /dev/ttyUSB0, rfc2217://host:port, socket://...; sim://mbus")
     baud: Literal[300, 2400, 9600] = 2400
+    bus_supply: Literal["external-input"] | MasterFixedSupply = Field(
+        default="external-input",
+        description="external-input: the rig's supply feeds the bus; {master-fixed: <volts>}: the master",
+    )
+
+    @field_validator("bus_supply", mode="before")
+    @classmethod
+    def _bus_supply_form(cls, value: Any) -> Any:
+        if value == EXTERNAL_INPUT:
+            return value
+        if isinstance(value, dict) and set(value) == {MASTER_FIXED}:
+            return value
+        raise ValueError(
+            f"expected {EXTERNAL_INPUT!r} or a mapping {{{MASTER_FIXED}: <volts>}}, got {value!r}"
+        )
+
+    @property
+    def master_fixed_volts(self) -> float | None:
+        """The master's fixed bus voltage, or None when the rig's supply feeds the bus."""
+        return self.bus_supply.master_fixed if isinstance(self.bus_supply, MasterFixedSupply) else None
 
 
 class RateInputWiring(_Model):
@@ -205,6 +290,19 @@ class EmulatorSettings(_Model):
     seed: int = 0
 
 
+class LabgridPlaceConfig(_Model):
+    """A labgrid place reserved for the run (harness.rig.place): held across machines by the coordinator."""
+
+    coordinator: str = Field(pattern=r"^[^\s:]+:\d{1,5}$", description="HOST:PORT of labgrid-coordinator")
+    place: str = Field(min_length=1, description="the place's name on the coordinator")
+    on_busy: Literal["refuse", "wait"] = "refuse"
+    wait_s: float = Field(default=600.0, gt=0, description="with on_busy: wait, how long to wait (s)")
+
+
+#: ``mbus.url`` value meaning: the M-Bus port is the NetworkSerialPort of the rig's labgrid place
+LABGRID_MBUS_URL = "labgrid://place"
+
+
 class RigConfig(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -216,6 +314,7 @@ class RigConfig(_Model):
     limits: Limits = Field(default_factory=Limits)
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     emulator: EmulatorSettings | None = None
+    labgrid: LabgridPlaceConfig | None = None
     _source: Path | None = PrivateAttr(None)
 
     @model_validator(mode="after")
@@ -234,9 +333,17 @@ class RigConfig(_Model):
         if self.mbus.url.startswith(SIM_PREFIX) != self.simulated:
             want = "sim://mbus" if self.simulated else "a serial URL (/dev/ttyUSB0, rfc2217://host:port)"
             raise ValueError(f"mbus.url {self.mbus.url!r}: expected {want}")
+        if self.mbus.url == LABGRID_MBUS_URL and self.labgrid is None:
+            raise ValueError(f"mbus.url {LABGRID_MBUS_URL!r} needs a labgrid: block naming the place")
         needs_relays = self.wiring.relay_channels()
         if needs_relays and self.instruments.relays is None:
             raise ValueError(f"wiring uses relay channels {needs_relays} but instruments.relays is missing")
+        relays = self.instruments.relays
+        if relays is not None:
+            for channel in needs_relays:
+                problem = relays.driver_class.channel_problem(channel)  # type: ignore[attr-defined]
+                if problem:
+                    raise ValueError(f"wiring: relay {problem} (driver {relays.driver})")
         supply = self.instruments.supply
         negative = self.wiring.polarity.negative_output
         if supply is not None:
@@ -283,13 +390,42 @@ def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMo
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+#: What a field of this pydantic error type accepts, for the "(allowed: ...)" part of the message.
+_ALLOWED_BY_TYPE = {
+    "date_from_datetime_parsing": "a date YYYY-MM-DD, e.g. 2027-03-31",
+    "date_parsing": "a date YYYY-MM-DD, e.g. 2027-03-31",
+    "date_type": "a date YYYY-MM-DD, e.g. 2027-03-31",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "text",
+}
+_SUBFIELD = re.compile(r"^([a-z_][a-z0-9_]*): (.*)$", re.DOTALL)
+
+
+def _split_subfield(loc: tuple[int | str, ...], message: str) -> tuple[tuple[int | str, ...], str]:
+    """A model validator's ``"<field>: <problem>"`` is reported at ``loc + field`` when that field exists."""
+    match = _SUBFIELD.match(message)
+    parent = _model_at(RigConfig, loc)
+    if match and parent is not None and match.group(1) in parent.model_fields:
+        return (*loc, match.group(1)), match.group(2)
+    return loc, message
+
+
 def format_validation_error(path: str, error: ValidationError) -> str:
     lines = [f"{path}: invalid rig file ({error.error_count()} problem(s)):"]
     for item in error.errors():
         loc = tuple(item["loc"])
-        field = ".".join(str(p) for p in loc) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
+        if item["type"] == "value_error":
+            loc, message = _split_subfield(loc, message)
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        if item["type"] in _ALLOWED_BY_TYPE:
+            message += f" (got {item.get('input')!r}; allowed: {_ALLOWED_BY_TYPE[item['type']]})"
+        elif item["type"] == "extra_forbidden":
             parent = _model_at(RigConfig, loc[:-1])
             if parent is not None:
                 message += f" (allowed: {', '.join(parent.model_fields)})"
@@ -304,7 +440,9 @@ def format_validation_error(path: str, error: ValidationError) -> str:
 def load_rig(path: str | Path) -> RigConfig:
     """Read and validate a rig file; relative emulator profile paths are taken from the rig file's folder."""
     path = Path(path)
-    data = read_yaml_mapping(path, what="rig file", error=RigFileError, hint="check the --rig path")
+    data = read_yaml_mapping(
+        path, what="rig file", error=RigFileError, hint="check the --rig path", loader=_RigLoader
+    )
     emulator = data.get("emulator")
     if isinstance(emulator, dict) and emulator.get("profile"):
         profile = Path(str(emulator["profile"]))
@@ -316,6 +454,33 @@ def load_rig(path: str | Path) -> RigConfig:
         raise RigFileError(format_validation_error(str(path), exc)) from None
     rig._source = path
     return rig
+
+
+def supply_range_problem(rig: RigConfig) -> str | None:
+    """Why this rig cannot vary the voltage at the module up to its limit, or None if it can.
+
+    With ``bus_supply: {master-fixed: V}`` the master makes the bus voltage, so whatever the supply is set
+    to the module sees V: the supply range (product sheet: nominal 21-42 VDC) is not verified, never passed.
+    A supply output rated below ``limits.max_supply_volts`` cannot reach the top of the range either.
+    """
+    fixed = rig.mbus.master_fixed_volts
+    if fixed is not None:
+        return (
+            f"mbus.bus_supply is master-fixed at {fixed:g} V: the M-Bus master makes the bus voltage, so the "
+            "supply cannot vary what the module sees"
+        )
+    supply = rig.instruments.supply
+    if supply is None:
+        return "no instruments.supply in the rig file"
+    ratings = supply_outputs(supply.driver, supply.model)
+    if ratings is not None:
+        rated = ratings[supply.output - 1].max_volts
+        if rated < rig.limits.max_supply_volts:
+            return (
+                f"output {supply.output} of the {supply.model} is rated {rated:g} V, below "
+                f"limits.max_supply_volts {rig.limits.max_supply_volts:g} V"
+            )
+    return None
 
 
 def calibration_problems(rig: RigConfig, *, today: dt.date | None = None) -> list[str]:

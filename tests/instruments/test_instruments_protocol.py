@@ -134,7 +134,10 @@ def test_dmm_overload_reads_as_infinity() -> None:
 
 
 def test_dmm_refuses_a_range_it_does_not_have() -> None:
-    with expected_protocol(ScpiDmm, []) as dmm, pytest.raises(LimitError, match="0.05 is not one of"):
+    with (
+        expected_protocol(ScpiDmm, []) as dmm,
+        pytest.raises(LimitError, match="0.05 A is not a DC current range of this model"),
+    ):
         dmm.configure_dc_current(0.05, 1.0)
 
 

@@ -23,7 +23,16 @@ def test_open_bench_resolves_sim_placeholders_and_reports_instruments(bench: Ben
     info = {i.role: i for i in bench.instruments_info()}
     assert info["supply"].idn == "cmi-hil,SIM-PSU60,SIM-PSU-0001,1.0"
     assert info["dmm"].serial == "SIM-DMM-0001"
-    assert bench.capabilities == {"supply", "polarity", "dmm", "ac_source", "mains", "button", "led"}
+    assert bench.capabilities == {
+        "supply",
+        "supply_range",
+        "polarity",
+        "dmm",
+        "ac_source",
+        "mains",
+        "button",
+        "led",
+    }
     assert bench.rig_info().simulated
 
 

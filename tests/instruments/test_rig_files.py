@@ -46,7 +46,10 @@ def test_shipped_rigs_load() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"instruments.dmm.driver": "keithley"}, ["instruments.dmm.driver", "'scpi-dmm'", "keithley"]),
+        (
+            {"instruments.dmm.driver": "keithley"},
+            ["instruments.dmm.driver", "allowed: scpi-dmm, keysight-truevolt", "keithley"],
+        ),
         (
             {"instruments.dmm.range_a": 0.05},
             ["instruments.dmm.range_a", "allowed: 0.0001, 0.001, 0.01, 0.1, 1, 3"],

@@ -67,7 +67,7 @@ def test_lab_rig_opens_locks_and_drives_instruments_at_tcpip_addresses(
 ) -> None:
     with open_bench(load_rig(lab_rig_file)) as bench:
         assert bench.emulator is None and bench.mbus_url == "loop://"
-        assert bench.capabilities == {"supply", "polarity", "ac_source", "mains", "button"}
+        assert bench.capabilities == {"supply", "supply_range", "polarity", "ac_source", "mains", "button"}
         bench.power_dut(30.0, "+")
         assert physics.bus_voltage() == 30.0
         bench.power_dut(30.0, "-")

@@ -7,6 +7,7 @@ The wiring mirrors the cables of a lab bench (architecture.md, "The bench, concr
   With a second supply output wired reversed, the bus sees ``V(positive) - V(negative)``; both on at once
   is a short the simulation answers with 0 V.
 - DMM in series with the bus: reads ``physics.bus_current_a()``.
+- ``bus_supply: {master-fixed: V}``: the master makes V on the bus whatever the supply does (USB masters).
 - AC source -> relay channel of rate input *n* -> ``physics.set_rate_input_vac(n, vac)``.
 
 Physics is only told about a change, so a current-limit write does not look like a power cycle to the DUT.
@@ -15,9 +16,12 @@ Physics is only told about a change, so a current-limit write does not look like
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+from harness.instruments.registry import DRIVER_REGISTRY
+from harness.instruments.sim.dialects import make_sim_instrument
 from harness.instruments.sim.instruments import SimAcSource, SimDmm, SimPowerSupply, SimRelayCard
 from harness.instruments.sim.scpi_server import ScpiServer, SimInstrument
 from harness.physics import BenchPhysics
@@ -35,13 +39,24 @@ class SimWiring:
     negative_output: int | None = None
     serials: dict[str, str] = field(default_factory=dict)  # role -> serial number in *IDN?
     roles: tuple[str, ...] = ROLES  # which instruments this bench has
+    drivers: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # role -> (driver, model)
+    #: the M-Bus master makes this bus voltage itself (rig file ``bus_supply: {master-fixed: V}``)
+    master_fixed_volts: float | None = None
 
 
-def sim_idn(role: str, serial: str) -> str:
-    model = {"supply": "SIM-PSU60", "dmm": "SIM-DMM6", "relays": "SIM-RELAY20", "ac_source": "SIM-AC310"}[
-        role
-    ]
-    return f"cmi-hil,{model},{serial},1.0"
+def sim_idn(role: str, serial: str, model: str | None = None) -> str:
+    """``*IDN?`` of a simulated instrument: maker ``cmi-hil``, ``SIM-<model>`` so evidence never hides it."""
+    generic = {"supply": "SIM-PSU60", "dmm": "SIM-DMM6", "relays": "SIM-RELAY20", "ac_source": "SIM-AC310"}
+    name = f"SIM-{model}" if model else generic[role]
+    return f"cmi-hil,{name},{serial},1.0"
+
+
+def _instrument(role: str, wiring: SimWiring, serial: str, generic: Callable[[str], SimInstrument]) -> Any:
+    """The instrument of ``role`` in the dialect of the rig file's driver (generic when it names none)."""
+    driver, model = wiring.drivers.get(role, ("", None))
+    matched = DRIVER_REGISTRY[driver].match_model(model) if driver in DRIVER_REGISTRY else None
+    idn = sim_idn(role, serial, matched)
+    return make_sim_instrument(role, driver, model, idn) or generic(idn)
 
 
 class SimBench:
@@ -55,10 +70,17 @@ class SimBench:
         self._applied_vac: dict[int, float] = {}
         serial = wiring.serials.get
         outputs = max(wiring.positive_output, wiring.negative_output or 1, 1)
-        self.supply = SimPowerSupply(sim_idn("supply", serial("supply", "SIM0001")), outputs=max(outputs, 2))
-        self.dmm = SimDmm(sim_idn("dmm", serial("dmm", "SIM0002")))
-        self.relays = SimRelayCard(sim_idn("relays", serial("relays", "SIM0003")))
-        self.ac_source = SimAcSource(sim_idn("ac_source", serial("ac_source", "SIM0004")))
+        self.supply: SimPowerSupply = _instrument(
+            "supply",
+            wiring,
+            serial("supply", "SIM0001"),
+            lambda idn: SimPowerSupply(idn, outputs=max(outputs, 2)),
+        )
+        self.dmm: SimDmm = _instrument("dmm", wiring, serial("dmm", "SIM0002"), SimDmm)
+        self.relays: SimRelayCard = _instrument("relays", wiring, serial("relays", "SIM0003"), SimRelayCard)
+        self.ac_source: SimAcSource = _instrument(
+            "ac_source", wiring, serial("ac_source", "SIM0004"), SimAcSource
+        )
         self.instruments: dict[str, SimInstrument] = {
             "supply": self.supply,
             "dmm": self.dmm,
@@ -85,13 +107,15 @@ class SimBench:
     # -- wiring -----------------------------------------------------------------------------------
     def _output_volts(self, output: int) -> float:
         out = self.supply.outputs[output - 1]
-        return out.volts if out.on else 0.0
+        return out.volts if self.supply.driving(output - 1) else 0.0
 
     def bus_volts(self) -> float:
-        """Signed voltage the supply path puts on the M-Bus slave terminals."""
+        """Signed voltage on the M-Bus slave terminals: the master's own, or what the supply path makes."""
+        w = self.wiring
+        if w.master_fixed_volts is not None:
+            return w.master_fixed_volts  # the supply is not what feeds the bus
         if "supply" not in self.servers:
             return 0.0
-        w = self.wiring
         volts = self._output_volts(w.positive_output)
         if w.polarity_method == "relay_dpdt":
             closed = [c in self.relays.closed for c in w.polarity_relays]
@@ -117,6 +141,8 @@ class SimBench:
         feeding = output == w.positive_output or (
             w.polarity_method == "supply_channel" and output == w.negative_output
         )
+        if w.master_fixed_volts is not None:
+            return 0.0
         if not feeding or not self._output_volts(output) or self.bus_volts() == 0.0:
             return 0.0
         return abs(self.physics.bus_current_a())

@@ -22,6 +22,7 @@ from harness.instruments.sim.scpi_server import (
     parse_number,
     parse_switch,
 )
+from harness.instruments.supply import ISUM_CC_BIT, ISUM_CV_BIT
 
 
 def _first(params: list[str]) -> str:
@@ -37,6 +38,7 @@ class SupplyOutput:
     ovp_volts: float = 66.0
     on: bool = False
     ovp_tripped: bool = False
+    ovp_enabled: bool = True  # models whose OVP can be switched off start with it off after *RST
 
 
 class SimPowerSupply(SimInstrument):
@@ -52,7 +54,7 @@ class SimPowerSupply(SimInstrument):
 
     def __init__(self, idn: str, *, outputs: int = 2) -> None:
         super().__init__(idn)
-        self.outputs = [SupplyOutput() for _ in range(outputs)]
+        self.outputs = [self.new_output() for _ in range(outputs)]
         self.selected = 0
         self.output_current_a: Callable[[int], float] = lambda index: 0.0
         self.add("INSTrument[:SELect]", self._select_name)
@@ -68,15 +70,45 @@ class SimPowerSupply(SimInstrument):
         self.add("[SOURce:]VOLTage:PROTection:CLEar", self._ovp_clear)
         self.add("OUTPut[:STATe]", self._outp)
         self.add("OUTPut[:STATe]?", lambda _: "1" if self.out.on else "0")
-        self.add("MEASure[:SCALar]:VOLTage[:DC]?", lambda _: nr3(self.out.volts if self.out.on else 0.0))
+        self.add("MEASure[:SCALar]:VOLTage[:DC]?", lambda _: nr3(self.out.volts if self.driving() else 0.0))
         self.add("MEASure[:SCALar]:CURRent[:DC]?", lambda _: nr3(self.output_current_a(self.selected)))
+        self._add_isum_registers()
 
     @property
     def out(self) -> SupplyOutput:
         return self.outputs[self.selected]
 
+    def current_limited(self, index: int) -> bool:
+        out = self.outputs[index]
+        return self.driving(index) and abs(self.output_current_a(index)) >= out.current_limit_a * 0.999
+
+    def isum_condition(self, index: int) -> str:
+        """``STAT:QUES:INST:ISUM<n>:COND?``: bit 0 CC, bit 1 CV, 0 with the output off."""
+        if not self.driving(index):
+            return "0"
+        return str(ISUM_CC_BIT if self.current_limited(index) else ISUM_CV_BIT)
+
+    def _add_isum_registers(self) -> None:
+        for n in range(1, len(self.outputs) + 1):
+            self.add(f"STATus:QUEStionable:INSTrument:ISUMmary{n}:CONDition?", self._isum_handler(n - 1))
+
+    def _isum_handler(self, index: int) -> Callable[[list[str]], str]:
+        return lambda _: self.isum_condition(index)
+
+    def driving(self, index: int | None = None) -> bool:
+        """Whether output ``index`` (default: the selected one) puts its voltage on its terminals."""
+        return self.outputs[self.selected if index is None else index].on
+
+    def rating(self, index: int) -> tuple[float, float, float]:
+        """Max volts, max current and max OVP level of output ``index`` (one rating for all here)."""
+        return self.max_volts, self.max_current_a, self.max_ovp_volts
+
+    def new_output(self) -> SupplyOutput:
+        """An output's state after ``*RST``."""
+        return SupplyOutput()
+
     def reset(self) -> None:
-        self.outputs = [SupplyOutput() for _ in self.outputs]
+        self.outputs = [self.new_output() for _ in self.outputs]
         self.selected = 0
 
     def _select_name(self, params: list[str]) -> None:
@@ -89,15 +121,19 @@ class SimPowerSupply(SimInstrument):
         self.selected = int(parse_number(_first(params), minimum=1, maximum=len(self.outputs))) - 1
 
     def _volt(self, params: list[str]) -> None:
-        self.out.volts = parse_number(_first(params), minimum=0.0, maximum=self.max_volts, default=0.0)
+        self.out.volts = parse_number(
+            _first(params), minimum=0.0, maximum=self.rating(self.selected)[0], default=0.0
+        )
         self._check_ovp()
         self.changed()
 
     def _curr(self, params: list[str]) -> None:
-        self.out.current_limit_a = parse_number(_first(params), minimum=0.0, maximum=self.max_current_a)
+        self.out.current_limit_a = parse_number(
+            _first(params), minimum=0.0, maximum=self.rating(self.selected)[1]
+        )
 
     def _ovp(self, params: list[str]) -> None:
-        self.out.ovp_volts = parse_number(_first(params), minimum=0.0, maximum=self.max_ovp_volts)
+        self.out.ovp_volts = parse_number(_first(params), minimum=0.0, maximum=self.rating(self.selected)[2])
         self._check_ovp()
         self.changed()
 
@@ -113,7 +149,7 @@ class SimPowerSupply(SimInstrument):
         self.changed()
 
     def _check_ovp(self) -> None:
-        if self.out.on and self.out.volts > self.out.ovp_volts:
+        if self.out.on and self.out.ovp_enabled and self.out.volts > self.out.ovp_volts:
             self.out.on = False
             self.out.ovp_tripped = True
 
@@ -124,8 +160,8 @@ class SimDmm(SimInstrument):
     Readings above 120 % of the fixed range read as overload (9.9E37), as on the Truevolt family.
     """
 
-    ranges_a = (100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
-    nplc_values = (0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
+    ranges_a: tuple[float, ...] = (100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
+    nplc_values: tuple[float, ...] = (0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
 
     def __init__(self, idn: str) -> None:
         super().__init__(idn)
@@ -181,9 +217,9 @@ class SimDmm(SimInstrument):
 class SimRelayCard(SimInstrument):
     """Actuator card, Form C channels ``slot*100 + 1..20`` (``ROUT:CLOS``, ``ROUT:OPEN``, ``ROUT:CLOS?``)."""
 
-    def __init__(self, idn: str, *, slot: int = 1, count: int = 20) -> None:
+    def __init__(self, idn: str, *, slot: int = 1, count: int = 20, channel_digits: int = 2) -> None:
         super().__init__(idn)
-        self.valid = {slot * 100 + n for n in range(1, count + 1)}
+        self.valid = {slot * 10**channel_digits + n for n in range(1, count + 1)}
         self.closed: set[int] = set()
         self.add("ROUTe:CLOSe", self._close)
         self.add(

@@ -152,6 +152,10 @@ class SimInstrument:
     def add(self, pattern: str, handler: Handler) -> None:
         self.commands.append(_Command(header_regex(pattern), handler))
 
+    def drop(self, *headers: str) -> None:
+        """Remove the commands that answer these example headers (a model dialect without them: -113)."""
+        self.commands = [c for c in self.commands if not any(c.regex.match(h.upper()) for h in headers)]
+
     def push_error(self, error: tuple[int, str]) -> None:
         if len(self.errors) >= ERROR_QUEUE_DEPTH - 1:
             if self.errors and self.errors[-1] != ERR_QUEUE_OVERFLOW:

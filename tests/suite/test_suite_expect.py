@@ -1,0 +1,196 @@
+"""harness.expect: expected records from the device profile + EN 13757-3, and the checks built on it.
+
+Every telegram below is written by hand as bytes (not built by the emulator or the codec's builders), then
+decoded by the codec as the suite decodes what the module sends. Each check is shown passing a conforming
+telegram and failing a telegram with one wrong byte: VIF decade, storage number, tariff, subunit, coding.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.expect import (
+    ExpectationError,
+    expected_identity,
+    expected_record,
+    expected_records,
+    expected_tariff,
+    max_quiescent_current_a,
+    must_answer_at,
+    register_values,
+    telegram_problems,
+    value_problem,
+    vif_meaning,
+)
+from harness.mbus import decode
+from harness.mbus.model import LongFrame
+from harness.profile import DeviceProfile, Register, load_profile
+
+#: RSP_UD long header of the shipped profile: id 71234567, ELV (96 15), version 20, medium 02
+HEADER = bytes.fromhex("67 45 23 71 96 15 20 02 01 00 00 00")
+
+#: EN 13757-3 heads for shipped registers, written out from the tables (DIF DIFE.. VIF VIFE..)
+HAND_WRITTEN_HEADS = {
+    "meter_serial": "0C 78",  # BCD8, fabrication number
+    "firmware": "02 FD 0E",  # INT16, FD table: firmware version
+    "active_tariff": "01 FD 1B",  # INT8, digital input
+    "energy_import_total": "04 03",  # INT32, energy 10^0 Wh
+    "energy_import_t1": "84 10 03",  # DIFE tariff 1 (bits 4-5)
+    "energy_import_t4": "84 80 10 03",  # tariff 4 = 0b100: low bits 00 in DIFE 1, 01 in DIFE 2
+    "energy_export_total": "04 83 3C",  # VIFE 3C backward flow
+    "voltage_l2": "82 80 40 FD 48",  # subunit 2 = 0b10: bit 6 of the second DIFE; FD 48 = 10^-1 V
+    "current_l1": "84 40 FD 59",  # subunit 1; FD 59 = 10^-3 A
+    "power_fail_count": "02 FD 61",  # cumulation counter
+}
+
+
+def _frame(records: bytes) -> LongFrame:
+    """A hand-made RSP_UD (68 L L 68 08 A 72 header records CS 16) decoded by the codec."""
+    body = bytes((0x08, 0x00, 0x72)) + HEADER + records
+    raw = bytes((0x68, len(body), len(body), 0x68)) + body + bytes((sum(body) & 0xFF, 0x16))
+    frame = decode(raw)
+    assert isinstance(frame, LongFrame)
+    return frame
+
+
+def _profile(*registers: dict[str, object]) -> DeviceProfile:
+    shipped = load_profile().model_dump()
+    shipped["registers"] = [
+        {"obis": "1.8.0", "source": "energy_import", "quantity": "energy", "unit": "Wh", "telegram": 0, **r}
+        for r in registers
+    ]
+    return DeviceProfile.model_validate(shipped)
+
+
+ENERGY = {"name": "energy_import_total", "coding": "INT32", "vif": 0x03, "scale": 1}
+ENERGY_T1 = {"name": "energy_import_t1", "coding": "INT32", "vif": 0x03, "scale": 1, "tariff": 1}
+CORRECT = bytes.fromhex("04 03 40 E2 01 00" + "84 10 03 10 27 00 00")  # 123456 Wh, 10000 Wh in tariff 1
+
+
+def test_shipped_profile_heads_equal_the_en13757_3_tables_written_by_hand() -> None:
+    heads = {e.register: e.head.hex(" ").upper() for e in expected_records(load_profile())}
+    assert {name: heads[name] for name in HAND_WRITTEN_HEADS} == HAND_WRITTEN_HEADS
+
+
+def test_a_conforming_telegram_has_no_problem_and_its_values_are_read() -> None:
+    expected = expected_records(_profile(ENERGY, ENERGY_T1))
+    frame = _frame(CORRECT)
+    assert telegram_problems(expected, frame.records) == []
+    assert register_values(expected, [frame]) == {"energy_import_total": 123456, "energy_import_t1": 10000}
+
+
+@pytest.mark.parametrize(
+    ("records", "what"),
+    [
+        ("04 04 40 E2 01 00", "VIF one decade off (10^1 Wh)"),
+        ("44 03 40 E2 01 00", "storage number 1 instead of 0"),
+        ("84 20 03 40 E2 01 00", "tariff 2 instead of 0"),
+        ("84 40 03 40 E2 01 00", "subunit 1 instead of 0"),
+        ("02 03 40 E2", "INT16 instead of INT32"),
+        ("14 03 40 E2 01 00", "maximum instead of instantaneous value"),
+    ],
+)
+def test_one_wrong_byte_in_the_head_is_reported(records: str, what: str) -> None:
+    expected = expected_records(_profile(ENERGY, ENERGY_T1))
+    frame = _frame(bytes.fromhex(records) + CORRECT[6:])
+    problems = telegram_problems(expected, frame.records)
+    assert any(p.startswith("energy_import_total expected as [04 03]") for p in problems), (what, problems)
+    assert any(records[:5].upper() in p and "not a record" in p for p in problems), (what, problems)
+
+
+def test_a_missing_and_a_duplicated_record_are_reported() -> None:
+    expected = expected_records(_profile(ENERGY, ENERGY_T1))
+    assert telegram_problems(expected, _frame(CORRECT[:6]).records) == [
+        "energy_import_t1 expected as [84 10 03]"
+    ]
+    doubled = telegram_problems(expected, _frame(CORRECT + CORRECT[:6]).records)
+    assert doubled == ["[04 03] is not a record of the device profile"]
+
+
+def test_a_value_sent_ten_times_too_large_differs_from_the_meter() -> None:
+    exp = expected_record(
+        Register.model_validate(
+            {
+                **ENERGY,
+                "obis": "1.8.0",
+                "source": "energy_import",
+                "quantity": "energy",
+                "unit": "Wh",
+                "telegram": 0,
+            }
+        )
+    )
+    frame = _frame(bytes.fromhex("04 03 80 D4 12 00"))  # 1234560 Wh
+    value = register_values([exp], [frame])["energy_import_total"]
+    assert value_problem(exp, value, [123456.0, 123456.2]) is not None
+    assert value_problem(exp, 123457, [123456.0, 123456.2]) is None  # one count of resolution
+
+
+def test_an_enumerated_register_is_compared_exactly() -> None:
+    tariff = next(e for e in expected_records(load_profile()) if e.register == "active_tariff")
+    assert not tariff.numeric
+    assert value_problem(tariff, 2, [1, 1]) is not None  # within "one count" yet wrong
+    assert value_problem(tariff, 1, [1, 1]) is None
+
+
+def test_voltage_resolution_comes_from_the_vif_exponent() -> None:
+    volts = next(e for e in expected_records(load_profile()) if e.register == "voltage_l1")
+    assert volts.resolution == pytest.approx(0.1) and volts.exponent == -1
+    frame = _frame(bytes.fromhex("82 40 FD 48 FC 08"))  # 2300 x 0.1 V
+    assert register_values([volts], [frame]) == {"voltage_l1": pytest.approx(230.0)}
+    assert value_problem(volts, 230.0, [230.05]) is None
+    assert value_problem(volts, 231.0, [230.0]) is not None
+
+
+def test_a_profile_scale_contradicting_its_vif_is_refused() -> None:
+    wrong = {**ENERGY, "scale": 10}  # VIF 03 says 10^0 Wh per count
+    with pytest.raises(ExpectationError, match="scale 10.*exponent 10\\^0"):
+        expected_records(_profile(wrong))
+    with pytest.raises(ExpectationError, match="encodes energy in Wh"):
+        expected_records(_profile({**ENERGY, "unit": "W"}))
+    with pytest.raises(ExpectationError, match="VIF FD 3F is not in"):
+        vif_meaning(0xFD, (0x3F,))
+
+
+def test_vif_meaning_follows_en13757_3_tables() -> None:
+    assert vif_meaning(0x06, ()).exponent == 3  # 10^(6-3) Wh = kWh
+    assert vif_meaning(0x2E, ()).unit == "W" and vif_meaning(0x2E, ()).exponent == 3
+    assert vif_meaning(0xFB, (0x01,)).exponent == 6  # MWh
+    assert vif_meaning(0xFD, (0x49,)).exponent == 0  # 10^0 V
+    assert vif_meaning(0xFD, (0x5B,)).exponent == -1  # 10^-1 A
+    assert vif_meaning(0x83, (0x74,)).exponent == -2  # multiplicative correction 10^(4-6)
+
+
+def test_identity_tariff_supply_expectations_come_from_the_profile() -> None:
+    profile = load_profile()
+    ident = expected_identity(profile)
+    assert (ident.manufacturer, ident.medium) == ("ELV", 0x02)
+    assert expected_tariff(profile, [False] * 4) == profile.rate_inputs.default_tariff
+    assert expected_tariff(profile, [True, False, False, False]) == 2
+    with pytest.raises(ExpectationError, match="expected 4 rate input levels"):
+        expected_tariff(profile, [True])
+    assert max_quiescent_current_a(profile) == pytest.approx(1.5e-3)
+    assert must_answer_at(profile, 21.0) and must_answer_at(profile, -42.0)
+    assert not must_answer_at(profile, 20.9) and not must_answer_at(profile, 42.1)
+
+
+def _assumed_paths(profile: DeviceProfile) -> set[str]:
+    """Profile sections and registers marked ``assumption: true`` (as catalogue ``assumes`` names them)."""
+    sections = {"identity", "link", "supply", "rate_inputs", "ui"}
+    paths = {name for name in sections if getattr(profile, name).assumption}
+    return paths | {f"registers.{r.name}" for r in profile.registers if r.assumption}
+
+
+def test_every_assumes_entry_names_an_assumption_of_the_shipped_profile() -> None:
+    from harness.requirements import load_catalogue
+
+    assumed = _assumed_paths(load_profile())
+    named = {path for r in load_catalogue().requirements for path in r.assumes}
+    assert named, "the catalogue lists no requirement verified against an assumption"
+    assert named <= assumed, f"catalogue assumes {sorted(named - assumed)}, not assumptions of the profile"
+    # the check itself notices a confirmed value: drop the flag of one register and it no longer matches
+    confirmed = load_profile().model_dump()
+    for reg in confirmed["registers"]:
+        if reg["name"] == "active_tariff":
+            reg["assumption"] = False
+    assert "registers.active_tariff" not in _assumed_paths(DeviceProfile.model_validate(confirmed))
