@@ -50,6 +50,7 @@ class Instrument(BaseModel):
     idn: str | None = None
     serial: str | None = None
     calibration_due: str | None = None  # ISO date
+    certificate: str | None = None  # calibration certificate id, from the rig file
 
 
 class RigInfo(BaseModel):

@@ -165,7 +165,16 @@ def run(args: argparse.Namespace) -> int:
             }
             args.plot.parent.mkdir(parents=True, exist_ok=True)
             args.plot.write_bytes(
-                trend_plot(data, title=f"{args.measurement} across runs", unit=series[0].unit)
+                trend_plot(
+                    data,
+                    title=f"{args.measurement} across runs",
+                    unit=series[0].unit,
+                    limits={
+                        f"{s.name} [{_conditions(s.conditions)}]": s.points[-1].limits[-1]
+                        for s in series
+                        if s.points and s.points[-1].limits
+                    },
+                )
             )
             print(f"\nplot: {args.plot}")
     except ResultsDbError as exc:

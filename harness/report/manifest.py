@@ -27,6 +27,7 @@ _CHUNK = 1 << 20
 REPORT_OUTPUTS = (
     "report.html",
     "report.pdf",
+    "transcripts.html",  # the report's appendix A (harness.report.render.TRANSCRIPTS_APPENDIX)
     f"{ALLURE_DIR}/environment.properties",
     f"{ALLURE_DIR}/categories.json",
 )

@@ -5,6 +5,7 @@ Agg canvas to PNG bytes (no display, no pyplot global state, safe in threads).
 from __future__ import annotations
 
 import io
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from matplotlib.figure import Figure
 
 from harness.evidence import Measurement
 from harness.mbus.timing import reply_window
+from harness.report import units
 
 #: product sheet: 1 unit load = 1.5 mA; supply 21-42 VDC
 UNIT_LOAD_A = 1.5e-3
@@ -20,6 +22,12 @@ SUPPLY_RANGE_V = (21.0, 42.0)
 #: product sheet: minimum detection time of a rate input
 RATE_DETECTION_S = 5.0
 
+#: the two polarities often give the same current: a small filled marker on a solid line over a large
+#: hollow one on a dashed line keeps both visible where they coincide
+POLARITY_STYLES: dict[str, dict[str, object]] = {
+    "+": {"marker": "o", "color": "#1565c0", "linestyle": "-", "markersize": 4},
+    "-": {"marker": "s", "color": "#6a1b9a", "linestyle": "--", "markersize": 9, "fillstyle": "none"},
+}
 _COLOR = {"pass": "#2e7d32", "fail": "#c62828", "inconclusive": "#ef6c00"}
 _DPI = 110
 
@@ -54,20 +62,19 @@ def quiescent_current_plot(measurements: Sequence[Measurement]) -> bytes | None:
         series.setdefault(polarity, []).append((abs(volts), m.value * 1e3, m.verdict))
     if not series:
         return None
-    fig = Figure(figsize=(7.0, 3.6))
+    fig = Figure(figsize=(7.0, 3.6), layout="constrained")
     ax = fig.add_subplot()
-    styles = {"+": ("o", "#1565c0"), "-": ("s", "#6a1b9a")}
-    for polarity, pts in sorted(series.items()):
+    for polarity, pts in sorted(series.items(), key=lambda kv: kv[0] != "-"):  # hollow drawn first
         pts.sort()
-        marker, color = styles.get(polarity, ("^", "#455a64"))
+        style = POLARITY_STYLES.get(
+            polarity, {"marker": "^", "color": "#455a64", "linestyle": ":", "markersize": 5}
+        )
         ax.plot(
             [p[0] for p in pts],
             [p[1] for p in pts],
-            marker=marker,
-            color=color,
             linewidth=1,
-            markersize=4,
             label=f"polarity {polarity}",
+            **style,  # type: ignore[arg-type]
         )
         bad = [p for p in pts if p[2] != "pass"]
         if bad:
@@ -97,7 +104,6 @@ def quiescent_current_plot(measurements: Sequence[Measurement]) -> bytes | None:
     ax.set_title("Quiescent bus current vs supply voltage")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -121,7 +127,7 @@ def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
     if not by_baud:
         return None
     bauds = sorted(by_baud)
-    fig = Figure(figsize=(3.2 * len(bauds) + 0.8, 3.6))
+    fig = Figure(figsize=(3.2 * len(bauds) + 0.8, 3.6), layout="constrained")
     axes = fig.subplots(1, len(bauds), squeeze=False)[0]
     for ax, baud in zip(axes, bauds, strict=True):
         lo, hi = reply_window(baud)
@@ -151,7 +157,7 @@ def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
         path = [m.value * 1e3 for m in path_by_baud.get(baud, []) if m.value is not None]
         if path:
             ax.scatter(
-                range(1, len(path) + 1),
+                [x + 0.3 for x in range(1, len(path) + 1)],  # beside its module reply, not on top of it
                 path,
                 s=22,
                 facecolors="none",
@@ -170,7 +176,6 @@ def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
         ax.grid(True, alpha=0.3, which="both")
     axes[0].set_ylabel("reply latency (ms, log)")
     fig.suptitle("Reply latency vs EN 13757-2 window (11 bit times .. 330 bit times + 50 ms)", fontsize=10)
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -190,7 +195,7 @@ def rate_detection_plot(measurements: Sequence[Measurement]) -> bytes | None:
             f"input {m.conditions.get('input', '?')}"
             + (f" at {vac:g} VAC" if isinstance(vac, int | float) else "")
         )
-    fig = Figure(figsize=(8.0, 1.5 + 0.42 * len(points)))
+    fig = Figure(figsize=(8.0, 1.8 + 0.42 * len(points)), layout="constrained")
     ax = fig.add_subplot()
     ys = list(range(len(points)))[::-1]
     values = [m.value or 0.0 for m in points]
@@ -228,27 +233,103 @@ def rate_detection_plot(measurements: Sequence[Measurement]) -> bytes | None:
     ax.set_xlim(0, max(values + highs + [RATE_DETECTION_S]) * 1.25)
     ax.set_xlabel("time from level change to detection (s)")
     ax.set_title("Rate-input detection timeline")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25 - 0.6 / len(points)), ncol=2)
+    fig.legend(fontsize=7, loc="outside lower center", ncol=2)
     ax.grid(True, axis="x", alpha=0.3)
-    fig.tight_layout()
     return _png(fig)
 
 
-def trend_plot(series: dict[str, list[tuple[str, float]]], *, title: str, unit: str) -> bytes:
-    """History of one measurement across runs: one line per series (label -> [(run label, value)])."""
-    fig = Figure(figsize=(8.0, 4.0))
+Limits = tuple[float | None, float | None]
+
+
+def _display_unit(values: Sequence[float], unit: str) -> tuple[float, str]:
+    """Factor and unit label the report uses for these values (A -> mA for bus currents)."""
+    typical = statistics.median([abs(v) for v in values]) if values else 0.0
+    factor, prefix = units.display_prefix(typical, unit)
+    return factor, units.unit_text(unit) and f"{prefix}{unit}"
+
+
+def _limit_label(limits: Limits, unit: str) -> str:
+    low, high = limits
+    if low is not None and high is not None:
+        return f"limits {units.si(low, unit)} .. {units.si(high, unit)}"
+    if low is not None:
+        return f"limit \u2265 {units.si(low, unit)}"
+    return f"limit \u2264 {units.si(high, unit)}"
+
+
+def trend_plot(
+    series: dict[str, list[tuple[str, float]]],
+    *,
+    title: str,
+    unit: str,
+    limits: dict[str, Limits] | None = None,
+) -> bytes:
+    """:func:`trend_figure` as PNG bytes."""
+    return _png(trend_figure(series, title=title, unit=unit, limits=limits))
+
+
+def trend_figure(
+    series: dict[str, list[tuple[str, float]]],
+    *,
+    title: str,
+    unit: str,
+    limits: dict[str, Limits] | None = None,
+) -> Figure:
+    """History of one measurement across runs: one line (and one legend entry) per series, label ->
+    [(run label, value)] oldest first, in the report's unit (mA, not A), with each series' limits
+    (``limits``: label -> (low, high)) as dashed lines, one line when the series share them."""
+    values = [v for pts in series.values() for _, v in pts]
+    factor, shown_unit = _display_unit(values, unit)
+    runs: list[str] = []
+    for pts in series.values():
+        runs.extend(r for r, _ in pts if r not in runs)
+    position = {r: i for i, r in enumerate(sorted(runs, key=runs.index))}
+    fig = Figure(figsize=(8.0, 4.2), layout="constrained")
     ax = fig.add_subplot()
+    limits = {k: v for k, v in (limits or {}).items() if k in series and v != (None, None)}
+    shared = len(set(limits.values())) == 1 and len(limits) == len(series)
     for label, pts in series.items():
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, linewidth=1, label=label)
+        (line,) = ax.plot(
+            [position[p[0]] for p in pts],
+            [p[1] / factor for p in pts],
+            marker="o",
+            markersize=3,
+            linewidth=1,
+            label=label,
+        )
+        if label in limits and not shared:
+            for bound in limits[label]:
+                if bound is not None:
+                    ax.axhline(bound / factor, color=line.get_color(), linestyle="--", linewidth=0.9)
+    if shared:
+        for bound in next(iter(limits.values())):
+            if bound is not None:
+                ax.axhline(bound / factor, color=_COLOR["fail"], linestyle="--", linewidth=1.2)
+    if limits:  # one legend entry says what the dashed lines are
+        ax.plot(
+            [],
+            [],
+            color=_COLOR["fail"] if shared else "#616161",
+            linestyle="--",
+            label=_limit_label(next(iter(limits.values())), unit)
+            if shared
+            else "limits (dashed, colour of the series)",
+        )
     ax.set_title(title)
-    ax.set_ylabel(unit)
+    ax.set_ylabel(f"{title.split(' ', 1)[0]} ({shown_unit})" if shown_unit else title.split(" ", 1)[0])
     ax.set_xlabel("run")
+    ax.set_xticks(range(len(position)), list(position), rotation=60, fontsize=6, ha="right")
     ax.grid(True, alpha=0.3)
-    ax.tick_params(axis="x", labelrotation=60, labelsize=6)
-    if len(series) <= 12:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return _png(fig)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))  # one entry per series, whatever was drawn twice
+    fig.legend(
+        list(unique.values()),
+        list(unique),
+        fontsize=6,
+        loc="outside right upper",
+        ncol=1 if len(unique) <= 16 else 2,
+    )
+    return fig
 
 
 @dataclass(frozen=True)
@@ -280,7 +361,10 @@ def report_figures(measurements: Sequence[Measurement]) -> list[ReportFigure]:
         ReportFigure(
             "rate_detection_time",
             "Rate-input detection timeline",
-            "Product sheet: minimum detection time 5 s; a level held at least 5 s is detected.",
+            "Product sheet: minimum detection time 5 s; a level held at least 5 s is detected. Each "
+            "test's acceptance window (blue) runs from that 5 s minimum to 5 s + 2 \u00d7 the read-out "
+            "time of the active tariff + the rig's polling step: the change is seen at the latest by the "
+            "second read-out after it.",
             rate_detection_plot(measurements),
         ),
     ]

@@ -28,12 +28,20 @@ from harness.report.transcripts import DecodedEntry, decode_entry
 from harness.results.trend import Finding
 
 TEMPLATES = Path(__file__).with_name("templates")
-#: frames per transcript shown in the appendix (a failing test's in full up to the first bound; a passing
-#: test's first exchanges show the pattern); every transcript stays complete in the run folder
-MAX_FRAMES_FAILED = 120
-MAX_FRAMES_PASSED = 8
 #: EN 13757-3 medium codes seen on this product line
 MEDIUM_NAMES = {0x00: "other", 0x02: "electricity", 0x03: "gas", 0x04: "heat", 0x07: "water"}
+#: the appendix file the full decoded transcripts go to (a report of 50 pages of frames helps nobody sign)
+TRANSCRIPTS_APPENDIX = "transcripts.html"
+#: what harness.measure.verdict_of does, said the way ILAC G8:2019 names decision rules
+DECISION_RULE = (
+    "value \u00b1 U entirely inside the limits passes, entirely outside fails; a \u00b1 U band that "
+    "straddles a limit is inconclusive and leaves its requirement not verified. That is guarded acceptance "
+    "and guarded rejection with a guard band w = U (ILAC G8:2019, non-binary rule), not simple acceptance. "
+    "U is the rig file's uncertainty budget used as stated, as a bound: the harness applies no coverage "
+    "factor and the budgets state none (DMM \u00b1(% of reading + % of range) from the instrument's "
+    "accuracy specification; the latency allowance for latency seen by the master; the polling step for "
+    "rate-input detection)."
+)
 _DATA_FILES = (evidence.RUN_FILE, evidence.TESTS_FILE, evidence.MEASUREMENTS_FILE, evidence.REQUIREMENTS_FILE)
 
 
@@ -85,17 +93,30 @@ def _png_data_uri(png: bytes | None) -> str | None:
     return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _transcript_blocks(run: RunData) -> list[TranscriptBlock]:
+def _transcript_blocks(run: RunData, *, decode: bool = True) -> list[TranscriptBlock]:
+    """One block per transcript file, failing tests' first; ``decode`` fills in every frame (the appendix
+    file), otherwise only the counts are kept (the report names the appendix)."""
     failed = {t.nodeid for t in run.tests if verdict_rule.test_verdict(t) in ("fail", "error")}
     blocks = []
     for stem, entries in run.transcripts.items():
         nodeid = run.test_for_transcript(stem)
         block = TranscriptBlock(nodeid, stem, nodeid in failed, len(entries))
-        limit = MAX_FRAMES_FAILED if block.failed else MAX_FRAMES_PASSED
-        block.entries = [decode_entry(e) for e in entries[:limit]]
+        if decode:
+            block.entries = [decode_entry(e) for e in entries]
         blocks.append(block)
     blocks.sort(key=lambda b: (not b.failed, b.nodeid))  # failing tests' telegrams first
     return blocks
+
+
+def document_id(run: RunData) -> str:
+    """The report's document id: one per run, on every page."""
+    return f"CMI-HIL-{run.info.run_id}"
+
+
+def command_text(run: RunData) -> str:
+    """The cmi-hil command as typed; the pytest arguments when the run did not record it."""
+    typed = getattr(run.info, "typed_command", None)
+    return typed or " ".join(run.info.command) or "-"
 
 
 def _run_date(run: RunData) -> date:
@@ -162,12 +183,17 @@ def report_context(
         "test_requirements": test_requirements,
         "partial": decision.partial,
         "instruments": [(i, _calibration_state(i, on)) for i in run.info.rig.instruments],
+        # an Instrument without the field (records from before it existed) has no certificate recorded
+        "certificates": [getattr(i, "certificate", None) for i in run.info.rig.instruments],
+        "document_id": document_id(run),
+        "command_text": command_text(run),
+        "decision_rule": DECISION_RULE,
         "medium_name": MEDIUM_NAMES.get(run.info.dut.medium or -1)
         if run.info.dut.medium is not None
         else None,
         "figures": figures,
-        "transcripts": _transcript_blocks(run),
-        "max_frames": (MAX_FRAMES_FAILED, MAX_FRAMES_PASSED),
+        "transcripts": _transcript_blocks(run, decode=False),
+        "appendix_file": TRANSCRIPTS_APPENDIX,
         "findings": findings or [],
         "history_note": history_note,
         "seal_history": seal_history,
@@ -229,6 +255,15 @@ def html_to_pdf(html: str) -> bytes:
     return out.getvalue()
 
 
+def render_transcripts(context: dict[str, Any], run: RunData) -> str:
+    """Appendix A as its own HTML file: every frame of every transcript, decoded."""
+    return (
+        _environment()
+        .get_template("transcripts.html.j2")
+        .render(**{**context, "transcripts": _transcript_blocks(run)}, pdf=False)
+    )
+
+
 def write_report(
     run: RunData,
     findings: list[Finding] | None = None,
@@ -237,10 +272,18 @@ def write_report(
     *,
     seal_history: SealHistory | None = None,
 ) -> tuple[Path, Path]:
-    """Write report.html and report.pdf into the run folder; returns their paths."""
+    """Write report.html, report.pdf and the transcript appendix (transcripts.html) into the run folder,
+    before the manifest seals it; returns the report's paths."""
     context = report_context(run, findings, history_note, report_figures, seal_history)
     html_path = run.run_dir / "report.html"
     pdf_path = run.run_dir / "report.pdf"
+    appendix = run.run_dir / TRANSCRIPTS_APPENDIX
+    appendix.write_bytes(render_transcripts(context, run).encode("utf-8"))
+    # the signed report names the appendix by its digest too (the manifest seals both afterwards)
+    context["data_files"] = [
+        *context["data_files"],
+        (TRANSCRIPTS_APPENDIX, hashlib.sha256(appendix.read_bytes()).hexdigest(), appendix.stat().st_size),
+    ]
     html_path.write_text(render_html(context), encoding="utf-8")
     pdf_path.write_bytes(html_to_pdf(render_html(context, pdf=True)))
     return html_path, pdf_path

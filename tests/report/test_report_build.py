@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -15,7 +16,7 @@ from harness import evidence
 from harness.evidence import Requirement
 from harness.report import finalize_run, load_run, verify_manifest
 from harness.report.allure import write_allure_metadata
-from harness.report.render import render_html, report_context
+from harness.report.render import render_html, render_transcripts, report_context
 
 
 def _pdf_pages(path: Path) -> list[str]:
@@ -102,14 +103,20 @@ def test_measurement_table_shows_limits_margin_and_out_of_limit_first(make_run) 
     )
     verdicts = [v for _, v in rows]
     assert "fail" in verdicts and verdicts == sorted(verdicts, key=lambda v: v != "fail")
-    assert "&lt;= 1.5 mA" in table and "36.67 ms .. 1.15 s" in table
-    assert re.search(r"-\d+(\.\d+)? \u00b5A", table), "a value beyond its limit has a negative margin"
+    # limits and margin in the unit and at the prefix of the row's value; derived limits say where from
+    assert "\u2264 1.5 mA" in table and "36.67 ms .. 1150 ms" in table
+    assert re.search(r">-\d+\.\d+ mA<", table), "a value beyond its limit has a negative margin in mA"
+    assert "11 bit times .. 330 bit times + 50 ms at 300 Bd (EN 13757-2)" in table
 
 
 def test_transcripts_are_decoded_and_undecodable_bytes_say_why(make_run) -> None:
-    run_dir = make_run()
-    html = render_html(report_context(load_run(run_dir)))
-    appendix = html[html.index("Appendix A") :]
+    run = load_run(make_run())
+    context = report_context(run)
+    html = render_html(context)
+    reference = html[html.index("Appendix A") : html.index("Appendix B")]
+    assert '<a href="transcripts.html">' in reference and "2 transcript(s), 10 frame(s)" in reference
+    assert "SND_NKE" not in html, "the frames are in the appendix file, not in the report"
+    appendix = render_transcripts(context, run)
     assert "SND_NKE" in appendix and "E5 (single character acknowledge)" in appendix
     assert "id 12345678 ELV" in appendix and "energy" in appendix and "1234567" in appendix
     assert "undecodable" in appendix
@@ -327,3 +334,84 @@ def test_allure_results_follow_the_verdict_rule(make_run) -> None:
     write_allure_metadata(run_dir, load_run(run_dir).info)  # idempotent: the mark is not doubled
     again = json.loads((results / "0a1d-result.json").read_text())["statusDetails"]["message"]
     assert again.count("[bench error]") == 1
+
+
+def _signable_run(run_dir: Path, *, typed: str | None, certificates: dict[str, str]) -> None:
+    info = json.loads((run_dir / evidence.RUN_FILE).read_text())
+    info["typed_command"] = typed
+    info["dut"]["serial"] = "LG-E350-0042"
+    for inst in info["rig"]["instruments"]:
+        inst["certificate"] = certificates.get(inst["name"])
+    (run_dir / evidence.RUN_FILE).write_text(json.dumps(info))
+
+
+def test_page1_carries_what_a_reviewer_signs(make_run, tmp_path) -> None:
+    run_dir = make_run(fail_led=True)
+    typed = 'cmi-hil run --rig rigs/sim.yaml --operator "lab operator A"'
+    _signable_run(run_dir, typed=typed, certificates={"psu": "CAL-2026-0117", "dmm": "DAkkS D-K-15 0412"})
+    html = _render(run_dir)
+    pdf = tmp_path / "report.pdf"
+    from harness.report.render import html_to_pdf
+
+    pdf.write_bytes(html_to_pdf(render_html(report_context(load_run(run_dir)), pdf=True)))
+    pages = _pdf_pages(pdf)
+    page1 = re.sub(r"\s+", " ", pages[0])
+    flat = page1.replace(" ", "")
+    for expected in (
+        "Document CMI-HIL-20261124-100000-sim",
+        "LG-E350-0042",  # the label serial beside the telegram identity
+        "12345678",
+        "lab operator A",
+        "temperature: 23.1 degC; humidity: 41 %RH",
+        "CAL-2026-0117",
+        "DAkkS D-K-15 0412",
+        "not recorded",  # the relay card has no certificate id in the run record
+        "ILAC G8:2019",
+        "guard band w = U",
+        "no coverage factor",
+        "prepared by",
+        "reviewed by",
+        "approved by",
+        "signature",
+    ):
+        assert expected.replace(" ", "") in flat, expected
+    assert typed.replace(" ", "") in flat and "pytest arguments" not in page1
+    assert "simple acceptance" in page1 and "not simple acceptance" in page1  # said as what it is not
+    assert all("CMI-HIL-20261124-100000-sim" in p for p in pages), "the document id is on every page"
+    # without the typed command the report says what it shows instead
+    _signable_run(run_dir, typed=None, certificates={})
+    html = _render(run_dir)
+    cover = html_unescape(html[: html.index("2. Requirement matrix")])
+    assert "pytest arguments; the cmi-hil command line was not recorded" in cover
+    assert "CAL-2026-0117" not in cover and cover.count("not recorded</td>") == 3
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def test_transcript_appendix_is_its_own_sealed_file(finalized_fail_run: Path) -> None:
+    run_dir = finalized_fail_run
+    appendix = run_dir / "transcripts.html"
+    assert appendix.is_file()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    listed = json.dumps(manifest)
+    assert "transcripts.html" in listed and "report.pdf" in listed
+    assert verify_manifest(run_dir).ok
+    text = appendix.read_text(encoding="utf-8")
+    assert "Appendix A of CMI-HIL-" in text and "RSP_UD" in text and "REQ_UD2" in text
+    assert text.count('<tr><td class="num small">') == 10, "every frame of both transcripts"
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert '<a href="transcripts.html">' in report and "RSP_UD" not in report
+    digest = hashlib.sha256(appendix.read_bytes()).hexdigest()
+    assert digest in report, "Appendix B names the appendix file by its SHA-256"
+    pdf_text = "\n".join(_pdf_pages(run_dir / "report.pdf"))
+    assert "transcripts.html" in pdf_text and "REQ_UD2" not in pdf_text
+    # a changed appendix no longer matches its seal
+    appendix.write_text(text.replace("RSP_UD", "RSP_XX", 1), encoding="utf-8")
+    try:
+        assert not verify_manifest(run_dir).ok
+    finally:
+        appendix.write_text(text, encoding="utf-8")

@@ -153,3 +153,130 @@ def _allure_category(status: str, message: str, trace: str = "") -> str | None:
 )
 def test_allure_categories_tell_product_rig_and_harness_apart(status, message, trace, category) -> None:
     assert _allure_category(status, message, trace) == category
+
+
+def _row(
+    value: float | None,
+    unit: str,
+    low: float | None = None,
+    high: float | None = None,
+    u: float = 0.0,
+    name: str = "x",
+    **conditions: object,
+) -> units.MeasurementGroup:
+    m = _m(value, low=low, high=high, unit=unit, name=name, **conditions).model_copy(
+        update={"uncertainty": u}
+    )
+    return units.MeasurementGroup([m])
+
+
+@pytest.mark.parametrize(
+    ("row", "value", "limits", "margin"),
+    [
+        # a register compared within its resolution shows every digit, no exponent, no unit "1"
+        (_row(35012345.0, "1", 35012344.0, 35012346.0), "35012345", "35012344 .. 35012346", "1"),
+        (_row(1604850.0, "Wh", 1604849.0, 1604852.0), "1604850 Wh", "1604849 Wh .. 1604852 Wh", "1 Wh"),
+        (_row(1.0, "count", 1.0, 1.0), "1", "= 1 (exact)", "0"),
+        # analog: one prefix for the row, the precision its uncertainty or its margin supports
+        (_row(230.0, "V", 229.9, 230.1), "230.0 V", "229.9 V .. 230.1 V", "0.1 V"),
+        (_row(1.35e-3, "A", None, 1.5e-3, 5.675e-6), "1.350 mA \u00b1 0.006 mA", "\u2264 1.5 mA", "0.150 mA"),
+        (
+            _row(0.029166, "s", 0.004583, 0.1875, 1e-4),
+            "29.2 ms \u00b1 0.1 ms",
+            "4.583 ms .. 187.5 ms",
+            "24.6 ms",
+        ),
+        (_row(1.0, "bool", 1.0), "yes", "must be yes", "-"),
+        (_row(0.0, "bool", None, 0.0), "no", "must be no", "-"),
+    ],
+)
+def test_numbers_read_in_the_quantitys_unit_and_precision(row, value, limits, margin) -> None:
+    assert (row.value_text(), row.limits_text(), row.margin_text()) == (value, limits, margin)
+
+
+@pytest.mark.parametrize("unit", ["A", "s", "Wh", "1", "V", "degC", "count"])
+def test_no_number_is_shown_in_scientific_notation(unit) -> None:
+    for exponent in range(-7, 9):
+        for mantissa in (1.0, 9.9996, 3.501, 99.99):
+            value = mantissa * 10.0**exponent
+            shown = units.si(value, unit) + units.si(value, unit, 2) + units.si(-value, unit)
+            assert "e+" not in shown and "e-" not in shown, (value, unit, shown)
+    assert units.si(0.00099999, "A") == "1 mA" and units.si(0.0999999, "s", 2) == "100 ms"
+    assert units.si(35012345.0, "1") == "35012345" and units.si(3.0, "1") == "3"
+
+
+def test_margin_percent_is_left_out_where_it_says_nothing() -> None:
+    assert units.margin_percent(_m(1.0, low=1.0, unit="bool")) is None
+    assert units.margin_percent(_m(1.0, low=1.0, high=1.0, unit="count")) is None
+    assert units.margin_percent(_m(1.35e-3, high=1.5e-3)) == pytest.approx(10.0)
+
+
+def test_conditions_read_with_their_units_and_yes_no() -> None:
+    text = units.conditions_text({"supply_v": 21.0, "polarity": "+", "baud": 2400, "mains": True})
+    assert text == "supply 21 V, polarity +, 2400 Bd, mains yes"
+    assert "True" not in units.conditions_text({"a": True, "b": False})
+
+
+def test_a_derived_limit_says_where_it_comes_from() -> None:
+    m = _m(7.7, low=5.0, high=5.0 + 2 * 1.5 + 0.5, name="rate_detection_time", unit="s", read_s=1.5)
+    m = m.model_copy(update={"uncertainty": 0.5})
+    assert units.limit_origin(m) == (
+        "5 s minimum detection time (product sheet) .. 5 s + 2 \u00d7 1.5 s read-out + 0.5 s polling step"
+    )
+    # a window that is not 5 s + two read-outs + the polling step is not explained as if it were
+    other = m.model_copy(update={"high": 12.0})
+    assert "read-out" not in (units.limit_origin(other) or "")
+    assert units.limit_origin(_m(1.0, name="register_x")) is None
+
+
+def test_report_figures_render_without_warnings_and_tell_overlapping_polarities_apart() -> None:
+    import warnings
+
+    same = [
+        _m(1.35e-3, high=1.5e-3, name="quiescent_current", supply_v=v, polarity=p)
+        for p in "+-"
+        for v in (21, 30, 42)
+    ]
+    detection = [
+        _m(7.7, low=5.0, high=8.5, name="rate_detection_time", unit="s", input=i, vac=28.0, read_s=1.5)
+        for i in (1, 2, 3, 4)
+    ]
+    for inputs in (detection[:1], detection):  # one bar left no room for a legend under tight_layout
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a tight-layout or other matplotlib warning fails the test
+            figures = plots.report_figures(same + inputs)
+        assert figures[0].png and figures[2].png
+    # the two polarities differ in marker, fill and line style, so coinciding curves both show
+    styles = {
+        p: (s["marker"], s.get("fillstyle", "full"), s["linestyle"])
+        for p, s in (("+", plots.POLARITY_STYLES["+"]), ("-", plots.POLARITY_STYLES["-"]))
+    }
+    assert len(set(styles.values())) == 2 and all(a != b for a, b in zip(*styles.values(), strict=True))
+
+
+def test_trend_figure_has_the_limit_the_report_unit_and_one_legend_entry_per_series() -> None:
+    runs = [f"2026110{i}-020000-sim" for i in range(1, 6)]
+    series = {
+        "quiescent_current [supply 21 V, polarity +]": [(r, 1.35e-3) for r in runs],
+        "quiescent_current [supply 21 V, polarity -]": [(r, 1.36e-3) for r in runs[1:]],
+    }
+    limits = {k: (None, 1.5e-3) for k in series}
+    fig = plots.trend_figure(series, title="quiescent_current across runs", unit="A", limits=limits)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "quiescent_current (mA)"
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--" and len(line.get_ydata()) == 2]
+    assert [line.get_ydata()[0] for line in dashed] == [pytest.approx(1.5)]  # one shared limit, in mA
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [*series, "limit \u2264 1.5 mA"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == runs  # runs in order, not per series
+    # series with their own limits: each dashed in its colour, still one legend entry per series
+    own = {k: (None, lim) for k, lim in zip(series, (1.5e-3, 1.6e-3), strict=True)}
+    fig = plots.trend_figure(series, title="quiescent_current across runs", unit="A", limits=own)
+    ax = fig.axes[0]
+    lines = [line for line in ax.get_lines() if line.get_linestyle() == "--" and len(line.get_ydata()) == 2]
+    assert sorted(line.get_ydata()[0] for line in lines) == [pytest.approx(1.5), pytest.approx(1.6)]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [*series, "limits (dashed, colour of the series)"]
+    # without limits nothing dashed is drawn and the legend has the series alone
+    fig = plots.trend_figure(series, title="quiescent_current across runs", unit="A")
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(series)
