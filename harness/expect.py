@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from harness.mbus.model import Coding, DataRecord, Function, LongHeader
 from harness.mbus.records import raw_data_value
 from harness.profile import DeviceProfile, Register
+from harness.verdict import is_exact_quantity, register_agrees, register_resolution
 
 #: EN 13757-3 DIF bit 7 / DIFE bit 7 / VIF bit 7 / VIFE bit 7: another extension byte follows
 EXTENSION_BIT = 0x80
@@ -139,7 +140,13 @@ class ExpectedRecord:
     scale: float  #: raw data value = value in ``unit`` x scale (profile, checked against the VIF)
     unit: str
     exponent: int  #: EN 13757-3 decimal exponent of the VIF
-    numeric: bool  #: an analog quantity (tolerance = resolution) rather than an integer/enumerated register
+    quantity: str  #: EN 13757-3 meaning of the VIF (:class:`VifMeaning`), e.g. ``digital_input``
+
+    @property
+    def numeric(self) -> bool:
+        """An analog quantity (tolerance = its resolution), not an integer/enumerated register
+        (:func:`harness.verdict.is_exact_quantity`, the one rule for this)."""
+        return not is_exact_quantity(self.quantity, self.unit)
 
     @property
     def head(self) -> bytes:
@@ -148,8 +155,9 @@ class ExpectedRecord:
 
     @property
     def resolution(self) -> float:
-        """Smallest step of the value in ``unit`` (EN 13757-3: one raw count, 10**exponent)."""
-        return 1.0 / self.scale
+        """Tolerance of the value in ``unit``: 0 for integer/enumerated registers, else one raw count
+        (EN 13757-3: 10**exponent), per :func:`harness.verdict.register_resolution`."""
+        return register_resolution(self.quantity, self.unit, self.scale)
 
     def describe_head(self) -> str:
         text = f" unit {self.plain_text!r}" if self.plain_text is not None else ""
@@ -208,18 +216,6 @@ _INTEGER_CODINGS = frozenset(
     {Coding.INT8, Coding.INT16, Coding.INT24, Coding.INT32, Coding.INT48, Coding.INT64}
     | {Coding.BCD2, Coding.BCD4, Coding.BCD6, Coding.BCD8, Coding.BCD12}
 )
-#: quantities that are integer or enumerated registers (compared exactly), not analog readings
-ENUMERATED_QUANTITIES = frozenset(
-    {
-        "fabrication_number",
-        "identification",
-        "firmware_version",
-        "error_flags",
-        "digital_output",
-        "digital_input",
-        "cumulation_counter",
-    }
-)
 
 
 def expected_record(reg: Register) -> ExpectedRecord:
@@ -252,7 +248,7 @@ def expected_record(reg: Register) -> ExpectedRecord:
         scale=reg.scale,
         unit=reg.unit,
         exponent=meaning.exponent,
-        numeric=meaning.quantity not in ENUMERATED_QUANTITIES and bool(meaning.unit or reg.plain_text),
+        quantity=meaning.quantity,
     )
 
 
@@ -317,23 +313,22 @@ def register_values(
 def value_problem(
     exp: ExpectedRecord, got: float | int | str | None, reference: Sequence[float | int]
 ) -> str | None:
-    """Whether a register value agrees with the meter's own readings (taken just before and after).
+    """Whether a register value agrees with the meter's own readings (first taken just before, last just
+    after the M-Bus read-out), by the one rule :func:`harness.verdict.register_agrees`.
 
-    Integer and enumerated registers (counters, flags, status, identity) must equal one reading exactly;
-    an analog quantity may differ by its declared resolution (one raw count of the VIF's exponent, E350
-    readout resolution e.g. 1 V, 10 mA, 10 W) outside the span of the readings.
+    Enumerations (tariff, breaker, error flags, status, identity) must equal a reading exactly, counters
+    lie in the readings' span exactly; an analog quantity may differ by its declared resolution (one raw
+    count of the VIF's exponent, E350 readout resolution e.g. 1 V, 10 mA, 10 W) outside that span.
     """
     if not reference:
         return f"{exp.register}: no reference reading of the meter"
     if not isinstance(got, int | float):
         return f"{exp.register}={got!r}: not a number (meter {list(reference)})"
-    if not exp.numeric:
-        if any(got == ref for ref in reference):
-            return None
-        return f"{exp.register}={got!r}, meter {sorted(set(reference))} (compared exactly)"
-    low, high = min(reference) - exp.resolution, max(reference) + exp.resolution
-    if low <= got <= high:
+    before, after = reference[0], reference[-1]
+    if register_agrees(exp.quantity, exp.unit, exp.scale, got, before, after):
         return None
+    if not exp.numeric:
+        return f"{exp.register}={got!r}, meter {sorted(set(reference))} (compared exactly)"
     span = f"{min(reference):g}..{max(reference):g}"
     return f"{exp.register}={got:g} {exp.unit}, meter {span} (+/- {exp.resolution:g})"
 

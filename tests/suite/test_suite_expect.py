@@ -194,3 +194,25 @@ def test_every_assumes_entry_names_an_assumption_of_the_shipped_profile() -> Non
         if reg["name"] == "active_tariff":
             reg["assumption"] = False
     assert "registers.active_tariff" not in _assumed_paths(DeviceProfile.model_validate(confirmed))
+
+
+@pytest.mark.parametrize(
+    ("register", "got", "before", "after", "agrees"),
+    [
+        ("active_tariff", 2, 1, 1, False),  # a tariff off by one
+        ("active_tariff", 2, 1, 3, False),  # an enumeration between two readings is neither
+        ("active_tariff", 3, 1, 3, True),  # the rate changed during the read-out
+        ("breaker", 0, 1, 1, False),
+        ("error_flags", 0x0101, 0x0100, 0x0100, False),
+        ("power_fail_count", 4, 3, 3, False),  # a counter one too high
+        ("power_fail_count", 4, 3, 5, True),  # a counter inside the readings' span, exactly
+        ("power_fail_count", 2, 3, 5, False),
+    ],
+)
+def test_integer_and_enumerated_registers_get_no_tolerance(
+    register: str, got: int, before: int, after: int, agrees: bool
+) -> None:
+    """issue 11: integers and enumerations compared exactly (harness.verdict.register_agrees)."""
+    exp = next(e for e in expected_records(load_profile()) if e.register == register)
+    assert exp.resolution == 0.0 and not exp.numeric
+    assert (value_problem(exp, got, [before, after]) is None) is agrees
