@@ -101,7 +101,7 @@ def test_energy_follows_the_meter(dut: Any, master: Any, profile: Any, station: 
     clock = StdClock(station).start()
     first = register_values(master.read(dut.address), profile)["energy_import_total"]
     t_first = clock.elapsed()
-    wait_std(station, LIVE_INTERVAL_S)
+    wait_std(station, LIVE_INTERVAL_S, what="the meter integrating energy between two reads")
     second = register_values(master.read(dut.address), profile)["energy_import_total"]
     interval = clock.elapsed() - t_first
     measure(
