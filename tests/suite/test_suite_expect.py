@@ -38,8 +38,9 @@ HAND_WRITTEN_HEADS = {
     "energy_import_t1": "84 10 03",  # DIFE tariff 1 (bits 4-5)
     "energy_import_t4": "84 80 10 03",  # tariff 4 = 0b100: low bits 00 in DIFE 1, 01 in DIFE 2
     "energy_export_total": "04 83 3C",  # VIFE 3C backward flow
-    "voltage_l2": "82 80 40 FD 48",  # subunit 2 = 0b10: bit 6 of the second DIFE; FD 48 = 10^-1 V
-    "current_l1": "84 40 FD 59",  # subunit 1; FD 59 = 10^-3 A
+    "voltage_l2": "82 80 40 FD 49",  # subunit 2 = 0b10: bit 6 of the second DIFE; FD 49 = 10^0 V (E350: 1 V)
+    "current_l1": "84 40 FD 5A",  # subunit 1; FD 5A = 10^-2 A (E350 readouts: 10 mA)
+    "power_total": "04 2C",  # INT32, power 10^1 W (E350 readouts: 16.7 in kW, 10 W resolution)
     "power_fail_count": "02 FD 61",  # cumulation counter
 }
 
@@ -135,11 +136,21 @@ def test_an_enumerated_register_is_compared_exactly() -> None:
 
 def test_voltage_resolution_comes_from_the_vif_exponent() -> None:
     volts = next(e for e in expected_records(load_profile()) if e.register == "voltage_l1")
-    assert volts.resolution == pytest.approx(0.1) and volts.exponent == -1
-    frame = _frame(bytes.fromhex("82 40 FD 48 FC 08"))  # 2300 x 0.1 V
+    assert volts.resolution == pytest.approx(1.0) and volts.exponent == 0  # E350 readouts: 1 V
+    frame = _frame(bytes.fromhex("82 40 FD 49 E6 00"))  # 230 x 1 V
     assert register_values([volts], [frame]) == {"voltage_l1": pytest.approx(230.0)}
-    assert value_problem(volts, 230.0, [230.05]) is None
-    assert value_problem(volts, 231.0, [230.0]) is not None
+    assert value_problem(volts, 230.0, [230.4]) is None
+    assert value_problem(volts, 232.0, [230.0]) is not None
+    assert value_problem(volts, 2300.0, [230.0]) is not None  # ten times the meter, as a 10^-1 V coding would
+
+
+def test_power_resolution_is_ten_watts() -> None:
+    watts = next(e for e in expected_records(load_profile()) if e.register == "power_total")
+    assert watts.resolution == pytest.approx(10.0) and watts.exponent == 1
+    frame = _frame(bytes.fromhex("04 2C F0 00 00 00"))  # 240 x 10 W
+    assert register_values([watts], [frame]) == {"power_total": pytest.approx(2400.0)}
+    assert value_problem(watts, 2400.0, [2404.0]) is None
+    assert value_problem(watts, 2420.0, [2400.0]) is not None
 
 
 def test_a_profile_scale_contradicting_its_vif_is_refused() -> None:
