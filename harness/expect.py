@@ -376,3 +376,69 @@ def must_answer_at(profile: DeviceProfile, volts: float) -> bool:
 def readings_by_register(readouts: Sequence[Mapping[str, float | int]], name: str) -> list[float | int]:
     """The reference meter's readings of one register across several readouts."""
     return [r[name] for r in readouts if name in r]
+
+
+@dataclass(frozen=True)
+class RateSum:
+    """A total register and the rate registers of the same quantity (same VIF/VIFE, function, storage
+    and subunit; EN 13757-3 DIFE tariff 0 = total, tariff n = rate n). ``complete``: the profile exposes
+    every rate of the meter (its declared tariff count), so the rates must add up to the total."""
+
+    total: ExpectedRecord
+    rates: tuple[ExpectedRecord, ...]
+    complete: bool
+
+    def tolerance(self, allowance: float = 0.0) -> float:
+        """Rounding of each register to its resolution (one count each), plus ``allowance`` (what the
+        quantity may grow while the module copies the registers from the meter)."""
+        return (len(self.rates) + 1) * max(r.resolution for r in (self.total, *self.rates)) + allowance
+
+
+def rate_sums(profile: DeviceProfile) -> list[RateSum]:
+    """Total/rate groups of the profile's cumulative registers (energy: OBIS x.8.0 = sum of x.8.1..x.8.n).
+
+    A group is ``complete`` when its rates are exactly 1..n for the meter's n tariffs (the profile's
+    ``meter.energy_import_wh`` lists one value per tariff); otherwise only "no rate exceeds the total"
+    holds (the meter may have rates the module does not expose).
+    """
+    by_name = {e.register: e for e in expected_records(profile)}
+    meter_rates = set(range(1, len(profile.meter.energy_import_wh) + 1))
+    groups: dict[tuple[object, ...], list[Register]] = {}
+    for reg in profile.registers:
+        if vif_meaning(reg.vif, reg.vife).quantity != "energy":
+            continue
+        key = (reg.vif & 0x7F, tuple(b & 0x7F for b in reg.vife), reg.function, reg.storage, reg.subunit)
+        groups.setdefault(key, []).append(reg)
+    out = []
+    for regs in groups.values():
+        totals = [r for r in regs if r.tariff == 0]
+        rates = [r for r in regs if r.tariff != 0]
+        if len(totals) != 1 or not rates:
+            continue
+        complete = {r.tariff for r in rates} == meter_rates
+        out.append(RateSum(by_name[totals[0].name], tuple(by_name[r.name] for r in rates), complete))
+    return out
+
+
+def rate_sum_problem(
+    group: RateSum, values: Mapping[str, float | int | str | None], allowance: float = 0.0
+) -> str | None:
+    """Whether a read-out's rate registers agree with its total (None: they do, or a value is missing,
+    which :func:`telegram_problems` reports). A rate sum above the total is always wrong (energy
+    registers only grow, the total counts every rate); below it only when the group is complete."""
+    names = [group.total.register, *(r.register for r in group.rates)]
+    got = [v for v in (values.get(n) for n in names) if isinstance(v, int | float)]
+    if len(got) != len(names):
+        return None
+    total, *rates = (float(v) for v in got)
+    tol = group.tolerance(allowance)
+    rate_sum = sum(rates)
+    parts = " + ".join(f"{n}={v:g}" for n, v in zip(names[1:], rates, strict=True))
+    if rate_sum > total + tol:
+        return f"{parts} = {rate_sum:g} exceeds {names[0]}={total:g} {group.total.unit} (+/- {tol:g})"
+    if group.complete and rate_sum < total - tol:
+        return (
+            f"{parts} = {rate_sum:g} falls short of {names[0]}={total:g} {group.total.unit} (+/- {tol:g}), "
+            "though the profile exposes every rate of the meter"
+        )
+    return None

@@ -17,6 +17,8 @@ from harness.expect import (
     expected_tariff,
     max_quiescent_current_a,
     must_answer_at,
+    rate_sum_problem,
+    rate_sums,
     register_values,
     telegram_problems,
     value_problem,
@@ -227,3 +229,63 @@ def test_integer_and_enumerated_registers_get_no_tolerance(
     exp = next(e for e in expected_records(load_profile()) if e.register == register)
     assert exp.resolution == 0.0 and not exp.numeric
     assert (value_problem(exp, got, [before, after]) is None) is agrees
+
+
+def _rates_profile(*tariffs: int) -> DeviceProfile:
+    regs = [
+        {"name": "energy_import_total", "coding": "INT32", "vif": 0x03, "scale": 1},
+        *(
+            {"name": f"energy_import_t{t}", "coding": "INT32", "vif": 0x03, "scale": 1, "tariff": t}
+            for t in tariffs
+        ),
+    ]
+    return _profile(*regs)
+
+
+def _energy_records(total: int, *rates: tuple[int, int]) -> bytes:
+    """INT32 energy records, VIF 03 (1 Wh): the total, then (tariff, Wh) with the tariff in DIFEs."""
+    out = bytes((0x04, 0x03)) + total.to_bytes(4, "little")
+    for tariff, wh in rates:
+        difes = (
+            bytes((0x80 | (tariff & 3) << 4, (tariff >> 2 & 3) << 4))
+            if tariff > 3
+            else bytes(((tariff & 3) << 4,))
+        )
+        out += bytes((0x84,)) + difes + bytes((0x03,)) + wh.to_bytes(4, "little")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("total", "rates", "complete_problem", "partial_problem"),
+    [
+        (1000, (600, 399), False, False),  # rounding of each register: within one count each
+        (10000, (600, 400), True, False),  # the total ten times the meter's, with the right VIF
+        (1000, (6000, 400), True, True),  # rate 1 ten times the meter's, with the right VIF
+        (1000, (600, 300), True, False),  # rate 2 a hundred Wh short
+    ],
+)
+def test_rate_registers_must_add_up_to_their_total(
+    total: int, rates: tuple[int, int], complete_problem: bool, partial_problem: bool
+) -> None:
+    """E350 energy registers: x.8.0 is the sum of x.8.1..x.8.n; a 10x value with the right VIF fails.
+
+    Partial: the profile exposes rates 1-2 of the meter's 5, read from hand-built telegram bytes; complete:
+    all 5 rates exposed (3-5 holding 0 Wh)."""
+    partial = _rates_profile(1, 2)
+    (group,) = rate_sums(partial)
+    assert not group.complete
+    values = register_values(
+        expected_records(partial), [_frame(_energy_records(total, *enumerate(rates, 1)))]
+    )
+    assert (rate_sum_problem(group, values) is not None) is partial_problem
+    (group,) = rate_sums(_rates_profile(1, 2, 3, 4, 5))
+    assert group.complete
+    values = {"energy_import_total": total, **{f"energy_import_t{t}": 0 for t in (3, 4, 5)}}
+    values |= {f"energy_import_t{i}": v for i, v in enumerate(rates, start=1)}
+    assert (rate_sum_problem(group, values) is not None) is complete_problem
+
+
+def test_shipped_profile_groups_import_rates_as_complete_and_export_rates_as_partial() -> None:
+    groups = {g.total.register: g for g in rate_sums(load_profile())}
+    assert groups["energy_import_total"].complete and len(groups["energy_import_total"].rates) == 5
+    assert not groups["energy_export_total"].complete and len(groups["energy_export_total"].rates) == 2
