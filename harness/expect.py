@@ -212,6 +212,10 @@ def expected_vib(reg: Register) -> tuple[int, tuple[int, ...]]:
     return (vif | EXTENSION_BIT if codes else vif), _chain(codes)
 
 
+#: quantities a register may send as text (EN 13757-3 DIF 0D, LVAR 00-BF: ASCII, last character first);
+#: E350 readouts give the meter firmware (OBIS 0.2.0) as text such as "M23" (domain.md section 7)
+TEXT_QUANTITIES = frozenset({"firmware_version"})
+
 _INTEGER_CODINGS = frozenset(
     {Coding.INT8, Coding.INT16, Coding.INT24, Coding.INT32, Coding.INT48, Coding.INT64}
     | {Coding.BCD2, Coding.BCD4, Coding.BCD6, Coding.BCD8, Coding.BCD12}
@@ -233,7 +237,8 @@ def expected_record(reg: Register) -> ExpectedRecord:
             f"register {reg.name}: profile scale {reg.scale:g}, but its VIF's exponent 10^{meaning.exponent} "
             f"(EN 13757-3) means scale {10.0**-meaning.exponent:g}; correct scale or VIF in the profile"
         )
-    if reg.coding not in _INTEGER_CODINGS and reg.coding != Coding.REAL32:
+    text = reg.coding == Coding.VARIABLE and meaning.quantity in TEXT_QUANTITIES
+    if reg.coding not in _INTEGER_CODINGS and reg.coding != Coding.REAL32 and not text:
         raise ExpectationError(f"register {reg.name}: coding {reg.coding.name} carries no number")
     dif, dife = expected_dib(reg)
     vif, vife = expected_vib(reg)
@@ -311,7 +316,7 @@ def register_values(
 
 
 def value_problem(
-    exp: ExpectedRecord, got: float | int | str | None, reference: Sequence[float | int]
+    exp: ExpectedRecord, got: float | int | str | None, reference: Sequence[float | int | str]
 ) -> str | None:
     """Whether a register value agrees with the meter's own readings (first taken just before, last just
     after the M-Bus read-out), by the one rule :func:`harness.verdict.register_agrees`.
@@ -322,9 +327,13 @@ def value_problem(
     """
     if not reference:
         return f"{exp.register}: no reference reading of the meter"
+    before, after = reference[0], reference[-1]
+    if isinstance(got, str) or isinstance(before, str):
+        if register_agrees(exp.quantity, exp.unit, exp.scale, got, before, after):
+            return None
+        return f"{exp.register}={got!r}, meter {list(reference)!r} (compared exactly)"
     if not isinstance(got, int | float):
         return f"{exp.register}={got!r}: not a number (meter {list(reference)})"
-    before, after = reference[0], reference[-1]
     if register_agrees(exp.quantity, exp.unit, exp.scale, got, before, after):
         return None
     if not exp.numeric:
@@ -373,7 +382,9 @@ def must_answer_at(profile: DeviceProfile, volts: float) -> bool:
     return s.min_volts <= abs(volts) <= s.max_volts
 
 
-def readings_by_register(readouts: Sequence[Mapping[str, float | int]], name: str) -> list[float | int]:
+def readings_by_register(
+    readouts: Sequence[Mapping[str, float | int | str]], name: str
+) -> list[float | int | str]:
     """The reference meter's readings of one register across several readouts."""
     return [r[name] for r in readouts if name in r]
 

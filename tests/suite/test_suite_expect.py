@@ -34,7 +34,7 @@ HEADER = bytes.fromhex("67 45 23 71 96 15 20 02 01 00 00 00")
 #: EN 13757-3 heads for shipped registers, written out from the tables (DIF DIFE.. VIF VIFE..)
 HAND_WRITTEN_HEADS = {
     "meter_serial": "0C 78",  # BCD8, fabrication number
-    "firmware": "02 FD 0E",  # INT16, FD table: firmware version
+    "firmware": "0D FD 0E",  # variable length (text), FD table: firmware version
     "active_tariff": "01 FD 1B",  # INT8, digital input
     "energy_import_total": "04 03",  # INT32, energy 10^0 Wh
     "energy_import_t1": "84 10 03",  # DIFE tariff 1 (bits 4-5)
@@ -289,3 +289,14 @@ def test_shipped_profile_groups_import_rates_as_complete_and_export_rates_as_par
     groups = {g.total.register: g for g in rate_sums(load_profile())}
     assert groups["energy_import_total"].complete and len(groups["energy_import_total"].rates) == 5
     assert not groups["energy_export_total"].complete and len(groups["energy_export_total"].rates) == 2
+
+
+def test_the_meter_firmware_is_text_compared_exactly() -> None:
+    """E350 readouts: OBIS 0.2.0 is text such as "M23"; EN 13757-3 LVAR ASCII is sent last character first."""
+    firmware = next(e for e in expected_records(load_profile()) if e.register == "firmware")
+    frame = _frame(bytes.fromhex("0D FD 0E 03 33 32 4D"))  # "M23" reversed: 3, 2, M
+    assert telegram_problems([firmware], frame.records) == []
+    assert register_values([firmware], [frame]) == {"firmware": "M23"}
+    assert value_problem(firmware, "M23", ["M23", "M23"]) is None
+    assert value_problem(firmware, "M26", ["M23", "M23"]) is not None
+    assert value_problem(firmware, 0x0102, ["M23", "M23"]) is not None  # the module's firmware number
