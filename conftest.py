@@ -13,5 +13,6 @@ pytest_plugins = [
     "fixtures.bench",
     "fixtures.mbus",
     "fixtures.dut",
+    "fixtures.operator",
     "pytester",
 ]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from harness.mbus.model import Coding, DataRecord, Function, LongHeader
 from harness.mbus.records import raw_data_value
 from harness.profile import DeviceProfile, Register
+from harness.verdict import is_exact_quantity, register_agrees, register_resolution
 
 #: EN 13757-3 DIF bit 7 / DIFE bit 7 / VIF bit 7 / VIFE bit 7: another extension byte follows
 EXTENSION_BIT = 0x80
@@ -139,7 +140,13 @@ class ExpectedRecord:
     scale: float  #: raw data value = value in ``unit`` x scale (profile, checked against the VIF)
     unit: str
     exponent: int  #: EN 13757-3 decimal exponent of the VIF
-    numeric: bool  #: an analog quantity (tolerance = resolution) rather than an integer/enumerated register
+    quantity: str  #: EN 13757-3 meaning of the VIF (:class:`VifMeaning`), e.g. ``digital_input``
+
+    @property
+    def numeric(self) -> bool:
+        """An analog quantity (tolerance = its resolution), not an integer/enumerated register
+        (:func:`harness.verdict.is_exact_quantity`, the one rule for this)."""
+        return not is_exact_quantity(self.quantity, self.unit)
 
     @property
     def head(self) -> bytes:
@@ -148,8 +155,9 @@ class ExpectedRecord:
 
     @property
     def resolution(self) -> float:
-        """Smallest step of the value in ``unit`` (EN 13757-3: one raw count, 10**exponent)."""
-        return 1.0 / self.scale
+        """Tolerance of the value in ``unit``: 0 for integer/enumerated registers, else one raw count
+        (EN 13757-3: 10**exponent), per :func:`harness.verdict.register_resolution`."""
+        return register_resolution(self.quantity, self.unit, self.scale)
 
     def describe_head(self) -> str:
         text = f" unit {self.plain_text!r}" if self.plain_text is not None else ""
@@ -204,21 +212,13 @@ def expected_vib(reg: Register) -> tuple[int, tuple[int, ...]]:
     return (vif | EXTENSION_BIT if codes else vif), _chain(codes)
 
 
+#: quantities a register may send as text (EN 13757-3 DIF 0D, LVAR 00-BF: ASCII, last character first);
+#: E350 readouts give the meter firmware (OBIS 0.2.0) as text such as "M23" (domain.md section 7)
+TEXT_QUANTITIES = frozenset({"firmware_version"})
+
 _INTEGER_CODINGS = frozenset(
     {Coding.INT8, Coding.INT16, Coding.INT24, Coding.INT32, Coding.INT48, Coding.INT64}
     | {Coding.BCD2, Coding.BCD4, Coding.BCD6, Coding.BCD8, Coding.BCD12}
-)
-#: quantities that are integer or enumerated registers (compared exactly), not analog readings
-ENUMERATED_QUANTITIES = frozenset(
-    {
-        "fabrication_number",
-        "identification",
-        "firmware_version",
-        "error_flags",
-        "digital_output",
-        "digital_input",
-        "cumulation_counter",
-    }
 )
 
 
@@ -237,7 +237,8 @@ def expected_record(reg: Register) -> ExpectedRecord:
             f"register {reg.name}: profile scale {reg.scale:g}, but its VIF's exponent 10^{meaning.exponent} "
             f"(EN 13757-3) means scale {10.0**-meaning.exponent:g}; correct scale or VIF in the profile"
         )
-    if reg.coding not in _INTEGER_CODINGS and reg.coding != Coding.REAL32:
+    text = reg.coding == Coding.VARIABLE and meaning.quantity in TEXT_QUANTITIES
+    if reg.coding not in _INTEGER_CODINGS and reg.coding != Coding.REAL32 and not text:
         raise ExpectationError(f"register {reg.name}: coding {reg.coding.name} carries no number")
     dif, dife = expected_dib(reg)
     vif, vife = expected_vib(reg)
@@ -252,7 +253,7 @@ def expected_record(reg: Register) -> ExpectedRecord:
         scale=reg.scale,
         unit=reg.unit,
         exponent=meaning.exponent,
-        numeric=meaning.quantity not in ENUMERATED_QUANTITIES and bool(meaning.unit or reg.plain_text),
+        quantity=meaning.quantity,
     )
 
 
@@ -315,25 +316,28 @@ def register_values(
 
 
 def value_problem(
-    exp: ExpectedRecord, got: float | int | str | None, reference: Sequence[float | int]
+    exp: ExpectedRecord, got: float | int | str | None, reference: Sequence[float | int | str]
 ) -> str | None:
-    """Whether a register value agrees with the meter's own readings (taken just before and after).
+    """Whether a register value agrees with the meter's own readings (first taken just before, last just
+    after the M-Bus read-out), by the one rule :func:`harness.verdict.register_agrees`.
 
-    Integer and enumerated registers (counters, flags, status, identity) must equal one reading exactly;
-    an analog quantity may differ by its declared resolution (one raw count of the VIF's exponent, E350
-    readout resolution e.g. 1 V, 10 mA, 10 W) outside the span of the readings.
+    Enumerations (tariff, breaker, error flags, status, identity) must equal a reading exactly, counters
+    lie in the readings' span exactly; an analog quantity may differ by its declared resolution (one raw
+    count of the VIF's exponent, E350 readout resolution e.g. 1 V, 10 mA, 10 W) outside that span.
     """
     if not reference:
         return f"{exp.register}: no reference reading of the meter"
+    before, after = reference[0], reference[-1]
+    if isinstance(got, str) or isinstance(before, str):
+        if register_agrees(exp.quantity, exp.unit, exp.scale, got, before, after):
+            return None
+        return f"{exp.register}={got!r}, meter {list(reference)!r} (compared exactly)"
     if not isinstance(got, int | float):
         return f"{exp.register}={got!r}: not a number (meter {list(reference)})"
-    if not exp.numeric:
-        if any(got == ref for ref in reference):
-            return None
-        return f"{exp.register}={got!r}, meter {sorted(set(reference))} (compared exactly)"
-    low, high = min(reference) - exp.resolution, max(reference) + exp.resolution
-    if low <= got <= high:
+    if register_agrees(exp.quantity, exp.unit, exp.scale, got, before, after):
         return None
+    if not exp.numeric:
+        return f"{exp.register}={got!r}, meter {sorted(set(reference))} (compared exactly)"
     span = f"{min(reference):g}..{max(reference):g}"
     return f"{exp.register}={got:g} {exp.unit}, meter {span} (+/- {exp.resolution:g})"
 
@@ -378,6 +382,74 @@ def must_answer_at(profile: DeviceProfile, volts: float) -> bool:
     return s.min_volts <= abs(volts) <= s.max_volts
 
 
-def readings_by_register(readouts: Sequence[Mapping[str, float | int]], name: str) -> list[float | int]:
+def readings_by_register(
+    readouts: Sequence[Mapping[str, float | int | str]], name: str
+) -> list[float | int | str]:
     """The reference meter's readings of one register across several readouts."""
     return [r[name] for r in readouts if name in r]
+
+
+@dataclass(frozen=True)
+class RateSum:
+    """A total register and the rate registers of the same quantity (same VIF/VIFE, function, storage
+    and subunit; EN 13757-3 DIFE tariff 0 = total, tariff n = rate n). ``complete``: the profile exposes
+    every rate of the meter (its declared tariff count), so the rates must add up to the total."""
+
+    total: ExpectedRecord
+    rates: tuple[ExpectedRecord, ...]
+    complete: bool
+
+    def tolerance(self, allowance: float = 0.0) -> float:
+        """Rounding of each register to its resolution (one count each), plus ``allowance`` (what the
+        quantity may grow while the module copies the registers from the meter)."""
+        return (len(self.rates) + 1) * max(r.resolution for r in (self.total, *self.rates)) + allowance
+
+
+def rate_sums(profile: DeviceProfile) -> list[RateSum]:
+    """Total/rate groups of the profile's cumulative registers (energy: OBIS x.8.0 = sum of x.8.1..x.8.n).
+
+    A group is ``complete`` when its rates are exactly 1..n for the meter's n tariffs (the profile's
+    ``meter.energy_import_wh`` lists one value per tariff); otherwise only "no rate exceeds the total"
+    holds (the meter may have rates the module does not expose).
+    """
+    by_name = {e.register: e for e in expected_records(profile)}
+    meter_rates = set(range(1, len(profile.meter.energy_import_wh) + 1))
+    groups: dict[tuple[object, ...], list[Register]] = {}
+    for reg in profile.registers:
+        if vif_meaning(reg.vif, reg.vife).quantity != "energy":
+            continue
+        key = (reg.vif & 0x7F, tuple(b & 0x7F for b in reg.vife), reg.function, reg.storage, reg.subunit)
+        groups.setdefault(key, []).append(reg)
+    out = []
+    for regs in groups.values():
+        totals = [r for r in regs if r.tariff == 0]
+        rates = [r for r in regs if r.tariff != 0]
+        if len(totals) != 1 or not rates:
+            continue
+        complete = {r.tariff for r in rates} == meter_rates
+        out.append(RateSum(by_name[totals[0].name], tuple(by_name[r.name] for r in rates), complete))
+    return out
+
+
+def rate_sum_problem(
+    group: RateSum, values: Mapping[str, float | int | str | None], allowance: float = 0.0
+) -> str | None:
+    """Whether a read-out's rate registers agree with its total (None: they do, or a value is missing,
+    which :func:`telegram_problems` reports). A rate sum above the total is always wrong (energy
+    registers only grow, the total counts every rate); below it only when the group is complete."""
+    names = [group.total.register, *(r.register for r in group.rates)]
+    got = [v for v in (values.get(n) for n in names) if isinstance(v, int | float)]
+    if len(got) != len(names):
+        return None
+    total, *rates = (float(v) for v in got)
+    tol = group.tolerance(allowance)
+    rate_sum = sum(rates)
+    parts = " + ".join(f"{n}={v:g}" for n, v in zip(names[1:], rates, strict=True))
+    if rate_sum > total + tol:
+        return f"{parts} = {rate_sum:g} exceeds {names[0]}={total:g} {group.total.unit} (+/- {tol:g})"
+    if group.complete and rate_sum < total - tol:
+        return (
+            f"{parts} = {rate_sum:g} falls short of {names[0]}={total:g} {group.total.unit} (+/- {tol:g}), "
+            "though the profile exposes every rate of the meter"
+        )
+    return None

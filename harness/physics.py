@@ -45,6 +45,6 @@ class ReferenceMeterReadout(Protocol):
     reference and never with the module's (or the emulator's) account of itself.
     """
 
-    def meter_readout(self) -> dict[str, float | int]:
+    def meter_readout(self) -> dict[str, float | int | str]:
         """Every device-profile register's value in the meter now, by register name, in the register's
         unit (Wh, W, V, A, counts), before any M-Bus scaling."""

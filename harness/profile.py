@@ -23,6 +23,7 @@ SHIPPED_PROFILE = Path(__file__).resolve().parent / "profiles" / "cmi1020-e350.y
 METER_SOURCES = (
     "serial",
     "firmware",
+    "meter_firmware",
     "energy_import",
     "energy_export",
     "reactive_import",
@@ -53,7 +54,9 @@ class Identity(_Strict):
     version: int = Field(ge=0, le=255)
     medium: int = Field(ge=0, le=255, description="0x02 = electricity")
     primary_address: int = Field(ge=0, le=250, description="primary address as delivered")
-    firmware: int = Field(ge=0, le=0xFFFF, description="meter firmware version reported as OBIS 0.2.0")
+    firmware: int = Field(
+        ge=0, le=0xFFFF, description="the module's own firmware version (the meter's is meter.firmware)"
+    )
     assumption: bool = False
 
     @field_validator("id")
@@ -226,6 +229,8 @@ class MeterDefaults(_Strict):
     """Initial state of the E350 model: load per phase and register contents at start."""
 
     serial: int = Field(ge=0, le=99_999_999)
+    #: E350 readouts: OBIS 0.2.0 is ASCII text such as "M23" or "M26" (domain.md section 7)
+    firmware: str = Field(default="M23", min_length=1, max_length=16, description="meter firmware text")
     voltage_v: list[float] = Field(min_length=3, max_length=3)
     power_w: list[float] = Field(min_length=3, max_length=3, description="per phase; negative = export")
     energy_import_wh: list[float] = Field(description="per tariff 1..n")

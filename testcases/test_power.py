@@ -57,7 +57,7 @@ def test_answers_at_every_supply_voltage(
     voltage the supply measured on its output, not the setpoint."""
     for setpoint in sweep_volts(profile, suite.supply_step_v):
         bench.power_dut(setpoint, polarity)
-        wait_std(station, SETTLE_S)
+        wait_std(station, SETTLE_S, what=f"settling at {polarity}{setpoint:g} V supply")
         measured = measured_supply_v(bench, polarity)
         ok = answers(master, dut.address)
         measure(
@@ -80,7 +80,7 @@ def test_quiescent_current_is_one_unit_load(
     limit_a = max_quiescent_current_a(profile)  # product sheet 1T: unit loads x 1.5 mA (EN 13757-2)
     for setpoint in sweep_volts(profile, suite.supply_step_v):
         bench.power_dut(setpoint, polarity)
-        wait_std(station, SETTLE_S)
+        wait_std(station, SETTLE_S, what=f"settling at {polarity}{setpoint:g} V supply")
         measured = measured_supply_v(bench, polarity)
         current_a = bench.bus_current_a()
         measure(
@@ -107,9 +107,9 @@ def test_recovers_from_brownout_with_configuration_kept(
     if slow != dut.baud:
         master.change_baud(new_address, slow)
     bench.power_dut(BROWNOUT_VOLTS, "+")
-    wait_std(station, 0.5)
+    wait_std(station, 0.5, what=f"brown-out at {BROWNOUT_VOLTS:g} V")
     bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S)
+    wait_std(station, SETTLE_S, what=f"start-up at {NOMINAL_VOLTS:g} V")
     assert answers(master, new_address), (
         f"after a brown-out to {BROWNOUT_VOLTS} V the module no longer answers at primary address "
         f"{new_address} at {slow} Bd: configuration lost"
@@ -124,9 +124,9 @@ def test_power_fail_counter_increments_after_supply_loss(
 ) -> None:
     before = read_register(master, dut.address, profile, "power_fail_count")
     bench.power_off()
-    wait_std(station, 0.5)
+    wait_std(station, 0.5, what="bus supply off")
     bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S)
+    wait_std(station, SETTLE_S, what=f"start-up at {NOMINAL_VOLTS:g} V")
     set_local_baud(master, dut.baud)
     after = read_register(master, dut.address, profile, "power_fail_count")
     measure("power_fail_count_increment", float(after) - float(before), "count", low=1.0, high=1.0)

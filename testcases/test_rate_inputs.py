@@ -45,6 +45,7 @@ def inputs(dut: Any, bench: Any, station: Any, profile: Any) -> Iterator[Any]:
             station,
             profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s,
             mandated="detection",
+            what="detection time, all inputs settling low",
         )
 
 
@@ -78,7 +79,12 @@ def test_levels_below_threshold_are_not_detected(
     low_vac = ri.threshold_vac - THRESHOLD_MARGIN_VAC
     for index in range(1, ri.count + 1):  # one AC source: every input at the same low level
         inputs.set_rate_input(index, low_vac)
-    wait_std(station, ri.detection_time_s + station.rig.uncertainty.rate_poll_step_s, mandated="detection")
+    wait_std(
+        station,
+        ri.detection_time_s + station.rig.uncertainty.rate_poll_step_s,
+        mandated="detection",
+        what=f"detection time, every input at {low_vac:g} VAC (below threshold)",
+    )
     tariff = _tariff(master, dut, profile)
     expected = expected_tariff(profile, [level_high(profile, low_vac)] * ri.count)
     assert tariff == expected, (
@@ -119,7 +125,11 @@ def _detection_trial(
     detection = profile.rate_inputs.detection_time_s
     clock = StdClock(station).start()
     inputs.set_rate_input(index, vac)
-    clock.sleep_until(detection - EARLY_READ_MARGIN_S - read_s, mandated="detection")
+    clock.sleep_until(
+        detection - EARLY_READ_MARGIN_S - read_s,
+        mandated="detection",
+        what=f"detection time, input {index} at {vac:g} VAC (read before detection)",
+    )
     early = _tariff(master, dut, profile)
     early_at = clock.elapsed()
     tariff, seen_at, last_read_s = early, early_at, 0.0
@@ -137,6 +147,7 @@ def _settle_low(inputs: Any, station: Any, profile: Any) -> None:
         station,
         profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s,
         mandated="detection",
+        what="detection time, all inputs settling low",
     )
 
 
@@ -200,7 +211,7 @@ def test_pulse_shorter_than_detection_time_is_ignored(
         clock = StdClock(station).start()
         for index in range(1, ri.count + 1):
             inputs.set_rate_input(index, high_vac)
-        clock.sleep_until(pulse_s - read_s, mandated="detection")
+        clock.sleep_until(pulse_s - read_s, mandated="detection", what=f"{pulse_s:g} s pulse on every input")
         during = _tariff(master, dut, profile)  # the read's telegram is taken before the pulse ends
         pulse = clock.elapsed()
         _settle_low(inputs, station, profile)
@@ -227,13 +238,15 @@ def test_230_vac_is_withstood_and_detected(
     index = mains[0]
     settle = ri.detection_time_s + station.rig.uncertainty.rate_poll_step_s
     inputs.set_rate_input(index, ri.max_vac)
-    wait_std(station, settle, mandated="detection")
+    wait_std(
+        station, settle, mandated="detection", what=f"detection time, input {index} at {ri.max_vac:g} VAC"
+    )
     tariff = _tariff(master, dut, profile)
     expected = expected_tariff(profile, _levels(ri.count, {index}))
     assert tariff == expected, f"{ri.max_vac:g} VAC on input {index}: tariff {tariff}, expected {expected}"
     inputs.clear_rate_inputs()
-    wait_std(station, settle, mandated="detection")
+    wait_std(station, settle, mandated="detection", what=f"detection time, input {index} settling low")
     inputs.set_rate_input(index, ri.threshold_vac + THRESHOLD_MARGIN_VAC)  # the input still works afterwards
-    wait_std(station, settle, mandated="detection")
+    wait_std(station, settle, mandated="detection", what=f"detection time, input {index} high again")
     tariff = _tariff(master, dut, profile)
     assert tariff == expected, f"input {index} no longer detects a high level after {ri.max_vac:g} VAC"

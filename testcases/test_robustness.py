@@ -77,11 +77,11 @@ def test_repeated_power_cycles_keep_the_configuration(
     master.set_primary_address(dut.address, address)
     for cycle in range(POWER_CYCLES):
         bench.power_off()
-        wait_std(station, 0.2)
+        wait_std(station, 0.2, what=f"bus supply off, power cycle {cycle + 1}")
         bench.power_dut(
             NOMINAL_VOLTS, "+" if cycle % 2 == 0 else "-" if "polarity" in bench.capabilities else "+"
         )
-        wait_std(station, 0.05)
+        wait_std(station, 0.05, what=f"start-up, power cycle {cycle + 1}")
         assert answers(master, address), f"power cycle {cycle + 1}: no answer at primary address {address}"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from fixtures.checks import StdClock, read_register
+from fixtures.operator import instrument_or_operator, operator_presses_button, operator_watches_led
 from harness.measure import measure
 
 #: LED sampling period in standard seconds (finer than the LED's on time)
@@ -39,18 +40,36 @@ class BackgroundReadout(threading.Thread):
         return None
 
 
+def _watched_readout(master: Any, dut: Any, station: Any, span: float) -> None:
+    """A read-out and one meter poll interval (``span`` standard s) for the operator to watch the LED."""
+    reader = BackgroundReadout(master, dut.address)
+    clock = StdClock(station).start()
+    reader.start()
+    try:
+        clock.sleep_until(span, what="the operator watching the green LED")
+    finally:
+        reader.join()
+    problem = reader.problem()
+    assert problem is None, f"the read-out the LED observation relies on failed: {problem}"
+
+
 @pytest.mark.requirement("UI-LED")
-@pytest.mark.needs("led")
 @pytest.mark.time_bound(lambda p: 1.2 * p.ui.meter_poll_interval_s)
 def test_green_led_lights_while_the_module_talks_to_the_meter(
-    dut: Any, bench: Any, master: Any, station: Any, profile: Any
+    dut: Any, bench: Any, master: Any, station: Any, profile: Any, operator_console: Any
 ) -> None:
     """Sampled through a read-out and over one meter poll interval: on at least once, and not stuck on.
 
     The read-out that makes the module fetch the meter's registers must itself have succeeded, or the
-    samples say nothing about the LED.
+    samples say nothing about the LED. Without an LED sensor the operator watches and answers.
     """
     span = 1.2 * profile.ui.meter_poll_interval_s
+    console = instrument_or_operator(station.capabilities, "led", operator_console)
+    if console is not None:
+        operator_watches_led(
+            console, span * station.state.time_scale, lambda: _watched_readout(master, dut, station, span)
+        )
+        return
     period_s = max(LED_SAMPLE_S * station.state.time_scale, 0.001)
     reader = BackgroundReadout(master, dut.address)
     clock = StdClock(station).start()
@@ -70,12 +89,38 @@ def test_green_led_lights_while_the_module_talks_to_the_meter(
 
 
 @pytest.mark.requirement("UI-BUTTON")
-@pytest.mark.needs("button")
-def test_push_button_toggles_the_breaker(dut: Any, bench: Any, master: Any, profile: Any) -> None:
+def test_push_button_toggles_the_breaker(
+    dut: Any, bench: Any, master: Any, profile: Any, station: Any, operator_console: Any
+) -> None:
+    """A press toggles the breaker register, a second press restores it. Without a button actuator the
+    operator presses; each press is recorded with who pressed it when."""
+    console = instrument_or_operator(station.capabilities, "button", operator_console)
     before = read_register(master, dut.address, profile, "breaker")
-    bench.press_button()
+    if console is None:
+        bench.press_button()
+    else:
+        press = operator_presses_button(console, "to toggle the breaker")
     after = read_register(master, dut.address, profile, "breaker")
-    bench.press_button()  # back to where it was
+    if console is not None:
+        measure(
+            "breaker_toggled_by_press",
+            1.0 if after != before else 0.0,
+            "bool",
+            low=1.0,
+            conditions={**press.as_conditions(), "before": before, "after": after},
+        )
+    if console is None:
+        bench.press_button()  # back to where it was
+    else:
+        press = operator_presses_button(console, "to restore the breaker")
     restored = read_register(master, dut.address, profile, "breaker")
+    if console is not None:
+        measure(
+            "breaker_restored_by_press",
+            1.0 if restored == before else 0.0,
+            "bool",
+            low=1.0,
+            conditions={**press.as_conditions(), "before": before, "after": restored},
+        )
     assert after != before, f"the breaker state stayed {before} after a press of the push button"
     assert restored == before, f"a second press left the breaker at {restored}, expected {before}"

@@ -30,8 +30,9 @@ class MeterSnapshot:
     active_tariff: int
     breaker_closed: bool
     error_flags: int = 0
+    meter_firmware: str = ""  #: the meter's own firmware text (OBIS 0.2.0), not the module's
 
-    def value(self, reg: Register) -> float | int:
+    def value(self, reg: Register) -> float | int | str:
         """The value a register reports, in the register's unit (before scale)."""
         src = reg.source
         if src in ("energy_import", "energy_export"):
@@ -40,9 +41,10 @@ class MeterSnapshot:
         if src in ("power", "voltage", "current"):
             per_phase = {"power": self.power_w, "voltage": self.voltage_v, "current": self.current_a}[src]
             return sum(per_phase) if reg.phase == 0 else per_phase[reg.phase - 1]
-        simple: dict[str, float | int] = {
+        simple: dict[str, float | int | str] = {
             "serial": self.serial,
             "firmware": self.firmware,
+            "meter_firmware": self.meter_firmware,
             "reactive_import": self.reactive_import_varh,
             "reactive_export": self.reactive_export_varh,
             "power_fail_count": self.power_fail_count,
@@ -61,6 +63,7 @@ class E350Meter:
     ) -> None:
         self.serial = defaults.serial
         self.firmware = firmware
+        self.meter_firmware = defaults.firmware
         self.energy_import_wh = [float(v) for v in defaults.energy_import_wh]
         self.energy_export_wh = [float(v) for v in defaults.energy_export_wh]
         self.reactive_import_varh = float(defaults.reactive_import_varh)
@@ -121,4 +124,5 @@ class E350Meter:
             active_tariff=self.active_tariff,
             breaker_closed=self.breaker_closed,
             error_flags=self.error_flags,
+            meter_firmware=self.meter_firmware,
         )

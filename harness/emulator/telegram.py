@@ -15,8 +15,11 @@ from harness.profile import DeviceProfile, Register
 _BCD = {Coding.BCD2, Coding.BCD4, Coding.BCD6, Coding.BCD8, Coding.BCD12}
 
 
-def raw_value(reg: Register, value: float | int) -> int | float:
-    """Data-field value for a register: the meter value in the register's unit times the profile scale."""
+def raw_value(reg: Register, value: float | int | str) -> int | float | str:
+    """Data-field value for a register: the meter value in the register's unit times the profile scale
+    (text, e.g. the meter's firmware, goes as it is: EN 13757-3 LVAR ASCII)."""
+    if isinstance(value, str):
+        return value
     scaled = value * reg.scale
     if reg.coding == Coding.REAL32:
         return float(scaled)
@@ -26,7 +29,7 @@ def raw_value(reg: Register, value: float | int) -> int | float:
     return raw
 
 
-def register_record(reg: Register, value: float | int) -> DataRecord:
+def register_record(reg: Register, value: float | int | str) -> DataRecord:
     """One data record for a register holding ``value`` (in the register's unit)."""
     return build_record(
         coding=reg.coding,

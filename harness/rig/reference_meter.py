@@ -17,6 +17,6 @@ class EmulatedMeterReadout:
     def __init__(self, emulator: Any) -> None:
         self._emulator = emulator
 
-    def meter_readout(self) -> dict[str, float | int]:
+    def meter_readout(self) -> dict[str, float | int | str]:
         snapshot = self._emulator.meter_snapshot()
         return {reg.name: snapshot.value(reg) for reg in self._emulator.profile.registers}

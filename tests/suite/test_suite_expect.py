@@ -17,6 +17,8 @@ from harness.expect import (
     expected_tariff,
     max_quiescent_current_a,
     must_answer_at,
+    rate_sum_problem,
+    rate_sums,
     register_values,
     telegram_problems,
     value_problem,
@@ -32,14 +34,15 @@ HEADER = bytes.fromhex("67 45 23 71 96 15 20 02 01 00 00 00")
 #: EN 13757-3 heads for shipped registers, written out from the tables (DIF DIFE.. VIF VIFE..)
 HAND_WRITTEN_HEADS = {
     "meter_serial": "0C 78",  # BCD8, fabrication number
-    "firmware": "02 FD 0E",  # INT16, FD table: firmware version
+    "firmware": "0D FD 0E",  # variable length (text), FD table: firmware version
     "active_tariff": "01 FD 1B",  # INT8, digital input
     "energy_import_total": "04 03",  # INT32, energy 10^0 Wh
     "energy_import_t1": "84 10 03",  # DIFE tariff 1 (bits 4-5)
     "energy_import_t4": "84 80 10 03",  # tariff 4 = 0b100: low bits 00 in DIFE 1, 01 in DIFE 2
     "energy_export_total": "04 83 3C",  # VIFE 3C backward flow
-    "voltage_l2": "82 80 40 FD 48",  # subunit 2 = 0b10: bit 6 of the second DIFE; FD 48 = 10^-1 V
-    "current_l1": "84 40 FD 59",  # subunit 1; FD 59 = 10^-3 A
+    "voltage_l2": "82 80 40 FD 49",  # subunit 2 = 0b10: bit 6 of the second DIFE; FD 49 = 10^0 V (E350: 1 V)
+    "current_l1": "84 40 FD 5A",  # subunit 1; FD 5A = 10^-2 A (E350 readouts: 10 mA)
+    "power_total": "04 2C",  # INT32, power 10^1 W (E350 readouts: 16.7 in kW, 10 W resolution)
     "power_fail_count": "02 FD 61",  # cumulation counter
 }
 
@@ -135,11 +138,21 @@ def test_an_enumerated_register_is_compared_exactly() -> None:
 
 def test_voltage_resolution_comes_from_the_vif_exponent() -> None:
     volts = next(e for e in expected_records(load_profile()) if e.register == "voltage_l1")
-    assert volts.resolution == pytest.approx(0.1) and volts.exponent == -1
-    frame = _frame(bytes.fromhex("82 40 FD 48 FC 08"))  # 2300 x 0.1 V
+    assert volts.resolution == pytest.approx(1.0) and volts.exponent == 0  # E350 readouts: 1 V
+    frame = _frame(bytes.fromhex("82 40 FD 49 E6 00"))  # 230 x 1 V
     assert register_values([volts], [frame]) == {"voltage_l1": pytest.approx(230.0)}
-    assert value_problem(volts, 230.0, [230.05]) is None
-    assert value_problem(volts, 231.0, [230.0]) is not None
+    assert value_problem(volts, 230.0, [230.4]) is None
+    assert value_problem(volts, 232.0, [230.0]) is not None
+    assert value_problem(volts, 2300.0, [230.0]) is not None  # ten times the meter, as a 10^-1 V coding would
+
+
+def test_power_resolution_is_ten_watts() -> None:
+    watts = next(e for e in expected_records(load_profile()) if e.register == "power_total")
+    assert watts.resolution == pytest.approx(10.0) and watts.exponent == 1
+    frame = _frame(bytes.fromhex("04 2C F0 00 00 00"))  # 240 x 10 W
+    assert register_values([watts], [frame]) == {"power_total": pytest.approx(2400.0)}
+    assert value_problem(watts, 2400.0, [2404.0]) is None
+    assert value_problem(watts, 2420.0, [2400.0]) is not None
 
 
 def test_a_profile_scale_contradicting_its_vif_is_refused() -> None:
@@ -194,3 +207,96 @@ def test_every_assumes_entry_names_an_assumption_of_the_shipped_profile() -> Non
         if reg["name"] == "active_tariff":
             reg["assumption"] = False
     assert "registers.active_tariff" not in _assumed_paths(DeviceProfile.model_validate(confirmed))
+
+
+@pytest.mark.parametrize(
+    ("register", "got", "before", "after", "agrees"),
+    [
+        ("active_tariff", 2, 1, 1, False),  # a tariff off by one
+        ("active_tariff", 2, 1, 3, False),  # an enumeration between two readings is neither
+        ("active_tariff", 3, 1, 3, True),  # the rate changed during the read-out
+        ("breaker", 0, 1, 1, False),
+        ("error_flags", 0x0101, 0x0100, 0x0100, False),
+        ("power_fail_count", 4, 3, 3, False),  # a counter one too high
+        ("power_fail_count", 4, 3, 5, True),  # a counter inside the readings' span, exactly
+        ("power_fail_count", 2, 3, 5, False),
+    ],
+)
+def test_integer_and_enumerated_registers_get_no_tolerance(
+    register: str, got: int, before: int, after: int, agrees: bool
+) -> None:
+    """issue 11: integers and enumerations compared exactly (harness.verdict.register_agrees)."""
+    exp = next(e for e in expected_records(load_profile()) if e.register == register)
+    assert exp.resolution == 0.0 and not exp.numeric
+    assert (value_problem(exp, got, [before, after]) is None) is agrees
+
+
+def _rates_profile(*tariffs: int) -> DeviceProfile:
+    regs = [
+        {"name": "energy_import_total", "coding": "INT32", "vif": 0x03, "scale": 1},
+        *(
+            {"name": f"energy_import_t{t}", "coding": "INT32", "vif": 0x03, "scale": 1, "tariff": t}
+            for t in tariffs
+        ),
+    ]
+    return _profile(*regs)
+
+
+def _energy_records(total: int, *rates: tuple[int, int]) -> bytes:
+    """INT32 energy records, VIF 03 (1 Wh): the total, then (tariff, Wh) with the tariff in DIFEs."""
+    out = bytes((0x04, 0x03)) + total.to_bytes(4, "little")
+    for tariff, wh in rates:
+        difes = (
+            bytes((0x80 | (tariff & 3) << 4, (tariff >> 2 & 3) << 4))
+            if tariff > 3
+            else bytes(((tariff & 3) << 4,))
+        )
+        out += bytes((0x84,)) + difes + bytes((0x03,)) + wh.to_bytes(4, "little")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("total", "rates", "complete_problem", "partial_problem"),
+    [
+        (1000, (600, 399), False, False),  # rounding of each register: within one count each
+        (10000, (600, 400), True, False),  # the total ten times the meter's, with the right VIF
+        (1000, (6000, 400), True, True),  # rate 1 ten times the meter's, with the right VIF
+        (1000, (600, 300), True, False),  # rate 2 a hundred Wh short
+    ],
+)
+def test_rate_registers_must_add_up_to_their_total(
+    total: int, rates: tuple[int, int], complete_problem: bool, partial_problem: bool
+) -> None:
+    """E350 energy registers: x.8.0 is the sum of x.8.1..x.8.n; a 10x value with the right VIF fails.
+
+    Partial: the profile exposes rates 1-2 of the meter's 5, read from hand-built telegram bytes; complete:
+    all 5 rates exposed (3-5 holding 0 Wh)."""
+    partial = _rates_profile(1, 2)
+    (group,) = rate_sums(partial)
+    assert not group.complete
+    values = register_values(
+        expected_records(partial), [_frame(_energy_records(total, *enumerate(rates, 1)))]
+    )
+    assert (rate_sum_problem(group, values) is not None) is partial_problem
+    (group,) = rate_sums(_rates_profile(1, 2, 3, 4, 5))
+    assert group.complete
+    values = {"energy_import_total": total, **{f"energy_import_t{t}": 0 for t in (3, 4, 5)}}
+    values |= {f"energy_import_t{i}": v for i, v in enumerate(rates, start=1)}
+    assert (rate_sum_problem(group, values) is not None) is complete_problem
+
+
+def test_shipped_profile_groups_import_rates_as_complete_and_export_rates_as_partial() -> None:
+    groups = {g.total.register: g for g in rate_sums(load_profile())}
+    assert groups["energy_import_total"].complete and len(groups["energy_import_total"].rates) == 5
+    assert not groups["energy_export_total"].complete and len(groups["energy_export_total"].rates) == 2
+
+
+def test_the_meter_firmware_is_text_compared_exactly() -> None:
+    """E350 readouts: OBIS 0.2.0 is text such as "M23"; EN 13757-3 LVAR ASCII is sent last character first."""
+    firmware = next(e for e in expected_records(load_profile()) if e.register == "firmware")
+    frame = _frame(bytes.fromhex("0D FD 0E 03 33 32 4D"))  # "M23" reversed: 3, 2, M
+    assert telegram_problems([firmware], frame.records) == []
+    assert register_values([firmware], [frame]) == {"firmware": "M23"}
+    assert value_problem(firmware, "M23", ["M23", "M23"]) is None
+    assert value_problem(firmware, "M26", ["M23", "M23"]) is not None
+    assert value_problem(firmware, 0x0102, ["M23", "M23"]) is not None  # the module's firmware number
