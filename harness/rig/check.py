@@ -10,7 +10,7 @@ import serial
 from harness.instruments.registry import DRIVER_REGISTRY
 from harness.instruments.serial_port import port_options
 from harness.requirements import CatalogueError, load_catalogue
-from harness.rig.bench import Bench, connect_instrument, start_simulation
+from harness.rig.bench import Bench, BenchError, connect_instrument, prepare_low_latency, start_simulation
 from harness.rig.config import RigConfig, calibration_problems, supply_range_problem
 from harness.rig.lock import RigBusy, RigLock
 
@@ -115,6 +115,14 @@ def unverifiable_requirements(bench: Bench) -> list[Unverifiable]:
     return found
 
 
+def mbus_identity(rig: RigConfig) -> str:
+    """The M-Bus port's settings as the rig file declares them (baud, echo, low latency, bus supply)."""
+    parts = [f"{rig.mbus.baud} Bd 8E1", "adapter echoes" if rig.mbus.echo else "no echo"]
+    fixed = rig.mbus.master_fixed_volts
+    parts.append(f"master-fixed {fixed:g} V" if fixed is not None else "bus from supply")
+    return ", ".join(parts)
+
+
 def check_mbus_port(url: str, baud: int) -> str | None:
     """Open and close the M-Bus master port (8E1, EN 13757-2); None if fine, else what is wrong.
 
@@ -174,10 +182,15 @@ def check_rig(rig: RigConfig, *, strict: bool = False, today: dt.date | None = N
                     f"{role}.serial (and its calibration date)"
                 )
         mbus_url = bench.mbus_url
-        row = CheckRow("mbus", mbus_url, identity=f"{rig.mbus.baud} Bd 8E1", calibration="n/a")
+        row = CheckRow("mbus", mbus_url, identity=mbus_identity(rig), calibration="n/a")
         problem = check_mbus_port(mbus_url, rig.mbus.baud)
         if problem:
             row.problems.append(problem)
+        elif rig.mbus.low_latency:
+            try:
+                row.identity += f", {prepare_low_latency(rig, mbus_url)}"
+            except BenchError as exc:
+                row.problems.append(str(exc))
         report.rows.append(row)
         try:
             report.unverifiable = unverifiable_requirements(bench)

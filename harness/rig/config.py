@@ -27,6 +27,7 @@ from pydantic import (
 from harness.datafile import read_yaml_mapping
 from harness.instruments.interlock import ELV_LIMIT_VAC
 from harness.instruments.registry import DRIVER_REGISTRY, ac_ranges, driver_problem, supply_outputs
+from harness.instruments.serial_port import is_local_port
 
 SIM_PREFIX = "sim://"
 #: CMi1020 rate inputs (product sheet: "up to four rate inputs").
@@ -172,6 +173,24 @@ class MBusPort(_Model):
         default="external-input",
         description="external-input: the rig's supply feeds the bus; {master-fixed: <volts>}: the master",
     )
+
+    echo: bool = Field(
+        default=False,
+        description="the level converter echoes the master's own bytes (half-duplex RS-485/M-Bus converters)",
+    )
+    low_latency: bool = Field(
+        default=False,
+        description="local FTDI/USB adapter: set ASYNC_LOW_LATENCY (latency timer 1 ms) when the bench opens",
+    )
+
+    @model_validator(mode="after")
+    def _low_latency_on_a_local_port(self) -> MBusPort:
+        if self.low_latency and not is_local_port(self.url):
+            raise ValueError(
+                f"low_latency: only for a local adapter (/dev/ttyUSB0, COM3), not {self.url!r}; behind "
+                "ser2net/RFC 2217 set the adapter's latency timer on the server host, or remove the field"
+            )
+        return self
 
     @field_validator("bus_supply", mode="before")
     @classmethod
