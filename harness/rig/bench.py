@@ -129,6 +129,23 @@ class Bench:
             caps.add("button")
         if self.physics is not None:
             caps.add("led")
+        caps |= self._meter_capabilities()
+        return caps
+
+    def _meter_capabilities(self) -> set[str]:
+        """``meter_mains`` / ``meter_load``: the E350's own mains and load under the rig's control.
+
+        The simulated bench's emulator keeps the meter model fed and loaded, so it has both; a real rig has
+        what ``wiring.meter_mains`` / ``wiring.meter_load`` declare, if the instrument they use connected.
+        """
+        if self.emulator is not None:
+            return {"meter_mains", "meter_load"}
+        caps = set()
+        mains = self.rig.wiring.meter_mains
+        if mains is not None and (self.ac_source if mains.via == "ac_source" else self.relays) is not None:
+            caps.add("meter_mains")
+        if self.rig.wiring.meter_load is not None and self.relays is not None:
+            caps.add("meter_load")
         return caps
 
     def require(self, capability: str) -> None:

@@ -82,6 +82,15 @@ def missing_capability_reason(bench: Bench, capability: str) -> str:
             else:
                 reason = f"limits.max_rate_input_vac {rig.limits.max_rate_input_vac:g} is below 230 VAC"
         return reason or "?"
+    if capability == "meter_mains":
+        mains = rig.wiring.meter_mains
+        if mains is None:
+            return "no wiring.meter_mains (relay or AC source switching the E350's own mains)"
+        return instrument("ac_source" if mains.via == "ac_source" else "relays") or "?"
+    if capability == "meter_load":
+        if rig.wiring.meter_load is None:
+            return "no wiring.meter_load (relay-switched load on the meter)"
+        return instrument("relays") or "?"
     if capability == "button":
         return "no wiring.button_channel (push-button actuator on a relay channel)"
     if capability == "led":
