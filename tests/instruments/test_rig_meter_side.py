@@ -34,11 +34,14 @@ def test_a_bench_without_the_meter_model_has_the_meter_side_only_where_wired(
         assert {"meter_mains", "meter_load"} <= wired.capabilities
 
 
-def test_a_real_rig_names_the_instrument_its_meter_wiring_lacks() -> None:
-    rig = load_rig(LAB_RIG)
-    bench = Bench(rig)  # nothing connected
-    assert "meter_mains" not in bench.capabilities
-    assert missing_capability_reason(bench, "meter_mains").startswith("no wiring.meter_mains")
+def test_a_real_rig_names_the_instrument_its_meter_wiring_lacks(tmp_path: Path) -> None:
+    bench = Bench(load_rig(LAB_RIG))  # meter wiring declared, nothing connected
+    assert not {"meter_mains", "meter_load"} & bench.capabilities
+    assert missing_capability_reason(bench, "meter_mains") == "instruments.relays did not connect"
+    assert missing_capability_reason(bench, "meter_load") == "instruments.relays did not connect"
+    unwired = edited(tmp_path, LAB_RIG, "  meter_mains: {via: relay, channel: 108}", "  #")
+    reason = missing_capability_reason(Bench(load_rig(unwired)), "meter_mains")
+    assert reason.startswith("no wiring.meter_mains")
 
 
 @pytest.mark.parametrize(
