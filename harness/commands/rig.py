@@ -84,6 +84,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         write_allowance,
     )
     from harness.rig.config import RigFileError, load_rig
+    from harness.rig.lock import RigBusy
 
     def fail(message: str) -> int:
         print(f"cmi-hil rig calibrate: {message}", file=sys.stderr)
@@ -108,7 +109,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
                 bench.mbus_url, rig.mbus.baud, time_scale=scale, latency_allowance_s=MEASURE_ALLOWANCE_S
             ) as master:
                 result = measure_latency(master, address=address, nominal_s=nominal, count=args.count)
-    except (BenchError, InstrumentError, MasterError, CalibrationError, OSError) as exc:
+    except (BenchError, InstrumentError, MasterError, CalibrationError, RigBusy, OSError) as exc:
         return fail(str(exc))
     print(format_calibration(result, rig.name, rig.describe_source()))
     if not args.write:
