@@ -1,4 +1,4 @@
-"""``cmi-hil rig calibrate``: the M-Bus adapter path's round-trip latency, measured against a known slave.
+"""``cmi-hil rig calibrate``: the M-Bus adapter path's round-trip latency (known slave or loopback plug).
 
 Without a bus monitor the master only sees when its own request left the serial port and when the first reply
 byte came back. The difference from the reply delay a reference slave declares in its device profile
@@ -6,6 +6,10 @@ byte came back. The difference from the reply delay a reference slave declares i
 window of 11..330 bit times + 50 ms) is what the adapter path adds: USB latency timer, level converter,
 RFC 2217/TCP hops, scheduler. Its largest observed value, rounded up to a whole millisecond, is the
 ``uncertainty.latency_allowance_s`` the rig file should carry.
+
+With a loopback plug instead of the bus (TX wired to RX at the adapter's far end), each request comes back as
+its own echo: the time from its last bit leaving the line to its last byte coming back is the round trip of
+the path, with no slave in it (nominal 0).
 
 Nothing is written unless asked: :func:`set_latency_allowance` edits only that one value of the rig file,
 keeping every comment and the layout, and re-reads the result to prove nothing else changed.
@@ -17,13 +21,14 @@ import math
 import os
 import re
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from harness.master import Master, MasterError
+from harness.master import Master, MasterError, SerialLink, wire_time_s
 from harness.mbus import ShortFrame, encode
 from harness.mbus.model import C_FCB, C_FCV, REQ_UD2, SND_NKE
 
@@ -46,7 +51,7 @@ class LatencyCalibration:
     nominal_s: float
     exchanges: int
     no_reply: int
-    address: int
+    address: int | None  #: the reference slave; None for a loopback plug
     baud: int
 
     @property
@@ -104,14 +109,54 @@ def measure_latency(master: Master, *, address: int, nominal_s: float, count: in
     return LatencyCalibration(tuple(excess), nominal_s, count, silent, address, master.baud)
 
 
+def measure_loopback(link: SerialLink, *, count: int, timeout_s: float = 1.0) -> LatencyCalibration:
+    """``count`` SND_NKE frames through a loopback plug: last echoed byte minus last bit sent, each."""
+    if count < 1:
+        raise CalibrationError(f"--count must be at least 1, got {count}")
+    request = _requests(0)[0][1]
+    excess: list[float] = []
+    silent = 0
+    port = link.port
+    for _ in range(count):
+        link.drain_stray()
+        started = time.monotonic()
+        port.write(request)
+        port.flush()
+        sent_end = started + wire_time_s(len(request), link.baud)
+        echoed = b""
+        last = started
+        while len(echoed) < len(request) and time.monotonic() < sent_end + timeout_s:
+            chunk = port.read(len(request) - len(echoed))
+            if chunk:
+                echoed += chunk
+                last = time.monotonic()
+        if echoed != request:
+            silent += 1
+            continue
+        excess.append(max(0.0, last - sent_end))
+    if not excess:
+        raise CalibrationError(
+            f"no echo of {count} frame(s) within {timeout_s:g} s: is the loopback plug (TX to RX) on the "
+            "adapter's bus side, and mbus.url the adapter it is on?"
+        )
+    return LatencyCalibration(tuple(excess), 0.0, count, silent, None, link.baud)
+
+
 def format_calibration(result: LatencyCalibration, rig_name: str, source: str) -> str:
     ms = 1000.0
+    if result.address is None:
+        method = f"loopback plug, {result.baud} Bd"
+        what = f"  {result.exchanges} SND_NKE frame(s) echoed, {result.no_reply} lost"
+    else:
+        method = f"known slave at primary address {result.address}, {result.baud} Bd"
+        what = (
+            f"  nominal reply delay (device profile): {result.nominal_s * ms:.1f} ms; "
+            f"{result.exchanges} exchange(s) SND_NKE/REQ_UD2, {result.no_reply} without reply"
+        )
     return "\n".join(
         [
-            f"latency calibration of rig {rig_name} ({source}): known slave at primary address "
-            f"{result.address}, {result.baud} Bd",
-            f"  nominal reply delay (device profile): {result.nominal_s * ms:.1f} ms; "
-            f"{result.exchanges} exchange(s) SND_NKE/REQ_UD2, {result.no_reply} without reply",
+            f"latency calibration of rig {rig_name} ({source}): {method}",
+            what,
             f"  excess latency of the adapter path: median {result.median_s * ms:.2f} ms, "
             f"p95 {result.p95_s * ms:.2f} ms, max {result.max_s * ms:.2f} ms "
             f"({len(result.excess_s)} sample(s))",

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from harness.cli import main
+from harness.master import SerialLink
 from harness.rig import load_rig
 from harness.rig.calibrate import (
     CalibrationError,
     LatencyCalibration,
+    measure_loopback,
     set_latency_allowance,
     write_allowance,
 )
 
 from .conftest import SIM_RIG
+from .test_rig_messages import LAB_RIG, edited
 
 
 def _calibration(excess_ms: list[float]) -> LatencyCalibration:
@@ -85,3 +89,29 @@ def test_calibrate_without_a_slave_at_the_address_says_what_to_check(
     assert main(["rig", "calibrate", "--rig", str(SIM_RIG), "--count", "1", "--address", "77"]) == 2
     err = capsys.readouterr().err
     assert "no reply from primary address 77" in err and "--address" in err
+
+
+def test_loopback_plug_times_the_echo_of_each_frame(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CMI_HIL_LOCK_DIR", str(tmp_path))
+    rig = edited(tmp_path, LAB_RIG, "rfc2217://192.0.2.20:4001", "loop://")  # pyserial's loopback port
+    assert main(["rig", "calibrate", "--rig", str(rig), "--loopback", "--count", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "loopback plug, 2400 Bd" in out and "3 SND_NKE frame(s) echoed, 0 lost" in out
+    assert main(["rig", "calibrate", "--rig", str(SIM_RIG), "--loopback"]) == 2
+    assert "--loopback needs a real adapter" in capsys.readouterr().err
+
+
+def test_loopback_without_an_echo_says_where_the_plug_goes() -> None:
+    master_fd, slave_fd = os.openpty()  # a port nothing echoes on
+    try:
+        link = SerialLink(os.ttyname(slave_fd), 2400, latency_allowance_s=0.0)
+        try:
+            with pytest.raises(CalibrationError, match="no echo of 2 frame.*loopback plug"):
+                measure_loopback(link, count=2, timeout_s=0.05)
+        finally:
+            link.close()
+    finally:
+        os.close(master_fd)
+        os.close(slave_fd)
