@@ -92,6 +92,7 @@ class RunInfo(BaseModel):
     nightly: bool = False
     command: list[str] = Field(default_factory=list)
     typed_command: str | None = None  # the cmi-hil command line as the user typed it
+    collected: int | None = None  # tests selected for the run (progress n/N of a run in progress)
 
 
 class Measurement(BaseModel):

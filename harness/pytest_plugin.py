@@ -187,8 +187,10 @@ class SuiteState:
             write_run_info(self.run_dir, self.run_info)
 
     def set_dut(self, dut: DutInfo) -> None:
-        """Record the DUT's identity once it has been read."""
+        """Record the DUT's identity once read (the label serial from the command line is kept)."""
         if self.run_info is not None and self.run_dir is not None:
+            if dut.serial is None and self.run_info.dut.serial is not None:
+                dut = dut.model_copy(update={"serial": self.run_info.dut.serial})
             self.run_info = self.run_info.model_copy(update={"dut": dut})
             write_run_info(self.run_dir, self.run_info)
 
@@ -446,6 +448,15 @@ def pytest_collection_modifyitems(
             state.suite_items = True
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The number of tests selected goes into run.json at once: a run in progress shows n of N."""
+    state = suite_state(session.config)
+    if state.run_info is not None and state.run_dir is not None:
+        state.run_info = state.run_info.model_copy(update={"collected": len(session.items)})
+        write_run_info(state.run_dir, state.run_info)
+
+
 def pytest_deselected(items: list[pytest.Item]) -> None:
     """Deselected tests (``-k``, ``-m``, ``--requirement``) do not count as covering their requirements."""
     if not items:
@@ -536,6 +547,7 @@ def _reopens(station: Any) -> int:
 _BENCH_ERRORS = (
     ("harness.instruments.errors", "InstrumentError"),
     ("harness.rig.lock", "RigBusy"),
+    ("harness.rig.place", "PlaceError"),
     ("harness.rig.config", "RigFileError"),
     ("harness.rig.bench", "BenchError"),
     ("harness.master.errors", "PortError"),

@@ -75,6 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed for generated slave ids and access numbers")
     p.add_argument(
+        "--noise-loss",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="line noise erases or corrupts this fraction of replies (0.1 = one in ten; seeded by --seed)",
+    )
+    p.add_argument(
         "--pty",
         action="store_true",
         help="also offer the master port as a pseudo-terminal (8E1 only; libmbus's serial tools refuse it)",
@@ -134,6 +141,13 @@ def run(args: argparse.Namespace) -> int:
     except EndpointError as exc:
         print(f"cmi-hil emulate: --tcp {args.tcp}: {exc}", file=sys.stderr)
         return 2
+    if args.noise_loss:
+        try:
+            emu.bus.set_line_noise(args.noise_loss, seed=args.seed)
+        except ValueError as exc:
+            emu.stop()
+            print(f"cmi-hil emulate: --noise-loss: {exc}", file=sys.stderr)
+            return 2
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

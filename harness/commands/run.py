@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import sys
 import time
 import traceback
@@ -41,6 +42,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from harness import interrupts
 from harness import verdict as verdict_rule
+from harness.console.progress import latest_run_of_rig
 from harness.evidence import (
     ALLURE_DIR,
     MEASUREMENTS_FILE,
@@ -71,9 +73,40 @@ def register(subparsers: Any) -> None:
         help="run the conformance suite and leave a run folder under reports/",
         description="Run the CMi1020 conformance suite on a rig (default: the simulated bench).",
     )
-    add_suite_options(p)
+    add_suite_options(p, multi_rig=True)
     p.add_argument(
         "--nightly", action="store_true", help="nightly run: compare with earlier runs, exit 1 on regression"
+    )
+    p.add_argument(
+        "--requirement",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only the tests citing this requirement id (repeatable; `cmi-hil requirements` lists the ids)",
+    )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="show what would run and what this rig would skip, and why; touches nothing, stores nothing",
+    )
+    p.add_argument("--operator", default=None, metavar="NAME", help="who runs the test (report page 1)")
+    p.add_argument(
+        "--ambient",
+        default=None,
+        metavar="TEXT",
+        help='ambient conditions, e.g. "23 °C, 45 %%RH" (report page 1)',
+    )
+    p.add_argument(
+        "--dut-serial", default=None, metavar="SERIAL", help="the serial number on the DUT's label"
+    )
+    p.add_argument(
+        "--junit", type=Path, default=None, metavar="FILE", help="also write JUnit XML (CI servers)"
+    )
+    p.add_argument(
+        "--progress",
+        choices=("auto", "live", "plain", "off"),
+        default="auto",
+        help="console progress: a live line on a terminal, plain lines otherwise (default: %(default)s)",
     )
     p.add_argument("--db", metavar="URL", default=None, help="results database (SQLAlchemy URL or file path)")
     p.add_argument("--reports-dir", type=Path, default=None, help="where run folders go (default: reports/)")
@@ -85,9 +118,22 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run_command)
 
 
-def add_suite_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by `run` and `mutate`: rig, faults, time scale, test selection, extra pytest args."""
-    p.add_argument("--rig", type=Path, default=DEFAULT_RIG, help="rig file (default: %(default)s)")
+def add_suite_options(p: argparse.ArgumentParser, *, multi_rig: bool = False) -> None:
+    """Options shared by `run` and `mutate`: rig, faults, time scale, test selection, extra pytest args.
+
+    ``multi_rig``: ``--rig`` may be repeated (``cmi-hil run`` then runs every rig at once,
+    :mod:`harness.parallel`).
+    """
+    if multi_rig:
+        p.add_argument(
+            "--rig",
+            type=Path,
+            action="append",
+            default=None,
+            help=f"rig file (default: {DEFAULT_RIG}); repeat it to run several rigs side by side",
+        )
+    else:
+        p.add_argument("--rig", type=Path, default=DEFAULT_RIG, help="rig file (default: %(default)s)")
     p.add_argument(
         "--fault",
         action="append",
@@ -194,13 +240,51 @@ def pytest_command(
         cmd.append("-x")
     if args.verbose:
         cmd.append("-" + "v" * args.verbose)
+    for rid in getattr(args, "requirement", None) or []:
+        cmd.append(f"--requirement={rid}")
+    for option in ("operator", "ambient", "dut_serial"):
+        value = getattr(args, option, None)
+        if value:
+            cmd.append(f"--{option.replace('_', '-')}={value}")
+    junit = getattr(args, "junit", None)
+    if junit is not None:
+        cmd += [f"--junitxml={Path(junit).resolve()}", "-o", "junit_family=xunit1"]
+    typed = getattr(args, "typed_command", None)
+    if typed:
+        cmd.append(f"--typed-command={typed}")
+    progress = getattr(args, "progress", None)
+    if progress and progress != "off" and not args.verbose:
+        # the progress plugin replaces pytest's dots; a failure is one line, its traceback in failures.log
+        cmd += [f"--progress={progress}", "-qq", "--tb=no", "-rN", "-o", "console_output_style=classic"]
+        history = getattr(args, "progress_history", None)
+        if history is not None:
+            cmd.append(f"--progress-history={history}")
     extra = list(args.pytest_args or [])
     if extra[:1] == ["--"]:
         extra = extra[1:]
     return cmd + extra
 
 
+def typed_command(argv: list[str]) -> str:
+    """The command line as the user typed it, shown on the report's page 1."""
+    return shlex.join(["cmi-hil", *argv])
+
+
 def run_command(args: argparse.Namespace) -> int:
+    rigs: list[Path] = (
+        list(args.rig or [DEFAULT_RIG]) if isinstance(args.rig, list | type(None)) else [args.rig]
+    )
+    if getattr(args, "typed_command", None) is None:
+        args.typed_command = typed_command(sys.argv[1:]) if Path(sys.argv[0]).name == "cmi-hil" else None
+    if len(rigs) > 1:
+        if args.plan:
+            print("cmi-hil run: --plan takes one --rig", file=sys.stderr)
+            return 2
+        from harness.parallel import run_rigs
+
+        argv = [a for a in sys.argv[1:] if a != "run"]
+        return run_rigs(rigs, _without_rig_options(argv))
+    args.rig = rigs[0]
     try:
         rig = resolve_rig(args.rig)
         check_faults(rig, args.fault)
@@ -211,13 +295,53 @@ def run_command(args: argparse.Namespace) -> int:
         if not TESTCASES.is_dir():
             raise RunSetupError(f"no test cases at {TESTCASES}: run from a checkout of the harness")
         reports = (args.reports_dir or REPO_ROOT / "reports").resolve()
+        rig_path = rig.source.resolve() if rig.source else args.rig.resolve()
+        if args.plan:
+            return show_plan(args, rig, rig_path)
+        args.progress_history = latest_run_of_rig(reports, rig.name)
         run_dir = new_run_dir(reports, rig.name)
     except RunSetupError as exc:
         print(f"cmi-hil run: {exc}", file=sys.stderr)
         return 2
-    rig_path = rig.source.resolve() if rig.source else args.rig.resolve()
     with interrupts.handling():
         return run_and_finish(args, rig.name, rig_path, run_dir)
+
+
+def _without_rig_options(argv: list[str]) -> list[str]:
+    """``argv`` minus every ``--rig X`` / ``--rig=X`` (each rig's process gets its own)."""
+    out: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        if arg == "--rig":
+            skip = True
+            continue
+        if arg.startswith("--rig="):
+            continue
+        out.append(arg)
+    return out
+
+
+def show_plan(args: argparse.Namespace, rig: Any, rig_path: Path) -> int:
+    """``--plan``: collect the selection, list RUN/SKIP per test against the rig file's capabilities."""
+    from harness.plan import collect_plan, format_plan
+    from harness.rig.capabilities import declared_capabilities
+
+    capabilities = declared_capabilities(rig)
+    argv = pytest_command(args, rig_path, Path(os.devnull), nightly=args.nightly, allure=False)[3:]
+    argv = [a for a in argv if not a.startswith(("--evidence-dir=", "--junitxml=", "--progress"))]
+    with in_repo_root():
+        rc, tests = collect_plan(argv, capabilities)
+    if rc not in (0, 5):
+        print(f"cmi-hil run --plan: the suite could not be collected (pytest exit {rc})", file=sys.stderr)
+        return 2
+    format_plan(rig.name, tests, capabilities, sys.stdout)
+    return 0
 
 
 def run_and_finish(args: argparse.Namespace, rig_name: str, rig_path: Path, run_dir: Path) -> int:

@@ -1,7 +1,9 @@
 """`cmi-hil scan --port URL [--baud 2400] [--primary | --secondary] [--json]`: find the slaves on a bus.
 
-Primary: SND_NKE to every address 0..250, an E5 means a slave is there (EN 13757-2). Secondary: wildcard
-select search by identification number (EN 13757-3), reading each slave's long header. Progress on stderr.
+Primary: SND_NKE to every address 0..250, an E5 means a slave is there (EN 13757-2); silent addresses get a
+second look after the first pass (line noise can erase a reply), ``--single-pass`` skips it. Secondary:
+wildcard select search by identification number (EN 13757-3), reading each slave's long header, silent
+masks looked at twice the same way. Progress on stderr.
 Exit status 0 on success (even when nothing is found), 1 when the port fails, 2 on usage errors.
 """
 
@@ -11,8 +13,9 @@ import argparse
 import json
 import sys
 
-from harness.master import MasterError, ProbeEvent
+from harness.master import MasterError, ProbeEvent, search_secondary
 from harness.master.cli_options import add_port_options, open_master
+from harness.master.scan import Presence, scan_primary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,11 +43,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--from", dest="first", type=int, default=0, help="primary scan: first address")
     parser.add_argument("--to", dest="last", type=int, default=250, help="primary scan: last address")
+    parser.add_argument(
+        "--single-pass",
+        action="store_true",
+        help="look at each silent address/mask once (faster; a reply lost to line noise hides that slave)",
+    )
     parser.set_defaults(func=run, mode="primary")
 
 
-def _primary_progress(address: int, present: bool) -> None:
-    sys.stderr.write(f"\rscan: address {address:3d}{'  found' if present else '       '}")
+def _primary_progress(address: int, presence: Presence) -> None:
+    present = presence != "empty"
+    label = {"empty": "       ", "present": "  found", "collision": "  found (more than one slave)"}[presence]
+    sys.stderr.write(f"\rscan: address {address:3d}{label}")
     if present:
         sys.stderr.write("\n")
     sys.stderr.flush()
@@ -75,12 +85,27 @@ def run(args: argparse.Namespace) -> int:
     with master:
         try:
             if args.mode == "primary":
-                found = master.scan_primary(range(args.first, args.last + 1), progress=_primary_progress)
+                scan = scan_primary(
+                    master,
+                    range(args.first, args.last + 1),
+                    confirm_silent=not args.single_pass,
+                    progress=_primary_progress,
+                )
+                found = scan.addresses
                 sys.stderr.write("\n")
                 if args.json:
                     print(
                         json.dumps(
-                            {"port": args.port, "baud": args.baud, "mode": "primary", "addresses": found},
+                            {
+                                "port": args.port,
+                                "baud": args.baud,
+                                "mode": "primary",
+                                "addresses": found,
+                                "collisions": scan.collisions,
+                                "probes": scan.probes,
+                                "silent_probes": scan.silent,
+                                "elapsed_s": round(scan.elapsed_s, 3),
+                            },
                             indent=2,
                         )
                     )
@@ -89,8 +114,12 @@ def run(args: argparse.Namespace) -> int:
                         f"{len(found)} slave(s) at primary address(es): "
                         + (", ".join(str(a) for a in found) or "none")
                     )
+                    for a in scan.collisions:
+                        print(f"  {a}  COLLISION: more than one slave answers this primary address")
                 return 0
-            result = master.search_secondary(progress=_secondary_progress)
+            result = search_secondary(
+                master, progress=_secondary_progress, confirm_silent=not args.single_pass
+            )
             sys.stderr.write("\n")
         except MasterError as exc:
             print(f"\ncmi-hil scan: {exc}", file=sys.stderr)

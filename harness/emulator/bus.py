@@ -5,17 +5,24 @@ scale); each slave reads them through its own UART (:mod:`harness.emulator.wire`
 is garbage it discards. A complete frame is decoded once and offered to every powered slave; only the slaves
 that answer build a reply. Replies start after the slave's reply delay, are paced at wire time, and when
 several slaves answer the master reads the wired-AND of their bit streams: a collision.
+
+Line noise (:meth:`Bus.set_line_noise`) hits a chosen fraction of the replies, drawn from a seeded generator
+so a run is repeatable: a hit either erases the reply (the current pulses masked: the master's UART sees
+no start bit, as when noise destroyed the request and the slave stayed silent) or flips one bit of one
+character on its way to the master (a parity/checksum error the master reads as garbage).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from harness.emulator.clock import ScaledClock
 from harness.emulator.module import Cmi1020, Response
@@ -24,6 +31,37 @@ from harness.mbus import frames
 from harness.mbus.model import Frame, MBusError
 
 _START_BYTES = (0xE5, 0x10, 0x68)
+
+NoiseMode = Literal["drop", "garble", "mixed"]
+NOISE_MODES: tuple[NoiseMode, ...] = ("drop", "garble", "mixed")
+
+
+@dataclass
+class LineNoise:
+    """Which replies line noise hits: ``loss`` of them (0..1), erased (``drop``), corrupted by one bit
+    (``garble``) or either at even odds (``mixed``); ``seed`` makes the sequence of hits repeatable."""
+
+    loss: float
+    mode: NoiseMode = "mixed"
+    seed: int = 0
+    dropped: int = 0  #: replies erased so far
+    garbled: int = 0  #: replies corrupted so far
+    rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.loss <= 1.0:
+            raise ValueError(f"noise loss must be a fraction 0..1 of the replies, got {self.loss}")
+        if self.mode not in NOISE_MODES:
+            raise ValueError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {self.mode!r}")
+        self.rng = random.Random(self.seed)
+
+    def hit(self) -> NoiseMode | None:
+        """None when this reply passes intact; else what the noise does to it."""
+        if self.loss <= 0.0 or self.rng.random() >= self.loss:
+            return None
+        if self.mode == "mixed":
+            return "drop" if self.rng.random() < 0.5 else "garble"
+        return self.mode
 
 
 class Scheduler:
@@ -113,6 +151,7 @@ class TimingRecord:
     #: when the first reply byte actually left for the master (scheduled: reply start + one character)
     first_byte_sent_wall: float | None = None
     reply_chars: int = 1  #: characters the master port reads
+    noise: str | None = None  #: what line noise did to this reply ("drop", "garble"), None when intact
 
     @property
     def reply_delay_s(self) -> float:
@@ -179,6 +218,13 @@ class Bus:
         self._wire_free_wall = 0.0
         self._assemblers: dict[tuple[CharFormat, bool], _Assembler] = {}
         self._scheduler = Scheduler()
+        self.noise: LineNoise | None = None
+
+    def set_line_noise(self, loss: float, *, mode: NoiseMode = "mixed", seed: int = 0) -> LineNoise | None:
+        """Let line noise hit ``loss`` (0..1) of the replies from now on (0 = a clean line again)."""
+        with self._lock:
+            self.noise = LineNoise(loss, mode, seed) if loss > 0 else None
+            return self.noise
 
     def stop(self) -> None:
         self._scheduler.stop()
@@ -279,10 +325,25 @@ class Bus:
             ts,
         )
         self.timing_log.append(record)
+        hit = self.noise.hit() if self.noise is not None else None
+        if hit == "drop":
+            assert self.noise is not None
+            self.noise.dropped += 1
+            record.noise = "drop"
+            return
+        flip_at, flip_bit = 0.0, 0
+        if hit == "garble":
+            assert self.noise is not None
+            self.noise.garbled += 1
+            record.noise = "garble"
+            flip_at, flip_bit = self.noise.rng.random(), 1 << self.noise.rng.randrange(8)
         for n, port in enumerate(list(self.ports)):
             chars = receive(sources, port.fmt)
             if not chars:
                 continue
+            if flip_bit:
+                k = int(flip_at * len(chars))
+                chars[k] = RxChar(chars[k].value ^ flip_bit, False, chars[k].framing_ok)
             record.reply_chars = len(chars)
             step = (finish - t0) / len(chars)
             for i, ch in enumerate(chars):

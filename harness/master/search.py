@@ -22,6 +22,11 @@ Two strategies share the same transport so they can be compared in one run:
   allowance (USB, network, a loaded host) must not hide slaves: stray bytes before a request, an E5 no
   slave stands behind, or a collision without two slaves in its subtree make the preceding silent masks
   suspect, and they are searched again at the end; a reply close to the timeout widens the allowance.
+  Line noise: a garbled answer to a select is asked again once before the mask is split (a real collision
+  stays garbled), a damaged RSP_UD is read again, and with ``confirm_silent`` every silent mask gets a
+  second look at the end (noise can erase an E5 without a trace; only a second look finds that slave:
+  skipping the children of a collision two found slaves explain was tried and missed a third slave).
+  A search still splitting after ``max_probes`` selects stops with :class:`SearchNotConverging`.
 * :func:`search_libmbus` (baseline): a re-implementation of libmbus's ``mbus_scan_2nd_address_range``
   strategy: digits 0-9 at position 0, descend to the next position on collision; every silent probe is
   repeated once (libmbus's default ``max_search_retry = 1``); after an E5 and after the RSP_UD the line is
@@ -37,6 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from harness.master.errors import MasterError
 from harness.master.link import Reply
 from harness.mbus import LongFrame, LongHeader, SecondaryAddress, ShortFrame, encode
 from harness.mbus.model import ADDR_SELECTED, C_FCB, C_FCV, CI_SELECT, REQ_UD2, SND_UD
@@ -48,6 +54,8 @@ if TYPE_CHECKING:
 ID_DIGITS = 8
 #: split order of the id positions (0 = most significant printed digit); see the module docstring
 DEFAULT_ORDER: tuple[int, ...] = (5, 6, 7, 4, 3, 2, 1, 0)
+#: selects after which a search still splitting collisions gives up (a 250-slave bus needs ~1500)
+DEFAULT_MAX_PROBES = 4000
 
 Outcome = Literal["empty", "single", "collision", "unreadable"]
 
@@ -87,6 +95,9 @@ class SearchResult(list[LongHeader]):
         self.reads = 0
         self.elapsed_s = 0.0
         self.strategy = ""
+        #: garbled answers asked again before splitting; silent masks looked at a second time
+        self.repeats = 0
+        self.confirmed = 0
 
     @property
     def requests(self) -> int:
@@ -109,6 +120,11 @@ class _Ctx:
     recent_silent: deque[str] = field(default_factory=lambda: deque(maxlen=2))
     suspects: list[str] = field(default_factory=list)
     widened: bool = False
+    #: every mask that got no answer, in order (the confirmation pass looks at each once more)
+    silent_masks: list[str] = field(default_factory=list)
+    #: masks that collided and are being split (the recursion path): unresolved if the search gives up
+    open_masks: list[str] = field(default_factory=list)
+    max_probes: int = 0
 
     def anomaly(self) -> None:
         """A late or unexplained answer: the latest silent masks may have hidden a slow slave."""
@@ -150,6 +166,8 @@ def _send_select(
     ctx: _Ctx, mask: str, *, listen_until_window_end: bool, silence_s: float | None = None
 ) -> Reply:
     m = ctx.master
+    if ctx.max_probes and ctx.result.probes >= ctx.max_probes:
+        raise SearchNotConverging(ctx, mask)
     data = encode(LongFrame(c=SND_UD, a=ADDR_SELECTED, ci=CI_SELECT, select=ctx.address(mask)))
     end = m.link.send(data)
     m.requests_sent += 1
@@ -161,6 +179,7 @@ def _send_select(
     if reply.empty:
         ctx.result.silent += 1
         ctx.recent_silent.append(mask)
+        ctx.silent_masks.append(mask)
     elif ctx.result.strategy == "ours" and _check_latency(ctx, reply):
         ctx.suspects.append(mask)  # what came may belong to an earlier probe: this one is unknown too
     return reply
@@ -221,9 +240,22 @@ def _probe_fast(ctx: _Ctx, mask: str, *, careful: bool = False) -> tuple[Outcome
     reply = _send_select(ctx, mask, listen_until_window_end=careful, silence_s=short)
     if reply.empty:
         return "empty", None
+    if not reply.is_ack and not careful:
+        # line noise on one E5 reads like a collision; asking again (one short exchange) is far cheaper
+        # than splitting the mask into ten, and a real collision stays garbled
+        ctx.result.repeats += 1
+        reply = _send_select(ctx, mask, listen_until_window_end=False, silence_s=short)
+        if reply.empty:
+            # garbled, then silent: someone is there and the repeat was lost: look once more, carefully
+            return _probe_fast(ctx, mask, careful=True)
     if not reply.is_ack:
         return "collision", None
     read, header = _read_header(ctx, silence_s=short)
+    if header is None and not read.empty and not read.ok and read.frames_seen <= 1 and not careful:
+        # one telegram that arrived damaged (checksum, parity): line noise on a long reply is the likely
+        # cause; the same REQ_UD2 again makes the selected slave repeat it (EN 13757-2, FCB unchanged)
+        ctx.result.repeats += 1
+        read, header = _read_header(ctx, silence_s=short)
     if header is not None and _matches(mask, header.id):
         return "single", header
     if read.empty:
@@ -246,16 +278,24 @@ def search_secondary(
     medium: int | None = None,
     order: Sequence[int] = DEFAULT_ORDER,
     progress: ProgressFn | None = None,
+    confirm_silent: bool = True,
+    max_probes: int = DEFAULT_MAX_PROBES,
 ) -> SearchResult:
     """Find every slave on the bus by secondary address (our strategy; see module docstring).
 
     Returns the long headers read from each slave (sorted by id) with the cost of the search. Slaves
     sharing an id are listed in ``result.duplicates``. ``manufacturer``/``version``/``medium`` restrict
-    the search (``None`` = wildcard, EN 13757-3).
+    the search (``None`` = wildcard, EN 13757-3). With ``confirm_silent`` every mask that got no answer is
+    probed once more at the end: line noise can erase an E5 without a trace, and only a second look
+    finds that slave. A search still splitting collisions after ``max_probes`` selects raises
+    :class:`SearchNotConverging` naming the masks it could not resolve.
     """
     if sorted(order) != list(range(ID_DIGITS)):
         raise ValueError(f"order must be a permutation of 0..7, got {list(order)}")
+    if max_probes < 1:
+        raise ValueError(f"max_probes must be >= 1, got {max_probes}")
     ctx = _Ctx(master, manufacturer, version, medium, progress)
+    ctx.max_probes = max_probes
     ctx.result.strategy = "ours"
     allowance_s = master.link.latency_allowance_s
     t0 = time.monotonic()
@@ -267,6 +307,8 @@ def search_secondary(
     elif outcome in ("collision", "unreadable"):
         _split_fast(ctx, root, order)
     _recheck_suspects(ctx, order)
+    if confirm_silent:
+        _confirm_silent(ctx, order)
     ctx.result.allowance_s = master.link.latency_allowance_s
     master.link.latency_allowance_s = allowance_s
     ctx.result.sort(key=lambda h: (h.id, h.manufacturer, h.version, h.medium))
@@ -290,7 +332,31 @@ def _recheck_suspects(ctx: _Ctx, order: Sequence[int]) -> None:
             _split_fast(ctx, mask, order)
 
 
-def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:
+def _confirm_silent(ctx: _Ctx, order: Sequence[int]) -> None:
+    """Look once more at every mask that was silent (and still holds no slave found since)."""
+    done: set[str] = set()
+    for mask in list(ctx.silent_masks):
+        if mask in done or any(_matches(mask, h.id) for h in ctx.result):
+            continue
+        done.add(mask)
+        ctx.result.confirmed += 1
+        outcome, header = _probe_fast(ctx, mask)
+        ctx.report(mask, outcome, header)
+        if outcome == "single" and header is not None:
+            ctx.found(header)
+        elif outcome in ("collision", "unreadable"):
+            _split_fast(ctx, mask, order)
+
+
+def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int], *, inferred: bool = False) -> None:
+    ctx.open_masks.append(mask)
+    try:
+        _split_children(ctx, mask, order, inferred)
+    finally:
+        ctx.open_masks.pop()
+
+
+def _split_children(ctx: _Ctx, mask: str, order: Sequence[int], inferred: bool) -> None:
     free = [p for p in order if mask[p] == "F"]
     if not free:
         # all digits fixed and still more than one answer: confirm, listening through the window
@@ -307,9 +373,10 @@ def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:
     outcomes: list[Outcome] = []
     for digit in "0123456789":
         child = mask[:pos] + digit + mask[pos + 1 :]
-        if digit == "9" and all(o == "empty" for o in outcomes):
-            # the parent collided and nine children were silent: this one holds >= 2 slaves
-            _split_fast(ctx, child, order)
+        if digit == "9" and all(o == "empty" for o in outcomes) and not inferred:
+            # the parent collided and nine children were silent: this one holds >= 2 slaves. Not twice in
+            # a row: when the parent itself was only inferred, a reply lost to noise may have emptied it
+            _split_fast(ctx, child, order, inferred=True)
             continue
         silent_before = list(ctx.recent_silent)
         outcome, header = _probe_fast(ctx, child)
@@ -325,6 +392,23 @@ def _split_fast(ctx: _Ctx, mask: str, order: Sequence[int]) -> None:
                 for suspect in silent_before:
                     if suspect not in ctx.suspects:
                         ctx.suspects.append(suspect)
+
+
+class SearchNotConverging(MasterError):
+    """The search kept meeting collisions it could not resolve within its probe budget.
+
+    ``masks`` are the collided masks still being split (outermost first); ``found`` the slaves found so far.
+    """
+
+    def __init__(self, ctx: _Ctx, probing: str) -> None:
+        self.masks = list(ctx.open_masks) or [probing]
+        self.found = list(ctx.result)
+        super().__init__(
+            f"secondary search did not converge after {ctx.result.probes} selects "
+            f"({len(self.found)} slave(s) found): garbled answers kept coming for the masks "
+            f"{', '.join(self.masks)}; expected each split to end in clean E5s or silence (EN 13757-3). "
+            "Check the line for noise or a slave that babbles or answers every select, then search again"
+        )
 
 
 def _accounted(ctx: _Ctx) -> int:

@@ -44,11 +44,19 @@ from harness.instruments.visa import open_resource
 from harness.interrupts import GuardedResource
 from harness.interrupts import Terminated as Terminated  # re-exported: what a signal raises
 from harness.physics import BenchPhysics, ReferenceMeterReadout
-from harness.rig.config import InstrumentConfig, RigConfig, calibration_problems, supply_range_problem
+from harness.rig.capabilities import CAPABILITIES as CAPABILITIES  # re-exported
+from harness.rig.capabilities import capabilities_of
+from harness.rig.config import (
+    LABGRID_MBUS_URL,
+    InstrumentConfig,
+    LabgridPlaceConfig,
+    RigConfig,
+    calibration_problems,
+    supply_range_problem,
+)
 from harness.rig.lock import RigLock
 
 Polarity = Literal["+", "-"]
-CAPABILITIES = ("supply", "supply_range", "polarity", "dmm", "ac_source", "mains", "button", "led")
 
 
 class BenchError(Exception):
@@ -112,41 +120,23 @@ class Bench:
     # -- capabilities ----------------------------------------------------------------------------
     @property
     def capabilities(self) -> set[str]:
-        caps = set()
-        if self.supply is not None:
-            caps.add("supply")
-            if supply_range_problem(self.rig) is None:
-                caps.add("supply_range")
-            if self.rig.wiring.polarity.method != "none":
-                caps.add("polarity")
-        if self.dmm is not None:
-            caps.add("dmm")
-        if self.ac_source is not None and self.rig.rate_input_channels:
-            caps.add("ac_source")
-            if self.rig.mains_channels and self.rig.limits.max_rate_input_vac >= 230.0:
-                caps.add("mains")
-        if self.physics is not None or self.rig.wiring.button_channel is not None:
-            caps.add("button")
-        if self.physics is not None:
-            caps.add("led")
-        caps |= self._meter_capabilities()
-        return caps
-
-    def _meter_capabilities(self) -> set[str]:
-        """``meter_mains`` / ``meter_load``: the E350's own mains and load under the rig's control.
-
-        The simulated bench's emulator keeps the meter model fed and loaded, so it has both; a real rig has
-        what ``wiring.meter_mains`` / ``wiring.meter_load`` declare, if the instrument they use connected.
-        """
-        if self.emulator is not None:
-            return {"meter_mains", "meter_load"}
-        caps = set()
-        mains = self.rig.wiring.meter_mains
-        if mains is not None and (self.ac_source if mains.via == "ac_source" else self.relays) is not None:
-            caps.add("meter_mains")
-        if self.rig.wiring.meter_load is not None and self.relays is not None:
-            caps.add("meter_load")
-        return caps
+        """The rule of :mod:`harness.rig.capabilities` applied to the instruments this bench connected."""
+        connected = [
+            role
+            for role, driver in (
+                ("supply", self.supply),
+                ("dmm", self.dmm),
+                ("relays", self.relays),
+                ("ac_source", self.ac_source),
+            )
+            if driver is not None
+        ]
+        return capabilities_of(
+            self.rig,
+            connected,
+            emulated_dut=self.physics is not None,
+            emulated_meter=self.emulator is not None,
+        )
 
     def require(self, capability: str) -> None:
         if capability not in self.capabilities:
@@ -661,6 +651,19 @@ def start_simulation(
     bench.resources.update(sim.resources)
 
 
+def reserve_place(bench: Bench, settings: LabgridPlaceConfig) -> None:
+    """Acquire the rig's labgrid place (released when the bench closes); its serial port may be the M-Bus."""
+    from harness.rig.place import LabgridPlace, PlaceSettings
+
+    place = LabgridPlace(
+        PlaceSettings(settings.coordinator, settings.place, settings.on_busy, settings.wait_s)
+    )
+    place.acquire()
+    bench._cleanups.append(place.release)
+    if bench.rig.mbus.url == LABGRID_MBUS_URL:
+        bench.mbus_url = place.serial_url()
+
+
 def open_bench(
     rig: RigConfig,
     *,
@@ -698,6 +701,8 @@ def open_bench(
                     LockRecovered,
                     stacklevel=2,
                 )
+        if rig.labgrid is not None:  # reserved across machines before anything on the bench is touched
+            reserve_place(bench, rig.labgrid)
         if rig.simulated:
             start_simulation(bench, faults=faults, profile=profile, physics=physics)
         for role, cfg in rig.instruments.items():

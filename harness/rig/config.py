@@ -353,6 +353,19 @@ class EmulatorSettings(_Model):
     seed: int = 0
 
 
+class LabgridPlaceConfig(_Model):
+    """A labgrid place reserved for the run (harness.rig.place): held across machines by the coordinator."""
+
+    coordinator: str = Field(pattern=r"^[^\s:]+:\d{1,5}$", description="HOST:PORT of labgrid-coordinator")
+    place: str = Field(min_length=1, description="the place's name on the coordinator")
+    on_busy: Literal["refuse", "wait"] = "refuse"
+    wait_s: float = Field(default=600.0, gt=0, description="with on_busy: wait, how long to wait (s)")
+
+
+#: ``mbus.url`` value meaning: the M-Bus port is the NetworkSerialPort of the rig's labgrid place
+LABGRID_MBUS_URL = "labgrid://place"
+
+
 class RigConfig(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -364,6 +377,7 @@ class RigConfig(_Model):
     limits: Limits = Field(default_factory=Limits)
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     emulator: EmulatorSettings | None = None
+    labgrid: LabgridPlaceConfig | None = None
     _source: Path | None = PrivateAttr(None)
 
     @model_validator(mode="after")
@@ -382,6 +396,8 @@ class RigConfig(_Model):
         if self.mbus.url.startswith(SIM_PREFIX) != self.simulated:
             want = "sim://mbus" if self.simulated else "a serial URL (/dev/ttyUSB0, rfc2217://host:port)"
             raise ValueError(f"mbus.url {self.mbus.url!r}: expected {want}")
+        if self.mbus.url == LABGRID_MBUS_URL and self.labgrid is None:
+            raise ValueError(f"mbus.url {LABGRID_MBUS_URL!r} needs a labgrid: block naming the place")
         needs_relays = self.wiring.relay_channels()
         if needs_relays and self.instruments.relays is None:
             raise ValueError(f"wiring uses relay channels {needs_relays} but instruments.relays is missing")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
-from harness.requirements import load_catalogue
+from harness.requirements import Capability, load_catalogue
 from harness.rig import RigFileError, load_rig, open_bench
 from harness.rig.bench import Bench
+from harness.rig.capabilities import CAPABILITIES, declared_capabilities
 from harness.rig.check import missing_capability_reason
 
 from .conftest import SIM_RIG, FakePhysics
@@ -69,3 +71,10 @@ def test_the_requirements_on_the_meter_side_need_it() -> None:
     needs = {entry.id: set(entry.needs) for entry in load_catalogue().testable()}
     assert "meter_mains" in needs["DA-POWER-FAIL"]
     assert "meter_load" in needs["DA-LIVE"] and "meter_load" in needs["RI-TARIFF"]
+
+
+def test_the_plan_and_the_catalogue_know_the_meter_side(tmp_path: Path) -> None:
+    assert {"meter_mains", "meter_load"} <= declared_capabilities(load_rig(LAB_RIG))  # relays declared
+    unwired = edited(tmp_path, LAB_RIG, "  meter_load: {channel: 109, load_w: 100}", "  #")
+    assert "meter_load" not in declared_capabilities(load_rig(unwired))
+    assert set(get_args(Capability)) == set(CAPABILITIES)  # one list of capabilities

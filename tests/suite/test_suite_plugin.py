@@ -179,3 +179,9 @@ def test_operator_ambient_dut_serial_and_typed_command_reach_run_json(
     bare = tmp_path / "20260101-000001-sim"
     _run(pytester, f"--evidence-dir={bare}", "-k", "current_ok")
     assert read_run_info(bare).operator is None and read_run_info(bare).ambient == {}
+
+
+def test_run_json_records_how_many_tests_were_selected(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    run_dir = tmp_path / "20260101-000000-sim"
+    _run(pytester, f"--evidence-dir={run_dir}", "-k", "current")
+    assert read_run_info(run_dir).collected == 2
