@@ -33,7 +33,18 @@ Area = Literal[
     "environment",
     "emc-safety",
 ]
-Capability = Literal["supply", "supply_range", "polarity", "dmm", "ac_source", "mains", "button", "led"]
+Capability = Literal[
+    "supply",
+    "supply_range",
+    "polarity",
+    "dmm",
+    "ac_source",
+    "mains",
+    "button",
+    "led",
+    "meter_mains",
+    "meter_load",
+]
 ID_PATTERN = re.compile(r"^[A-Z]{2,8}(-[A-Z0-9]+)+$")
 PROFILE_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 

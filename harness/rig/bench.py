@@ -38,6 +38,7 @@ from harness.instruments import (
 from harness.instruments.dmms import Keysight34401A
 from harness.instruments.registry import supply_outputs
 from harness.instruments.scpi import ScpiInstrument
+from harness.instruments.serial_port import LowLatencyError, set_low_latency
 from harness.instruments.sim import SimBench, SimWiring
 from harness.instruments.visa import open_resource
 from harness.interrupts import GuardedResource
@@ -89,6 +90,10 @@ class Bench:
         self.ac_source: ScpiAcSource | None = None
         self.mbus_url: str = rig.mbus.url
         self.mbus_baud: int = rig.mbus.baud
+        #: the adapter echoes the master's own bytes (rig file mbus.echo): the master must drop that echo
+        self.mbus_echo: bool = rig.mbus.echo
+        #: what low-latency mode did on the adapter (rig file mbus.low_latency), None when not asked for
+        self.mbus_low_latency: str | None = None
         self.emulator: Any = None
         self.physics: BenchPhysics | None = None
         #: the meter's own registers read beside the module (simulated bench: its meter model), or None
@@ -126,7 +131,12 @@ class Bench:
             )
             if driver is not None
         ]
-        return capabilities_of(self.rig, connected, emulated_dut=self.physics is not None)
+        return capabilities_of(
+            self.rig,
+            connected,
+            emulated_dut=self.physics is not None,
+            emulated_meter=self.emulator is not None,
+        )
 
     def require(self, capability: str) -> None:
         if capability not in self.capabilities:
@@ -579,6 +589,14 @@ def connect_instrument(bench: Bench, role: str, cfg: InstrumentConfig, address: 
     return driver
 
 
+def prepare_low_latency(rig: RigConfig, url: str) -> str:
+    """Low-latency mode on the rig's local M-Bus adapter (``mbus.low_latency: true``), or a BenchError."""
+    try:
+        return set_low_latency(url)
+    except LowLatencyError as exc:
+        raise BenchError(f"rig {rig.name!r} ({rig.describe_source()}): mbus.low_latency: {exc}") from exc
+
+
 def sim_wiring(rig: RigConfig) -> SimWiring:
     """The cables of a simulated bench as the rig file declares them (rate inputs, polarity path, serials)."""
     polarity = rig.wiring.polarity
@@ -694,6 +712,8 @@ def open_bench(
             driver = connect_instrument(bench, role, cfg, address)
             bench._cleanups.append(driver.close)
             setattr(bench, role, driver)
+        if rig.mbus.low_latency:
+            bench.mbus_low_latency = prepare_low_latency(rig, bench.mbus_url)
         _register(bench)
         bench.safe_state()
     except BaseException:

@@ -12,15 +12,29 @@ from collections.abc import Iterable
 from harness.rig.config import RigConfig, supply_range_problem
 
 #: every capability a test may need (``needs`` marker, requirement catalogue)
-CAPABILITIES = ("supply", "supply_range", "polarity", "dmm", "ac_source", "mains", "button", "led")
+CAPABILITIES = (
+    "supply",
+    "supply_range",
+    "polarity",
+    "dmm",
+    "ac_source",
+    "mains",
+    "button",
+    "led",
+    "meter_mains",
+    "meter_load",
+)
 #: mains reaches a rate input only with a limit at least this high (product sheet: rate inputs 230 VAC)
 MAINS_VAC = 230.0
 
 
-def capabilities_of(rig: RigConfig, instruments: Iterable[str], *, emulated_dut: bool) -> set[str]:
+def capabilities_of(
+    rig: RigConfig, instruments: Iterable[str], *, emulated_dut: bool, emulated_meter: bool = False
+) -> set[str]:
     """Capabilities of ``rig`` with ``instruments`` (roles: supply, dmm, relays, ac_source) present.
 
     ``emulated_dut``: the DUT is the reference emulator, whose LED and button the simulated bench reaches.
+    ``emulated_meter``: the emulator's meter model is fed and loaded, so ``meter_mains``/``meter_load`` hold.
     """
     present = set(instruments)
     caps: set[str] = set()
@@ -40,13 +54,31 @@ def capabilities_of(rig: RigConfig, instruments: Iterable[str], *, emulated_dut:
         caps.add("button")
     if emulated_dut:
         caps.add("led")
+    caps |= meter_capabilities(rig, present, emulated_meter=emulated_meter)
+    return caps
+
+
+def meter_capabilities(rig: RigConfig, present: set[str], *, emulated_meter: bool) -> set[str]:
+    """``meter_mains`` / ``meter_load``: the E350's own mains and load under the rig's control.
+
+    A real rig has what ``wiring.meter_mains`` / ``wiring.meter_load`` declare, if the instrument they use
+    (relay card, or the AC source for ``via: ac_source``) is present; the simulated meter model has both.
+    """
+    if emulated_meter:
+        return {"meter_mains", "meter_load"}
+    caps: set[str] = set()
+    mains = rig.wiring.meter_mains
+    if mains is not None and ("ac_source" if mains.via == "ac_source" else "relays") in present:
+        caps.add("meter_mains")
+    if rig.wiring.meter_load is not None and "relays" in present:
+        caps.add("meter_load")
     return caps
 
 
 def declared_capabilities(rig: RigConfig) -> set[str]:
     """Capabilities the rig file promises, before any instrument is reached (``cmi-hil run --plan``)."""
     roles = [role for role, cfg in rig.instruments.items() if cfg is not None]
-    return capabilities_of(rig, roles, emulated_dut=rig.simulated)
+    return capabilities_of(rig, roles, emulated_dut=rig.simulated, emulated_meter=rig.simulated)
 
 
-__all__ = ["CAPABILITIES", "capabilities_of", "declared_capabilities"]
+__all__ = ["CAPABILITIES", "capabilities_of", "declared_capabilities", "meter_capabilities"]

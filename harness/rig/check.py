@@ -10,7 +10,7 @@ import serial
 from harness.instruments.registry import DRIVER_REGISTRY
 from harness.instruments.serial_port import port_options
 from harness.requirements import CatalogueError, load_catalogue
-from harness.rig.bench import Bench, connect_instrument, start_simulation
+from harness.rig.bench import Bench, BenchError, connect_instrument, prepare_low_latency, start_simulation
 from harness.rig.config import RigConfig, calibration_problems, supply_range_problem
 from harness.rig.lock import RigBusy, RigLock
 
@@ -82,6 +82,15 @@ def missing_capability_reason(bench: Bench, capability: str) -> str:
             else:
                 reason = f"limits.max_rate_input_vac {rig.limits.max_rate_input_vac:g} is below 230 VAC"
         return reason or "?"
+    if capability == "meter_mains":
+        mains = rig.wiring.meter_mains
+        if mains is None:
+            return "no wiring.meter_mains (relay or AC source switching the E350's own mains)"
+        return instrument("ac_source" if mains.via == "ac_source" else "relays") or "?"
+    if capability == "meter_load":
+        if rig.wiring.meter_load is None:
+            return "no wiring.meter_load (relay-switched load on the meter)"
+        return instrument("relays") or "?"
     if capability == "button":
         return "no wiring.button_channel (push-button actuator on a relay channel)"
     if capability == "led":
@@ -113,6 +122,14 @@ def unverifiable_requirements(bench: Bench) -> list[Unverifiable]:
             reasons = {str(need): missing_capability_reason(bench, need) for need in missing}
             found.append(Unverifiable(entry.id, reasons))
     return found
+
+
+def mbus_identity(rig: RigConfig) -> str:
+    """The M-Bus port's settings as the rig file declares them (baud, echo, low latency, bus supply)."""
+    parts = [f"{rig.mbus.baud} Bd 8E1", "adapter echoes" if rig.mbus.echo else "no echo"]
+    fixed = rig.mbus.master_fixed_volts
+    parts.append(f"master-fixed {fixed:g} V" if fixed is not None else "bus from supply")
+    return ", ".join(parts)
 
 
 def check_mbus_port(url: str, baud: int) -> str | None:
@@ -174,10 +191,15 @@ def check_rig(rig: RigConfig, *, strict: bool = False, today: dt.date | None = N
                     f"{role}.serial (and its calibration date)"
                 )
         mbus_url = bench.mbus_url
-        row = CheckRow("mbus", mbus_url, identity=f"{rig.mbus.baud} Bd 8E1", calibration="n/a")
+        row = CheckRow("mbus", mbus_url, identity=mbus_identity(rig), calibration="n/a")
         problem = check_mbus_port(mbus_url, rig.mbus.baud)
         if problem:
             row.problems.append(problem)
+        elif rig.mbus.low_latency:
+            try:
+                row.identity += f", {prepare_low_latency(rig, mbus_url)}"
+            except BenchError as exc:
+                row.problems.append(str(exc))
         report.rows.append(row)
         try:
             report.unverifiable = unverifiable_requirements(bench)

@@ -27,6 +27,7 @@ from pydantic import (
 from harness.datafile import read_yaml_mapping
 from harness.instruments.interlock import ELV_LIMIT_VAC
 from harness.instruments.registry import DRIVER_REGISTRY, ac_ranges, driver_problem, supply_outputs
+from harness.instruments.serial_port import is_local_port
 
 SIM_PREFIX = "sim://"
 #: CMi1020 rate inputs (product sheet: "up to four rate inputs").
@@ -173,6 +174,24 @@ class MBusPort(_Model):
         description="external-input: the rig's supply feeds the bus; {master-fixed: <volts>}: the master",
     )
 
+    echo: bool = Field(
+        default=False,
+        description="the level converter echoes the master's own bytes (half-duplex RS-485/M-Bus converters)",
+    )
+    low_latency: bool = Field(
+        default=False,
+        description="local FTDI/USB adapter: set ASYNC_LOW_LATENCY (latency timer 1 ms) when the bench opens",
+    )
+
+    @model_validator(mode="after")
+    def _low_latency_on_a_local_port(self) -> MBusPort:
+        if self.low_latency and not is_local_port(self.url):
+            raise ValueError(
+                f"low_latency: only for a local adapter (/dev/ttyUSB0, COM3), not {self.url!r}; behind "
+                "ser2net/RFC 2217 set the adapter's latency timer on the server host, or remove the field"
+            )
+        return self
+
     @field_validator("bus_supply", mode="before")
     @classmethod
     def _bus_supply_form(cls, value: Any) -> Any:
@@ -216,6 +235,35 @@ class PolarityWiring(_Model):
         return self
 
 
+class MeterMainsWiring(_Model):
+    """What switches the E350's own mains, so a test can make the meter count a power failure (C.7.0).
+
+    ``via: relay``: ``channel`` sits in the meter's mains feed on its normally-closed contact, so closing the
+    channel interrupts the mains and the safe state (every channel open) leaves the meter powered.
+    ``via: ac_source``: the rig's AC source feeds the meter (its output off is the outage).
+    """
+
+    via: Literal["relay", "ac_source"]
+    channel: int | None = Field(
+        default=None, ge=1, description="relay channel that interrupts the meter's mains (via: relay)"
+    )
+
+    @model_validator(mode="after")
+    def _channel_for_a_relay_only(self) -> MeterMainsWiring:
+        if self.via == "relay" and self.channel is None:
+            raise ValueError("channel: via relay needs the relay channel that interrupts the meter's mains")
+        if self.via == "ac_source" and self.channel is not None:
+            raise ValueError("channel: via ac_source takes no relay channel (remove it, or use via: relay)")
+        return self
+
+
+class MeterLoadWiring(_Model):
+    """A load on the meter's output that a relay connects, so energy accrues (E350 register 1.8.0)."""
+
+    channel: int = Field(ge=1, description="relay channel connecting the load (open = no load: safe state)")
+    load_w: float = Field(gt=0, le=23000, description="power the load draws at nominal mains (W)")
+
+
 class Wiring(_Model):
     rate_inputs: dict[int, RateInputWiring] = Field(default_factory=dict)
     polarity: PolarityWiring = Field(default_factory=PolarityWiring)
@@ -224,6 +272,12 @@ class Wiring(_Model):
     )
     button_press_s: float = Field(default=0.3, gt=0, le=5)
     relay_settle_s: float = Field(default=0.02, ge=0, le=5, description="contact settle time after ROUT:CLOS")
+    meter_mains: MeterMainsWiring | None = Field(
+        default=None, description="relay or AC source switching the E350's own mains (capability meter_mains)"
+    )
+    meter_load: MeterLoadWiring | None = Field(
+        default=None, description="relay-switched load on the meter (capability meter_load)"
+    )
 
     @field_validator("rate_inputs")
     @classmethod
@@ -240,17 +294,26 @@ class Wiring(_Model):
         pairs += [(c, "polarity") for c in (self.polarity.relay_channels or ())]
         if self.button_channel is not None:
             pairs.append((self.button_channel, "button"))
+        if self.meter_mains is not None and self.meter_mains.channel is not None:
+            pairs.append((self.meter_mains.channel, "meter mains"))
+        if self.meter_load is not None:
+            pairs.append((self.meter_load.channel, "meter load"))
         for channel, use in pairs:
             if channel in used:
                 raise ValueError(f"relay channel {channel} is used for both {used[channel]} and {use}")
             used[channel] = use
         return self
 
+    def _meter_channels(self) -> list[int]:
+        mains = self.meter_mains.channel if self.meter_mains else None
+        return ([mains] if mains is not None else []) + ([self.meter_load.channel] if self.meter_load else [])
+
     def relay_channels(self) -> list[int]:
         return sorted(
             [w.channel for w in self.rate_inputs.values()]
             + list(self.polarity.relay_channels or ())
             + ([self.button_channel] if self.button_channel is not None else [])
+            + self._meter_channels()
         )
 
 
@@ -344,6 +407,9 @@ class RigConfig(_Model):
                 problem = relays.driver_class.channel_problem(channel)  # type: ignore[attr-defined]
                 if problem:
                     raise ValueError(f"wiring: relay {problem} (driver {relays.driver})")
+        mains = self.wiring.meter_mains
+        if mains is not None and mains.via == "ac_source" and self.instruments.ac_source is None:
+            raise ValueError("wiring.meter_mains is via ac_source but instruments.ac_source is missing")
         supply = self.instruments.supply
         negative = self.wiring.polarity.negative_output
         if supply is not None:

@@ -72,3 +72,27 @@ def sim_rig() -> RigConfig:
 def bench(sim_rig: RigConfig, physics: FakePhysics) -> Iterator[Bench]:
     with open_bench(sim_rig, physics=physics) as opened:
         yield opened
+
+
+# --- opt-in self-tests against a real instrument (pytest -m hardware --resource ... --driver ...) ---
+HARDWARE_MARKER = "hardware"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hardware", "self-tests against a real instrument (opt-in)")
+    group.addoption("--resource", default=None, help="VISA resource, e.g. TCPIP::192.0.2.10::5025::SOCKET")
+    group.addoption("--driver", default=None, help="driver from 'cmi-hil rig drivers', e.g. keysight-e36300")
+    group.addoption(
+        "--visa-backend", default="@py", choices=("@py", "@ivi"), help="pyvisa backend (default @py)"
+    )
+    group.addoption("--outputs", type=int, default=None, help="supply outputs (default: all of the model)")
+    group.addoption(
+        "--channels", default="", help="relay channels to read back, e.g. 101,102 (default: none)"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{HARDWARE_MARKER}: talks to a real instrument (--resource, --driver); skipped without --resource",
+    )
