@@ -19,6 +19,7 @@ from harness.mbus.model import (
     REQ_UD2,
     SND_NKE,
     LongFrame,
+    LongHeader,
     SecondaryAddress,
     ShortFrame,
 )
@@ -83,7 +84,8 @@ def test_broadcast_without_reply_255_is_never_answered(dut: Any, master: Any, c:
 def test_select_by_exact_secondary_address(dut: Any, master: Any) -> None:
     assert master.select(dut.secondary), f"no E5 to a select of the module's own address {dut.secondary}"
     frame = master.request_ud2(ADDR_SELECTED, fcb=True)
-    assert isinstance(frame, LongFrame) and frame.header.id == dut.header.id
+    assert isinstance(frame, LongFrame) and isinstance(frame.header, LongHeader)
+    assert frame.header.id == dut.header.id
 
 
 def _wildcards(exact: SecondaryAddress) -> dict[str, SecondaryAddress]:

@@ -35,6 +35,13 @@ INPUTS = [1, 2, 3, 4]
 pytestmark = pytest.mark.needs("ac_source")
 
 
+def _as_int(value: float | int | str | None) -> int:
+    """The active-rate register's value as the integer it must be (EN 13757-3 integer coding)."""
+    if not isinstance(value, int | float):
+        pytest.fail(f"the active-rate register holds {value!r}, not a number", pytrace=False)
+    return int(value)
+
+
 def _settle_s(station: Any, profile: Any) -> float:
     return float(profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s)
 
@@ -69,7 +76,7 @@ def _tariff(master: Any, dut: Any, profile: Any) -> int:
                 reg.subunit,
                 reg.storage,
             ):
-                return int(view.value)
+                return _as_int(view.value)
     pytest.fail(
         f"no record with VIF {reg.vif:02X} VIFE {bytes(reg.vife).hex(' ')} (the profile's active_tariff, "
         f"OBIS {reg.obis}) in the read-out",
@@ -151,7 +158,7 @@ def _tariff_now(
         for rec in reply.frame.records:
             view = describe(rec)
             if rec.vif == reg.vif and list(rec.vife) == list(reg.vife) and view.tariff == reg.tariff:
-                return int(view.value), sent_at, first_byte_at
+                return _as_int(view.value), sent_at, first_byte_at
         pytest.fail(f"telegram {reg.telegram + 1} lacks the profile's active_tariff record", pytrace=False)
     pytest.fail(f"REQ_UD2 for telegram {reg.telegram + 1}: {problem}", pytrace=False)
 

@@ -118,7 +118,7 @@ def test_recovers_from_brownout_with_configuration_kept(
 
 @pytest.mark.requirement("DA-POWER-FAIL")
 @pytest.mark.time_bound(0.5 + SETTLE_S)
-@pytest.mark.needs("supply")
+@pytest.mark.needs("supply", "meter_mains")
 def test_power_fail_counter_increments_after_supply_loss(
     dut: Any, bench: Any, master: Any, station: Any, profile: Any
 ) -> None:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from harness.rig.config import RigConfig, supply_range_problem
 
+#: a read-out of the meter's own registers beside the module: only the simulated bench has one
+REFERENCE_METER = "meter_model"
 #: every capability a test may need (``needs`` marker, requirement catalogue)
 CAPABILITIES = (
     "supply",
@@ -78,7 +80,10 @@ def meter_capabilities(rig: RigConfig, present: set[str], *, emulated_meter: boo
 def declared_capabilities(rig: RigConfig) -> set[str]:
     """Capabilities the rig file promises, before any instrument is reached (``cmi-hil run --plan``)."""
     roles = [role for role, cfg in rig.instruments.items() if cfg is not None]
-    return capabilities_of(rig, roles, emulated_dut=rig.simulated, emulated_meter=rig.simulated)
+    caps = capabilities_of(rig, roles, emulated_dut=rig.simulated, emulated_meter=rig.simulated)
+    if rig.simulated:  # the simulated bench's read-only reference meter (fixtures: the station offers it)
+        caps.add(REFERENCE_METER)
+    return caps
 
 
 __all__ = ["CAPABILITIES", "capabilities_of", "declared_capabilities", "meter_capabilities"]
