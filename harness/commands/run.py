@@ -42,7 +42,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from harness import interrupts
 from harness import verdict as verdict_rule
-from harness.console.progress import latest_run_of_rig
+from harness.console.history import latest_run_of_rig
 from harness.evidence import (
     ALLURE_DIR,
     MEASUREMENTS_FILE,

@@ -29,7 +29,8 @@ from typing import IO, Any
 
 import pytest
 
-from harness.evidence import TESTS_FILE, TRANSCRIPTS_DIR, Measurement, TestResult, read_jsonl, slug
+from harness.console.history import history_durations, latest_run_of_rig
+from harness.evidence import TRANSCRIPTS_DIR, Measurement, slug
 
 FAILURES_LOG = "failures.log"
 #: waits at least this long (wall seconds) get their own line in plain (non-terminal) output
@@ -60,16 +61,6 @@ def format_duration(seconds: float) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def history_durations(run_dir: Path | None) -> dict[str, float]:
-    """Test durations (s) by node id from a previous run folder's ``tests.jsonl``; empty if unreadable."""
-    if run_dir is None:
-        return {}
-    try:
-        return {r.nodeid: r.duration_s for r in read_jsonl(run_dir / TESTS_FILE, TestResult)}
-    except (OSError, ValueError):
-        return {}
 
 
 def estimate_remaining(remaining: list[str], history: dict[str, float], done_durations: list[float]) -> float:
@@ -360,18 +351,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.pluginmanager.register(reporter, "cmi-progress")
     _active = reporter
-
-
-def latest_run_of_rig(reports_dir: Path, rig_name: str, *, exclude: Path | None = None) -> Path | None:
-    """The newest run folder of ``rig_name`` under ``reports_dir`` that recorded tests (for the ETA)."""
-    if not reports_dir.is_dir():
-        return None
-    candidates = [
-        d
-        for d in reports_dir.iterdir()
-        if d.is_dir() and d != exclude and d.name.endswith(f"-{rig_name}") and (d / TESTS_FILE).exists()
-    ]
-    return max(candidates, key=lambda d: d.name, default=None)
 
 
 __all__ = [
