@@ -58,9 +58,10 @@ def main() -> int:
     print(f"{opts.rigs} rigs: {many_s:7.1f} s wall (exit {many_rc})")
     print(f"ratio {opts.rigs} rigs / 1 rig: {many_s / one_s:.2f} (goal <= 1.30 for 4 rigs)")
     print(text[text.rfind("rig(s):") - 3 :].rstrip())
-    if many_rc != 0:  # say why: the last lines each rig printed
+    if many_rc != 0:  # say why: the lines where a rig reported a problem
+        problems = ("could not", "not complete", "error")
         for line in text.splitlines():
-            if "cmi-hil" in line and ("could not" in line or "not complete" in line or "error" in line.lower()):
+            if "cmi-hil" in line and any(p in line.lower() for p in problems):
                 print(line)
     return 0 if one_rc == 0 and many_rc == 0 else 1
 
