@@ -8,24 +8,15 @@ instruments it connected; ``cmi-hil run --plan`` to those the rig file declares,
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import get_args
 
+from harness.requirements import Capability
 from harness.rig.config import RigConfig, supply_range_problem
 
 #: a read-out of the meter's own registers beside the module: only the simulated bench has one
 REFERENCE_METER = "meter_model"
 #: every capability a test may need (``needs`` marker, requirement catalogue)
-CAPABILITIES = (
-    "supply",
-    "supply_range",
-    "polarity",
-    "dmm",
-    "ac_source",
-    "mains",
-    "button",
-    "led",
-    "meter_mains",
-    "meter_load",
-)
+CAPABILITIES: tuple[str, ...] = get_args(Capability)
 #: mains reaches a rate input only with a limit at least this high (product sheet: rate inputs 230 VAC)
 MAINS_VAC = 230.0
 
