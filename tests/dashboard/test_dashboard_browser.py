@@ -146,7 +146,7 @@ def test_run_page_in_a_browser(browser: Any, base_url: str, lab: Lab, tmp_path: 
     for rid in ("PWR-LOAD", "LL-REPLY-WINDOW", "RI-DETECT"):
         assert rid in matrix
     row = browser.find_element(By.CSS_SELECTOR, "#measurements tr[data-measurement='quiescent_current']")
-    assert "1.62 mA ± 2 µA" in row.text and "<= 1.5 mA" in row.text and "fail" in row.text
+    assert "1.620 mA ± 0.002 mA" in row.text and "≤ 1.5 mA" in row.text and "fail" in row.text
     screenshot(browser, tmp_path / "run.png")
 
 
@@ -184,7 +184,7 @@ def test_live_view_in_a_browser(browser: Any, base_url: str, lab: Lab, tmp_path:
     assert browser.find_element(By.ID, "current-test").text == LIVE_CURRENT.split("/")[-1]
     assert browser.find_element(By.ID, "progress-text").text.startswith("3 / 5")
     assert browser.find_element(By.ID, "live-status").text == "running"
-    assert "1.25 mA" in browser.find_element(By.ID, "live-measurements").text
+    assert "1.250 mA" in browser.find_element(By.ID, "live-measurements").text
     screenshot(browser, tmp_path / "live.png")
 
 

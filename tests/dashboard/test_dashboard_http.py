@@ -70,7 +70,7 @@ def test_run_page_shows_requirement_matrix_and_measurements_in_report_units(
         r"data-requirement=\"PWR-LOAD\">\s*<td[^>]*>PWR-LOAD</td>\s*<td><span class=\"badge fail\">fail",
         page.text,
     )
-    assert "1.62 mA ± 2 µA" in text and "<= 1.5 mA" in text  # mA, not 0.00162 A
+    assert "1.620 mA ± 0.002 mA" in text and "≤ 1.5 mA" in text  # as the report prints it: mA, not 0.00162 A
     assert "32 ms ± 1 ms" in text and "4.583 ms .. 187.5 ms" in text
     assert "quiescent_current = 1.62 mA, limit <= 1.5 mA" in text  # the failing test's message
 
@@ -143,7 +143,7 @@ def test_trend_page_and_plot(client: TestClient, lab: Lab) -> None:
     page = client.get("/trends/quiescent_current")
     text = text_of(page.text)
     assert page.status_code == 200
-    assert "polarity=+, supply_v=24.0" in text and "1.23 mA" in text and "<= 1.5 mA" in text
+    assert "polarity=+, supply_v=24.0" in text and "1.23 mA" in text and "≤ 1.5 mA" in text
     runs_cell = re.compile(r'<td>polarity=\+, supply_v=24.0</td>\s*<td class="num">(\d+)</td>')
     assert runs_cell.search(page.text).group(1) == "6"  # type: ignore[union-attr]  # clean runs only
     plot = client.get("/trends/quiescent_current/plot.png")
@@ -167,7 +167,7 @@ def test_live_view_shows_progress_current_test_and_last_measurements(client: Tes
     assert f"Live: {lab.live_run}" in text
     assert "3 / 5 (estimate: tests of the previous run on this rig) tests finished" in text
     assert f"now running {LIVE_CURRENT.split('/')[-1]}" in text
-    assert "1.25 mA" in text and "5.6 s" in text
+    assert "1.250 mA" in text and "5.6 s" in text
     assert '<meta http-equiv="refresh" content="5">' in page.text
     assert client.get("/live/20990101-000000-nowhere").status_code == 404
 
