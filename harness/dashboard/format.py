@@ -67,7 +67,9 @@ def outcome_text(outcomes: dict[str, int]) -> str:
 def limit_pair_text(limits: tuple[float | None, float | None], unit: str) -> str:
     """A (low, high) pair as the report prints a measurement's limits."""
     low, high = limits
-    return limits_text(Measurement.model_construct(low=low, high=high, unit=unit, value=None, uncertainty=0.0))
+    return limits_text(
+        Measurement.model_construct(low=low, high=high, unit=unit, value=None, uncertainty=0.0)
+    )
 
 
 FILTERS: dict[str, Any] = {
