@@ -43,8 +43,8 @@ def test_two_simulated_rigs_run_side_by_side(tmp_path: Path) -> None:
     rc = run_rigs(rigs, args, out=out)
     text = out.getvalue()
     assert rc == 0, text
-    folders = sorted(p for p in reports.iterdir() if p.is_dir())
-    assert [f.name.split("-", 2)[-1] for f in folders] == ["sim-left", "sim-right"]
+    folders = sorted((p for p in reports.iterdir() if p.is_dir()), key=lambda p: p.name.split("-", 2)[-1])
+    assert [f.name.split("-", 2)[-1] for f in folders] == ["sim-left", "sim-right"]  # one folder per rig
     for folder in folders:
         assert json.loads((folder / "run.json").read_text(encoding="utf-8"))["verdict"] == "pass"
         assert (folder / "manifest.json").exists()
