@@ -31,6 +31,9 @@ from .helpers import (
     snd_nke,
 )
 
+#: a claim of silence waits this many reply windows: longer is stricter both ways (a late answer still counts)
+SILENCE_WINDOW = 3.0
+
 
 def set_all_loads(emu: Emulator, watts: float) -> None:
     for phase in (1, 2, 3):
@@ -59,7 +62,7 @@ def p_reply_not_early(emu: Emulator, link: RawLink) -> None:
 
 
 def p_unselected_silent(emu: Emulator, link: RawLink) -> None:
-    assert link.exchange(req_ud2(253)) == b""
+    assert link.exchange(req_ud2(253), window_factor=SILENCE_WINDOW) == b""
 
 
 def p_wildcard_select(emu: Emulator, link: RawLink) -> None:
@@ -162,13 +165,13 @@ def p_energy_refreshes(emu: Emulator, link: RawLink) -> None:
 
 def p_bad_parity_ignored(emu: Emulator, link: RawLink) -> None:
     link.set_format(parity="O")
-    assert link.exchange(snd_nke(0)) == b""
+    assert link.exchange(snd_nke(0), window_factor=SILENCE_WINDOW) == b""
 
 
 def p_bad_checksum_ignored(emu: Emulator, link: RawLink) -> None:
     frame = bytearray(snd_nke(0))
     frame[3] ^= 0x01
-    assert link.exchange(bytes(frame)) == b""
+    assert link.exchange(bytes(frame), window_factor=SILENCE_WINDOW) == b""
 
 
 def p_broadcast_254(emu: Emulator, link: RawLink) -> None:
@@ -176,7 +179,7 @@ def p_broadcast_254(emu: Emulator, link: RawLink) -> None:
 
 
 def p_broadcast_255_silent(emu: Emulator, link: RawLink) -> None:
-    assert link.exchange(snd_nke(255)) == b""
+    assert link.exchange(snd_nke(255), window_factor=SILENCE_WINDOW) == b""
 
 
 def p_set_address(emu: Emulator, link: RawLink) -> None:
@@ -186,8 +189,10 @@ def p_set_address(emu: Emulator, link: RawLink) -> None:
 
 def p_deselect(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(select(emu.profile.identity.id)) == ACK
-    assert link.exchange(select("00000000")) == b""
-    assert link.exchange(req_ud2(253)) == b"", "still selected after a non-matching select"
+    assert link.exchange(select("00000000"), window_factor=SILENCE_WINDOW) == b""
+    assert link.exchange(req_ud2(253), window_factor=SILENCE_WINDOW) == b"", (
+        "still selected after a non-matching select"
+    )
 
 
 # --- link and application layer details (domain.md section 8) -------------------------------------------
@@ -228,13 +233,13 @@ def p_deselected_after_power_cycle(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(select(emu.profile.identity.id)) == ACK
     emu.physics.set_bus_voltage(0.0)
     emu.physics.set_bus_voltage(36.0)
-    assert link.exchange(req_ud2(253)) == b""
+    assert link.exchange(req_ud2(253), window_factor=SILENCE_WINDOW) == b""
 
 
 def p_nke_253_deselects(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(select(emu.profile.identity.id)) == ACK
     link.exchange(snd_nke(253))
-    assert link.exchange(req_ud2(253)) == b""
+    assert link.exchange(req_ud2(253), window_factor=SILENCE_WINDOW) == b""
 
 
 def p_reserved_address_refused(emu: Emulator, link: RawLink) -> None:
@@ -249,12 +254,12 @@ def p_set_address_via_253(emu: Emulator, link: RawLink) -> None:
 
 
 def p_broadcast_255_executed(emu: Emulator, link: RawLink) -> None:
-    assert link.exchange(set_address(255, 8)) == b""
+    assert link.exchange(set_address(255, 8), window_factor=SILENCE_WINDOW) == b""
     assert link.exchange(snd_nke(8)) == ACK
 
 
 def p_silent_at_neighbour_address(emu: Emulator, link: RawLink) -> None:
-    assert link.exchange(snd_nke(1)) == b""
+    assert link.exchange(snd_nke(1), window_factor=SILENCE_WINDOW) == b""
 
 
 def _ident(emu: Emulator) -> tuple[str, str, int, int]:
@@ -279,7 +284,7 @@ def p_medium_wildcard(emu: Emulator, link: RawLink) -> None:
 
 def p_version_wildcard_keeps_medium(emu: Emulator, link: RawLink) -> None:
     ident, man, _, medium = _ident(emu)
-    assert link.exchange(select(ident, man, None, (medium + 1) & 0xFF)) == b""
+    assert link.exchange(select(ident, man, None, (medium + 1) & 0xFF), window_factor=SILENCE_WINDOW) == b""
 
 
 def p_app_reset_keeps_address(emu: Emulator, link: RawLink) -> None:
