@@ -282,7 +282,8 @@ def run_command(args: argparse.Namespace) -> int:
             return 2
         from harness.parallel import run_rigs
 
-        argv = [a for a in sys.argv[1:] if a != "run"]
+        argv = sys.argv[1:]
+        argv = argv[argv.index("run") + 1 :] if "run" in argv else argv  # what follows the sub-command
         return run_rigs(rigs, _without_rig_options(argv))
     args.rig = rigs[0]
     try:
