@@ -25,7 +25,7 @@ import socket
 import threading
 
 from harness.emulator.bus import Bus, MasterPort
-from harness.emulator.tcp_port import EndpointError
+from harness.emulator.tcp_port import EndpointError, accept_clients
 from harness.emulator.wire import CharFormat
 
 
@@ -75,21 +75,16 @@ class MonitorPort:
             sock.close()
 
     def _accept_loop(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            sock.settimeout(None)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            t = threading.Thread(target=self._drain, args=(sock,), name="mbus-monitor-client", daemon=True)
-            with self._lock:
-                self._clients.append(sock)
-                self._threads = [th for th in self._threads if th.is_alive()]
-                self._threads.append(t)
-            t.start()
+        accept_clients(self._listener, self._stopped, self._take)
+
+    def _take(self, sock: socket.socket) -> None:
+        """Every client listens: add it to those the line's bytes go to."""
+        t = threading.Thread(target=self._drain, args=(sock,), name="mbus-monitor-client", daemon=True)
+        with self._lock:
+            self._clients.append(sock)
+            self._threads = [th for th in self._threads if th.is_alive()]
+            self._threads.append(t)
+        t.start()
 
     def _drain(self, sock: socket.socket) -> None:
         """Read and discard what the client sends, so its close is noticed."""

@@ -78,28 +78,21 @@ class TcpPort:
         return f"tcp://{self.host}:{self.port}"
 
     def _accept_loop(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            sock.settimeout(None)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                if self._client is not None:
-                    with contextlib.suppress(OSError):
-                        self._client.shutdown(socket.SHUT_RDWR)
-                self._client = sock
-                sink = _Sender(sock).send
-                self.master_port.sink = sink
-                t = threading.Thread(
-                    target=self._serve, args=(sock, sink), name="mbus-tcp-client", daemon=True
-                )
-                self._threads = [th for th in self._threads if th.is_alive()]
-                self._threads.append(t)
-            t.start()
+        accept_clients(self._listener, self._stopped, self._take)
+
+    def _take(self, sock: socket.socket) -> None:
+        """A new client takes the endpoint over from the previous one."""
+        with self._lock:
+            if self._client is not None:
+                with contextlib.suppress(OSError):
+                    self._client.shutdown(socket.SHUT_RDWR)
+            self._client = sock
+            sink = _Sender(sock).send
+            self.master_port.sink = sink
+            t = threading.Thread(target=self._serve, args=(sock, sink), name="mbus-tcp-client", daemon=True)
+            self._threads = [th for th in self._threads if th.is_alive()]
+            self._threads.append(t)
+        t.start()
 
     def _serve(self, sock: socket.socket, sink: Callable[[bytes], None]) -> None:
         try:
@@ -139,3 +132,20 @@ class TcpPort:
         for t in self._threads:
             t.join(timeout=2)
         self.bus.remove_port(self.master_port)
+
+
+def accept_clients(
+    listener: socket.socket, stopped: threading.Event, on_client: Callable[[socket.socket], None]
+) -> None:
+    """Accept TCP clients until ``stopped`` (or the listener closes); each, blocking and with TCP_NODELAY
+    (a byte leaves at once, as on a wire), goes to ``on_client``. Shared by the emulator's TCP endpoints."""
+    while not stopped.is_set():
+        try:
+            sock, _ = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            return
+        sock.settimeout(None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        on_client(sock)
