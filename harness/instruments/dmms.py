@@ -16,11 +16,30 @@ from harness.instruments.dmm import ScpiDmm
 from harness.instruments.errors import InstrumentError
 from harness.instruments.scpi import Resource, format_number
 
+#: Truevolt models with the sample timer (``SAMP:SOUR TIM``): Truevolt guide, SAMPle:SOURce
+TIMED_SAMPLING_MODELS = ("34465A", "34470A")
+
 
 class KeysightTruevolt(ScpiDmm):
     """Keysight 34460A/34461A/34465A/34470A: the base dialect; ``*RST`` then ``*OPC?`` before use."""
 
     reset_timeout_s = 5.0
+
+    @classmethod
+    def sampling_problem(cls, model: str | None) -> str | None:
+        if model is None or any(m in model.upper() for m in TIMED_SAMPLING_MODELS):
+            return None
+        return (
+            f"the {model} has no sample timer (SAMP:SOUR TIM is a 34465A/34470A command, Truevolt guide "
+            "'SAMPle:SOURce'); timed current sampling needs a 34465A/34470A or another sampling instrument"
+        )
+
+
+def _no_sampling(model: str) -> str:
+    return (
+        f"this driver does not drive timed sampling on the {model}; use a DMM with a sample timer or "
+        "digitizer (Keysight 34465A/34470A, driver keysight-truevolt) for current_sampling"
+    )
 
 
 class Keysight34401A(ScpiDmm):
@@ -33,6 +52,10 @@ class Keysight34401A(ScpiDmm):
     ranges_a = (10e-3, 100e-3, 1.0, 3.0)
     nplc_values = (0.02, 0.2, 1.0, 10.0, 100.0)
     reset_timeout_s = 5.0
+
+    @classmethod
+    def sampling_problem(cls, model: str | None) -> str | None:
+        return _no_sampling("34401A")  # readings paced by trigger delay only, 512-reading memory
 
     def __init__(self, resource: Resource, *, serial_interface: bool = False, **kwargs: Any) -> None:
         super().__init__(resource, **kwargs)
@@ -48,6 +71,10 @@ class Keithley2000(ScpiDmm):
     nplc_values = None
     nplc_span = (0.01, 10.0)
     reset_timeout_s = 5.0
+
+    @classmethod
+    def sampling_problem(cls, model: str | None) -> str | None:
+        return _no_sampling("Keithley 2000")
 
     def function_commands(self, range_a: float, nplc: float) -> list[str]:
         return [
@@ -68,6 +95,12 @@ class KeithleyDMM6500(ScpiDmm):
     nplc_values = None
     nplc_span = (0.0005, 15.0)
     reset_timeout_s = 10.0
+
+    @classmethod
+    def sampling_problem(cls, model: str | None) -> str | None:
+        # the DMM6500 digitizes current (Reference Manual, "DIGitize subsystem": :DIG:FUNC "CURR",
+        # :DIG:CURR:SRAT, :DIG:COUN, readings into a reading buffer), but this driver does not drive it yet
+        return _no_sampling("DMM6500")
 
     def take_control(self) -> None:
         language = self.query("*LANG?").strip().upper()

@@ -129,6 +129,10 @@ class Sim34401A(SimDmm):
     ranges_a = (10e-3, 100e-3, 1.0, 3.0)
     nplc_values = (0.02, 0.2, 1.0, 10.0, 100.0)
 
+    def __init__(self, idn: str) -> None:
+        super().__init__(idn)
+        self.drop("SAMP:SOUR", "SAMP:SOUR?", "SAMP:TIM", "SAMP:TIM?")  # no sample timer on the 34401A
+
 
 class SimKeithley(SimDmm):
     """Keithley 2000 / DMM6500: ``SENS:FUNC "CURR:DC"`` (quoted), ``SENS:CURR[:DC]:RANG|NPLC``; no CONF."""
