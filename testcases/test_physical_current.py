@@ -4,11 +4,13 @@ Mark state current (4.2.2.2): at most the unit loads x 1.5 mA at every bus volta
 polarities. Its variation over bus voltage (4.2.2.3) and its short-term variation at one voltage (4.2.2.4)
 are judged against the device profile's ``supply.mark_current`` limits, which are assumptions until a lab
 confirms them against the standard. Space state current (4.2.2.9): 11-20 mA above the mark current while
-the module sends, read from a timed capture of the DMM during a reply to REQ_UD2.
+the module sends, read from a timed capture of the DMM during a reply to REQ_UD2; while a request to another
+address passes and its reply window runs, the module stays at its mark current.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -18,6 +20,8 @@ from fixtures.current import dmm_range, reply_capture_s, reply_current_capture
 from fixtures.dut import NOMINAL_VOLTS
 from harness.current_interface import difference_uncertainty_a, span_a, split_levels
 from harness.expect import max_quiescent_current_a
+from harness.mbus import ShortFrame, encode
+from harness.mbus.model import C_FCB, C_FCV, REQ_UD2
 from harness.measure import measure
 
 #: time the module is left at a voltage before its current is read (standard seconds, not mandated)
@@ -181,5 +185,51 @@ def test_space_current_while_the_module_sends(
             "space_samples": levels.space_samples,
             "mark_a": round(levels.mark_a, 9),
             "levels": "mark and space" if levels.space_a is not None else "mark only: no space current seen",
+        },
+    )
+
+
+def foreign_address(own: int) -> int:
+    """A primary address other than the module's (1-250), for a request it must not react to."""
+    return own % 250 + 1
+
+
+@pytest.mark.requirement("PL-SPACE-ONLY-SENDING")
+@pytest.mark.needs("supply", "dmm", "current_sampling")
+def test_no_space_current_while_another_address_is_asked(
+    dut: Any, bench: Any, master: Any, station: Any, profile: Any
+) -> None:
+    """A timed capture across a REQ_UD2 to another address and its whole reply window: the module is not
+    sending, so its current stays within the mark current's short-term variation (4.2.2.9, 4.2.2.4)."""
+    bench.power_dut(NOMINAL_VOLTS, "+")
+    wait_std(station, SETTLE_S, what=f"settling at {NOMINAL_VOLTS:g} V supply")
+    other = foreign_address(dut.address)
+    request = encode(ShortFrame(c=REQ_UD2 | C_FCV | C_FCB, a=other))
+    with reply_current_capture(
+        bench, max_quiescent_current_a(profile), reply_capture_s(dut.baud), time_scale(station)
+    ) as dmm:
+        dmm.trigger_sampling()
+        master.send_raw(request, expect="silence")
+        samples = dmm.fetch_samples_a()
+        overloaded = sum(1 for sample in samples if math.isinf(sample))
+        finite = [sample for sample in samples if not math.isinf(sample)]
+        span = span_a(finite) if finite and not overloaded else None  # an overload is no mark current
+        u_a = difference_uncertainty_a(
+            bench.dmm_uncertainty_a(max(finite, default=0.0)),
+            bench.dmm_uncertainty_a(min(finite, default=0.0)),
+        )
+        range_a = dmm.range_a
+    measure(
+        "current_span_while_silent",
+        span,
+        "A",
+        high=profile.supply.mark_current.max_short_term_variation_ua * 1e-6,
+        uncertainty=u_a,
+        conditions={
+            "supply_v": NOMINAL_VOLTS,
+            "request_to": other,
+            "samples": len(samples),
+            "overloaded_samples": overloaded,
+            "range_a": range_a,
         },
     )

@@ -442,6 +442,13 @@ FAULTS: dict[str, FaultInfo] = dict(
             "power",
             "EN 13757-2:2018 4.2.2.9 space state current",
         ),
+        _f(
+            "space_current_when_silent",
+            "after a request to another address the module sinks the space current for 50 character times "
+            "without sending a character (the emulated line carries no break for it)",
+            "power",
+            "EN 13757-2:2018 4.2.2.9 space state current only while sending; 4.2.2.2 mark state when idle",
+        ),
     ]
 )
 

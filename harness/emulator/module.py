@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+import time
 from dataclasses import dataclass
 
 from harness.emulator.clock import ScaledClock
@@ -217,6 +218,13 @@ class Cmi1020:
             encode_bits(tx.data, tx.fmt, tx.pauses),
         )
 
+    def _key_without_sending(self) -> None:
+        """Fault space_current_when_silent: after a request to another address the module's transmitter
+        stage sinks the space current for 50 character times from its reply delay on, sending nothing."""
+        ts = self.clock.time_scale
+        bits = [0] * (50 * self.fmt.bits_per_char)
+        self._keyed = (time.monotonic() + self.reply_delay_s() * ts, ts / self.baud, bits)
+
     def keying_space(self, wall_now: float) -> bool:
         """Whether the module sends a space (line level 0) at ``wall_now``."""
         start, bit_wall, bits = self._keyed
@@ -325,6 +333,8 @@ class Cmi1020:
         """Process one request frame addressed to the line; return the reply or None (silence)."""
         if not self.powered or isinstance(frame, AckFrame):
             return None
+        if "space_current_when_silent" in self.faults and not self._addressed(frame.a):
+            self._key_without_sending()
         if frame.a == ADDR_BROADCAST_NO_REPLY and "broadcast_255_not_executed" in self.faults:
             return None
         if isinstance(frame, ShortFrame):

@@ -363,6 +363,17 @@ def p_space_current_in_range(emu: Emulator, link: RawLink) -> None:
     assert supply.space_current_min_ma * 1e-3 <= step_a <= supply.space_current_max_ma * 1e-3, step_a
 
 
+def p_mark_current_while_others_are_asked(emu: Emulator, link: RawLink) -> None:
+    mark = emu.physics.bus_current_a()
+    link.port.write(req_ud2(1))  # nobody at address 1: the module stays silent
+    end = time.monotonic() + 1.5 * reply_window(2400)[1] * emu.time_scale + 0.05
+    highest = mark
+    while time.monotonic() < end:
+        highest = max(highest, emu.physics.bus_current_a())
+        time.sleep(0.0002)
+    assert highest - mark <= emu.profile.supply.mark_current.max_short_term_variation_ua * 1e-6
+
+
 def _tariff_after(
     index: int, vac: float, held_s: float, *, detected: bool
 ) -> Callable[[Emulator, RawLink], None]:
@@ -477,6 +488,7 @@ PROBES: dict[str, Probe] = {
     "mark_current_polarity_offset": Probe(p_mark_current_same_reversed),
     "space_current_low": Probe(p_space_current_in_range),
     "space_current_high": Probe(p_space_current_in_range),
+    "space_current_when_silent": Probe(p_mark_current_while_others_are_asked),
 }
 
 
