@@ -142,6 +142,15 @@ class ScpiDmm(ScpiInstrument):
 
     #: integration time of a timed sample: the shortest one every Truevolt model has (PLC)
     sampling_nplc = 0.02
+    #: sample intervals the harness asks this model for (s)
+    sample_interval_span_s: tuple[float, float] = (MIN_SAMPLE_INTERVAL_S, 1.0)
+    #: the trigger that starts an armed capture, the query counting its readings, the one returning them
+    sampling_trigger_command = "*TRG"
+    sampling_count_query = "DATA:POIN?"
+
+    def samples_query(self, count: int) -> str:
+        """The query returning the ``count`` readings of the finished capture."""
+        return "FETC?"
 
     def arm_sampling(self, range_a: float, count: int, interval_s: float) -> None:
         """Arm a capture of ``count`` DC-current readings ``interval_s`` apart; :meth:`trigger_sampling`
@@ -150,8 +159,9 @@ class ScpiDmm(ScpiInstrument):
         problem = self.sampling_problem(fields[1] if len(fields) > 1 else None) or self.range_problem(range_a)
         if problem is None and not 2 <= count <= MAX_SAMPLES:
             problem = f"sample count {count} is outside 2..{MAX_SAMPLES}"
-        if problem is None and not (math.isfinite(interval_s) and MIN_SAMPLE_INTERVAL_S <= interval_s <= 1.0):
-            problem = f"sample interval {interval_s:g} s is outside {MIN_SAMPLE_INTERVAL_S:g}..1 s"
+        shortest, longest = self.sample_interval_span_s
+        if problem is None and not (math.isfinite(interval_s) and shortest <= interval_s <= longest):
+            problem = f"sample interval {interval_s:g} s is outside {shortest:g}..{longest:g} s"
         if problem:
             raise LimitError(f"{self.name}: {problem}; nothing was sent")
         for command in self.sampling_commands(range_a, count, interval_s):
@@ -162,30 +172,30 @@ class ScpiDmm(ScpiInstrument):
 
     def trigger_sampling(self) -> None:
         """Start the armed capture (bus trigger)."""
-        self.write("*TRG")
+        self.write(self.sampling_trigger_command)
 
     def fetch_samples_a(self, *, margin_s: float = 2.0) -> list[float]:
         """Wait until the armed capture is complete, then return its readings (A) in time order.
 
-        Polls ``DATA:POIN?`` for up to the capture's own duration plus ``margin_s``."""
+        Polls the reading count for up to the capture's own duration plus ``margin_s``."""
         count, interval_s = self._capture
         if not count:
             raise InstrumentError(f"{self.name}: no capture armed; call arm_sampling first")
         deadline = time.monotonic() + count * interval_s + margin_s
         taken = 0
         while True:
-            taken = int(float(self.query("DATA:POIN?")))
+            taken = int(float(self.query(self.sampling_count_query)))
             if taken >= count or time.monotonic() > deadline:
                 break
             time.sleep(min(0.05, max(interval_s, 0.005)))
         if taken < count:
             raise InstrumentError(
                 f"{self.name}: the capture holds {taken} of {count} readings after "
-                f"{count * interval_s + margin_s:g} s; was the trigger (*TRG) received? check the DMM's "
-                "trigger settings and its error queue"
+                f"{count * interval_s + margin_s:g} s; was the trigger ({self.sampling_trigger_command}) "
+                "received? check the DMM's trigger settings and its error queue"
             )
         with self.timeout(5.0):
-            reply = self.query("FETC?")
+            reply = self.query(self.samples_query(count))
         return [parse_float(part) for part in reply.split(",") if part.strip()]
 
     def stop_sampling(self) -> None:

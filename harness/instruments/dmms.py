@@ -5,7 +5,9 @@ Sources: Keysight 34401A User's Guide, chapter "Remote Interface Reference" (``C
 Keithley 2000 User's Manual, "SCPI Signal Oriented Measurement Commands / SENSe subsystem"
 (``:SENS:FUNC 'CURR:DC'``, ``:SENS:CURR:DC:RANG``, ``:SENS:CURR:DC:NPLC`` 0.01-10); Keithley DMM6500
 Reference Manual, "SCPI command reference: SENSe1 subsystem" and "*LANG" (``:SENS:FUNC "CURR:DC"``,
-``:SENS:CURR:RANG``, ``:SENS:CURR:NPLC`` 0.0005-15; the unit must be in the SCPI command set).
+``:SENS:CURR:RANG``, ``:SENS:CURR:NPLC`` 0.0005-15; the unit must be in the SCPI command set) and its
+"DIGitize subsystem" / "TRACe subsystem" for timed current samples (``:DIG:FUNC "CURR"``, ``:DIG:CURR:SRAT``
+1 kS/s-1 MS/s, ``:DIG:COUN``, ``:TRAC:TRIG:DIG``, ``:TRAC:ACT?``, ``:TRAC:DATA?``).
 """
 
 from __future__ import annotations
@@ -96,11 +98,31 @@ class KeithleyDMM6500(ScpiDmm):
     nplc_span = (0.0005, 15.0)
     reset_timeout_s = 10.0
 
+    #: digitize sample rates 1 kS/s .. 1 MS/s (Reference Manual, ":DIGitize:<function>:SRATe")
+    sample_interval_span_s = (1e-6, 1e-3)
+    #: the reading buffer a capture fills (Reference Manual, "Reading buffers": defbuffer1 holds 100 000)
+    buffer = "defbuffer1"
+    sampling_trigger_command = ':TRAC:TRIG:DIG "defbuffer1"'
+    sampling_count_query = ':TRAC:ACT? "defbuffer1"'
+
     @classmethod
     def sampling_problem(cls, model: str | None) -> str | None:
-        # the DMM6500 digitizes current (Reference Manual, "DIGitize subsystem": :DIG:FUNC "CURR",
-        # :DIG:CURR:SRAT, :DIG:COUN, readings into a reading buffer), but this driver does not drive it yet
-        return _no_sampling("DMM6500")
+        return None
+
+    def sampling_commands(self, range_a: float, count: int, interval_s: float) -> list[str]:
+        """Digitize current (Reference Manual, "DIGitize subsystem"): the function, a fixed range, the sample
+        rate with the aperture it allows, the count; the buffer emptied. ``:TRAC:TRIG:DIG`` starts it."""
+        return [
+            ':DIG:FUNC "CURR"',
+            f":DIG:CURR:RANG {format_number(range_a)}",
+            f":DIG:CURR:SRAT {round(1 / interval_s)}",
+            ":DIG:CURR:APER AUTO",
+            f":DIG:COUN {count}",
+            f':TRAC:CLE "{self.buffer}"',
+        ]
+
+    def samples_query(self, count: int) -> str:
+        return f':TRAC:DATA? 1, {count}, "{self.buffer}", READ'
 
     def take_control(self) -> None:
         language = self.query("*LANG?").strip().upper()

@@ -13,7 +13,7 @@ from harness.instruments import LimitError
 from harness.instruments.dmm import ScpiDmm
 from harness.instruments.dmms import Keithley2000, KeithleyDMM6500, Keysight34401A, KeysightTruevolt
 from harness.instruments.errors import InstrumentError
-from harness.instruments.sim.dialects import Sim34401A
+from harness.instruments.sim.dialects import Sim34401A, SimDMM6500
 from harness.instruments.sim.instruments import SimDmm
 from harness.instruments.sim.scpi_server import ScpiServer
 from harness.instruments.testing import ExpectedProtocolResource, expected_protocol
@@ -77,6 +77,40 @@ def test_a_capture_that_never_fills_is_an_instrument_error_naming_the_trigger() 
     assert "FETC?" not in resource.written
 
 
+def test_the_dmm6500_digitizes_current_into_its_reading_buffer_byte_for_byte() -> None:
+    pairs = [
+        ':DIG:FUNC "CURR"',
+        ":DIG:CURR:RANG 0.1",
+        ":DIG:CURR:SRAT 1000",
+        ":DIG:CURR:APER AUTO",
+        ":DIG:COUN 3",
+        ':TRAC:CLE "defbuffer1"',
+    ]
+    protocol = [(command, None) for command in pairs]
+    protocol += [
+        NO_ERROR,
+        (':TRAC:TRIG:DIG "defbuffer1"', None),
+        (':TRAC:ACT? "defbuffer1"', "3"),
+        (':TRAC:DATA? 1, 3, "defbuffer1", READ', "1.35E-03,1.635E-02,1.35E-03"),
+        ("ABOR", None),
+        ('SENS:FUNC "CURR:DC"', None),
+        ("SENS:CURR:RANG 0.1", None),
+        ("SENS:CURR:NPLC 1", None),
+        NO_ERROR,
+    ]
+    with expected_protocol(KeithleyDMM6500, protocol) as dmm:
+        dmm.arm_sampling(0.1, 3, 0.001)
+        dmm.trigger_sampling()
+        assert dmm.fetch_samples_a() == pytest.approx([1.35e-3, 16.35e-3, 1.35e-3])
+        dmm.stop_sampling()
+
+
+def test_the_dmm6500_refuses_a_sample_rate_below_its_digitizer_range() -> None:
+    refused = pytest.raises(LimitError, match=r"sample interval 0\.01 s is outside 1e-06\.\.0\.001 s")
+    with expected_protocol(KeithleyDMM6500, []) as dmm, refused:
+        dmm.arm_sampling(0.1, 10, 0.01)
+
+
 def test_fetch_without_an_armed_capture_is_refused() -> None:
     with expected_protocol(ScpiDmm, []) as dmm, pytest.raises(InstrumentError, match="arm_sampling first"):
         dmm.fetch_samples_a()
@@ -109,7 +143,6 @@ def test_a_range_the_model_lacks_sends_nothing() -> None:
         (KeysightTruevolt, "34460A"),
         (Keysight34401A, "34401A"),
         (Keithley2000, "2000"),
-        (KeithleyDMM6500, "DMM6500"),
     ],
 )
 def test_models_without_a_sample_timer_refuse_sampling(driver: type[ScpiDmm], model: str) -> None:
@@ -180,6 +213,24 @@ def test_the_simulated_dmm_samples_the_current_at_its_timer_after_the_bus_trigge
     high = [s for s in samples if s > 10e-3]
     assert high and all(s == pytest.approx(16.35e-3) for s in high)
     assert samples[0] == pytest.approx(1.35e-3) and samples[-1] == pytest.approx(1.35e-3)
+
+
+def test_the_simulated_dmm6500_digitizes_through_pyvisa() -> None:
+    instrument = SimDMM6500("cmi-hil,SIM-DMM6500,S1,1.0")
+    instrument.reading_a = lambda: 1.35e-3
+    with ScpiServer(instrument) as server:
+        resource = open_resource(server.resource)
+        dmm = KeithleyDMM6500(resource, range_a=0.1)
+        try:
+            dmm.identify()
+            dmm.arm_sampling(0.1, 20, 0.001)
+            dmm.trigger_sampling()
+            samples = dmm.fetch_samples_a()
+            dmm.stop_sampling()
+        finally:
+            dmm.close()
+    assert samples == pytest.approx([1.35e-3] * 20)
+    assert instrument.handle_line("SAMP:COUN 5;SYST:ERR?") == '-113,"Undefined header"'
 
 
 def test_the_simulated_34401a_has_no_sample_timer() -> None:

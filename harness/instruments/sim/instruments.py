@@ -285,9 +285,7 @@ class SimDmm(SimInstrument):
         if self.function != "CURR":
             raise ScpiCommandError(ERR_SETTINGS_CONFLICT)
         self._abort()
-        with self._readings_lock:
-            self._readings = []
-        self._done.clear()
+        self._reset_readings()
         if self.trigger_source == "IMM":
             self._start_capture()
         else:
@@ -331,6 +329,15 @@ class SimDmm(SimInstrument):
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2.0)
+
+    def _reset_readings(self) -> None:
+        with self._readings_lock:
+            self._readings = []
+        self._done.clear()
+
+    def _readings_now(self) -> list[float]:
+        with self._readings_lock:
+            return list(self._readings)
 
     def _taken(self) -> int:
         with self._readings_lock:
