@@ -107,6 +107,29 @@ class Link(_Strict):
         return self.reply_delay_bit_times / baud + self.reply_delay_extra_s
 
 
+class MarkCurrentLimits(_Strict):
+    """How flat the mark (idle) current must be: EN 13757-2:2018 4.2.2.3 and 4.2.2.4.
+
+    The standard's numbers are not in the project's notes: the shipped values are assumptions, each with
+    its ``source``, for a lab to confirm against the standard and correct here.
+    """
+
+    max_variation_ua: float = Field(
+        gt=0,
+        description="EN 13757-2:2018 4.2.2.3: largest difference between the mark currents at any two bus "
+        "voltages of the slave's range, either polarity (uA)",
+    )
+    max_short_term_variation_ua: float = Field(
+        gt=0,
+        description="EN 13757-2:2018 4.2.2.4: largest peak-to-peak change of the mark current at one bus "
+        "voltage during a hold period (uA)",
+    )
+    short_term_hold_s: float = Field(gt=0, le=600, description="hold period of 4.2.2.4 (s)")
+    short_term_readings: int = Field(ge=2, le=1000, description="DMM readings taken over the hold period")
+    source: str = ""
+    assumption: bool = False
+
+
 class Supply(_Strict):
     """Bus supply and load (product sheet: 21-42 VDC from M-Bus, polarity independent, 1T = 1.5 mA)."""
 
@@ -119,12 +142,21 @@ class Supply(_Strict):
     space_current_ma: float = Field(
         ge=11, le=20, description="EN 13757-2: 11-20 mA added while sending a space"
     )
+    #: EN 13757-2:2018 4.2.2.9: the space state current is 11-20 mA above the mark state current
+    space_current_min_ma: float = Field(default=11.0, gt=0, description="EN 13757-2:2018 4.2.2.9 (mA)")
+    space_current_max_ma: float = Field(default=20.0, gt=0, description="EN 13757-2:2018 4.2.2.9 (mA)")
+    mark_current: MarkCurrentLimits
     assumption: bool = False
 
     @model_validator(mode="after")
     def _range(self) -> Supply:
         if self.min_volts >= self.max_volts:
             raise ValueError(f"min_volts {self.min_volts} must be below max_volts {self.max_volts}")
+        if self.space_current_min_ma >= self.space_current_max_ma:
+            raise ValueError(
+                f"space_current_min_ma {self.space_current_min_ma} must be below space_current_max_ma "
+                f"{self.space_current_max_ma}"
+            )
         return self
 
 

@@ -44,6 +44,7 @@ Capability = Literal[
     "led",
     "meter_mains",
     "meter_load",
+    "current_sampling",
 ]
 ID_PATTERN = re.compile(r"^[A-Z]{2,8}(-[A-Z0-9]+)+$")
 PROFILE_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_]+)*$")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.checks import read_register, wait_std
+from fixtures.checks import measured_supply_v, read_register, sweep_volts, wait_std
 from fixtures.dut import NOMINAL_VOLTS, answers, set_local_baud
 from harness.expect import max_quiescent_current_a
 from harness.measure import measure
@@ -26,25 +26,6 @@ POLARITIES = [
         marks=[pytest.mark.needs("polarity"), pytest.mark.requirement("PS-SUPPLY-POLARITY")],
     ),
 ]
-
-
-def sweep_volts(profile: Any, step_v: float) -> list[float]:
-    """21 V .. 42 V (the profile's supply range) by ``step_v``, both ends included."""
-    lo, hi = profile.supply.min_volts, profile.supply.max_volts
-    points, v = [], lo
-    while v < hi - 1e-9:
-        points.append(round(v, 3))
-        v += step_v
-    return [*points, hi]
-
-
-def measured_supply_v(bench: Any, polarity: str) -> float:
-    """The supply output's own voltage readback (``MEAS:VOLT?``) on the output feeding the DUT."""
-    rig = bench.rig
-    output = rig.instruments.supply.output
-    if polarity == "-" and rig.wiring.polarity.method == "supply_channel":
-        output = rig.wiring.polarity.negative_output
-    return float(bench.supply.measure_voltage_v(channel=output))
 
 
 @pytest.mark.requirement("PS-SUPPLY-RANGE")

@@ -352,6 +352,7 @@ class Bus:
             bits = len(resp.data) * resp.fmt.bits_per_char + tx.idle_bits
             t_end = t0 + (offset_bits + bits) / resp.fmt.baud * ts
             slave.sending_until_wall = t_end
+            slave.key_line(tx, t0, ts)  # its current follows the bits it sends
             finish = max(finish, t_end)
         record = TimingRecord(
             request,

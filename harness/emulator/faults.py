@@ -410,6 +410,45 @@ FAULTS: dict[str, FaultInfo] = dict(
             "rate inputs",
             "product sheet 'rate input low voltage < 24 VAC'",
         ),
+        # --- the current interface (EN 13757-2:2018 4.2.2): mark and space current -----------------------
+        _f(
+            "mark_current_slope",
+            "the mark current rises 2 % per volt up to the nominal 1.35 mA at 42 V (0.78 mA at 21 V): always "
+            "under one unit load, but not flat over bus voltage",
+            "power",
+            "EN 13757-2:2018 4.2.2.3 variation of the mark state current over bus voltage",
+        ),
+        _f(
+            "mark_current_wanders",
+            "the mark current drifts +/-40 uA around its value with a 4 s period at a fixed bus voltage",
+            "power",
+            "EN 13757-2:2018 4.2.2.4 short-term variation of the mark state current",
+        ),
+        _f(
+            "mark_current_polarity_offset",
+            "in reversed polarity the mark current is 150 uA lower than in normal polarity",
+            "power",
+            "EN 13757-2:2018 4.2.2.3 mark current over bus voltage; product sheet 'polarity independent'",
+        ),
+        _f(
+            "space_current_low",
+            "a space the module sends adds 8 mA to the mark current instead of 11-20 mA",
+            "power",
+            "EN 13757-2:2018 4.2.2.9 space state current",
+        ),
+        _f(
+            "space_current_high",
+            "a space the module sends adds 24 mA to the mark current instead of 11-20 mA",
+            "power",
+            "EN 13757-2:2018 4.2.2.9 space state current",
+        ),
+        _f(
+            "space_current_when_silent",
+            "after a request to another address the module sinks the space current for 50 character times "
+            "without sending a character (the emulated line carries no break for it)",
+            "power",
+            "EN 13757-2:2018 4.2.2.9 space state current only while sending; 4.2.2.2 mark state when idle",
+        ),
     ]
 )
 

@@ -8,14 +8,16 @@ reply bytes and delay (or None for silence); the bus does the wire, timing and c
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
+import time
 from dataclasses import dataclass
 
 from harness.emulator.clock import ScaledClock
 from harness.emulator.meter import E350Meter, MeterSnapshot
 from harness.emulator.rate_inputs import DamageEvent, RateInput, RateInputBank
 from harness.emulator.telegram import register_record, rsp_ud
-from harness.emulator.wire import CharFormat
+from harness.emulator.wire import CharFormat, Transmission, encode_bits
 from harness.mbus import encode
 from harness.mbus.model import (
     ADDR_BROADCAST_NO_REPLY,
@@ -131,8 +133,10 @@ class Cmi1020:
         self._powered_since_s = now
         self._last_exchange_s = float("-inf")
         self._stale: MeterSnapshot | None = None
-        #: wall-clock instant until which the module is sending (space current flows)
+        #: wall-clock instant until which the module is sending
         self.sending_until_wall = 0.0
+        #: the burst the module keys on the line: (first bit's wall instant, wall seconds per bit, bits)
+        self._keyed: tuple[float, float, list[int]] = (0.0, 1.0, [])
         self.volts = 0.0
 
     # --- physical layer ------------------------------------------------------------------------------------
@@ -201,16 +205,62 @@ class Cmi1020:
             self.sync(now_s)
             self._stale = self.meter.snapshot()
 
+    def key_line(self, tx: Transmission, origin_wall: float, time_scale: float) -> None:
+        """The bus puts this module's reply ``tx`` on the line, ``tx.offset_bits`` after ``origin_wall``.
+
+        From then on the module's current follows the bits it sends (EN 13757-2:2018 4.2.2.9: a space,
+        line level 0, adds the space current to the mark current; a mark draws the mark current only).
+        """
+        bit_wall = time_scale / tx.fmt.baud
+        self._keyed = (
+            origin_wall + tx.offset_bits * bit_wall,
+            bit_wall,
+            encode_bits(tx.data, tx.fmt, tx.pauses),
+        )
+
+    def _key_without_sending(self) -> None:
+        """Fault space_current_when_silent: after a request to another address the module's transmitter
+        stage sinks the space current for 50 character times from its reply delay on, sending nothing."""
+        ts = self.clock.time_scale
+        bits = [0] * (50 * self.fmt.bits_per_char)
+        self._keyed = (time.monotonic() + self.reply_delay_s() * ts, ts / self.baud, bits)
+
+    def keying_space(self, wall_now: float) -> bool:
+        """Whether the module sends a space (line level 0) at ``wall_now``."""
+        start, bit_wall, bits = self._keyed
+        k = math.floor((wall_now - start) / bit_wall)
+        return 0 <= k < len(bits) and bits[k] == 0
+
+    def mark_current_a(self, wall_now: float) -> float:
+        """Mark (idle) state current: the unit loads' constant current (EN 13757-2:2018 4.2.2.2-4.2.2.4)."""
+        supply = self.profile.supply
+        volts = abs(self.volts)
+        mark = supply.quiescent_ua * 1e-6 * (2 if "two_unit_loads" in self.faults else 1)
+        if "current_rises_with_voltage" in self.faults:
+            mark += 25e-6 * max(0.0, volts - 21.0)
+        if "mark_current_slope" in self.faults:  # 2 % per volt below the top of the range
+            mark *= 1.0 + 0.02 * (min(volts, supply.max_volts) - supply.max_volts)
+        if "mark_current_polarity_offset" in self.faults and self.volts < 0:
+            mark -= 150e-6
+        if "mark_current_wanders" in self.faults:  # slow drift, period 4 s of emulated time
+            mark += 40e-6 * math.sin(2 * math.pi * self.clock.at_wall(wall_now) / 4.0)
+        return mark
+
+    def space_current_a(self) -> float:
+        """Current added while the module sends a space (EN 13757-2:2018 4.2.2.9: 11-20 mA)."""
+        if "space_current_low" in self.faults:
+            return 8e-3
+        if "space_current_high" in self.faults:
+            return 24e-3
+        return self.profile.supply.space_current_ma * 1e-3
+
     def current_a(self, wall_now: float) -> float:
-        """Bus current drawn: quiescent (unit loads) plus space current while sending (EN 13757-2)."""
+        """Bus current drawn at ``wall_now``: the mark current, plus the space current during each space
+        bit the module sends (EN 13757-2: slave-to-master signalling by current)."""
         if not self.powered:
             return 0.0
-        supply = self.profile.supply
-        quiescent = supply.quiescent_ua * 1e-6 * (2 if "two_unit_loads" in self.faults else 1)
-        if "current_rises_with_voltage" in self.faults:
-            quiescent += 25e-6 * max(0.0, abs(self.volts) - 21.0)
-        sending = supply.space_current_ma * 1e-3 if wall_now < self.sending_until_wall else 0.0
-        return quiescent + sending
+        sending = self.space_current_a() if self.keying_space(wall_now) else 0.0
+        return self.mark_current_a(wall_now) + sending
 
     # --- meter side ----------------------------------------------------------------------------------------
     def sync(self, now_s: float) -> None:
@@ -283,6 +333,8 @@ class Cmi1020:
         """Process one request frame addressed to the line; return the reply or None (silence)."""
         if not self.powered or isinstance(frame, AckFrame):
             return None
+        if "space_current_when_silent" in self.faults and not self._addressed(frame.a):
+            self._key_without_sending()
         if frame.a == ADDR_BROADCAST_NO_REPLY and "broadcast_255_not_executed" in self.faults:
             return None
         if isinstance(frame, ShortFrame):

@@ -39,6 +39,8 @@ def capabilities_of(
             caps.add("polarity")
     if "dmm" in present:
         caps.add("dmm")
+        if rig.instruments.dmm is not None and rig.instruments.dmm.sampling:
+            caps.add("current_sampling")
     if "ac_source" in present and rig.rate_input_channels:
         caps.add("ac_source")
         if rig.mains_channels and rig.limits.max_rate_input_vac >= MAINS_VAC:

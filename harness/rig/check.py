@@ -91,6 +91,8 @@ def missing_capability_reason(bench: Bench, capability: str) -> str:
         if rig.wiring.meter_load is None:
             return "no wiring.meter_load (relay-switched load on the meter)"
         return instrument("relays") or "?"
+    if capability == "current_sampling":
+        return instrument("dmm") or "instruments.dmm.sampling is false (no timed current sampling declared)"
     if capability == "button":
         return "no wiring.button_channel (push-button actuator on a relay channel)"
     if capability == "led":

@@ -118,10 +118,18 @@ class DmmConfig(InstrumentConfig):
     driver: str = "scpi-dmm"
     range_a: float = Field(default=0.1, description="fixed DC current range (A)")
     nplc: float = Field(default=1.0, description="integration time (power-line cycles)")
+    sampling: bool = Field(
+        default=False,
+        description="the DMM takes timed current samples (capability current_sampling: space current)",
+    )
 
     @model_validator(mode="after")
     def _range_and_nplc_of_the_model(self) -> DmmConfig:
         cls = DRIVER_REGISTRY[self.driver].cls
+        if self.sampling:
+            problem = cls.sampling_problem(self.model)  # type: ignore[attr-defined]
+            if problem:
+                raise ValueError(f"sampling: {problem}; set sampling: false")
         problem = cls.range_problem(self.range_a)  # type: ignore[attr-defined]
         if problem:
             raise ValueError(f"range_a: {problem}")

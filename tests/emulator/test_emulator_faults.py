@@ -6,6 +6,8 @@ rate inputs, button and LED). Running it on both emulators shows the probe can f
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -314,6 +316,64 @@ def p_unit_load_at_42v(emu: Emulator, link: RawLink) -> None:
     assert emu.physics.bus_current_a() <= Oracle(emu.profile).max_quiescent_current_a()
 
 
+def _mark_currents_a(emu: Emulator, volts: tuple[float, ...]) -> list[float]:
+    currents = []
+    for v in volts:
+        emu.physics.set_bus_voltage(v)
+        currents.append(emu.physics.bus_current_a())
+    return currents
+
+
+def p_mark_current_flat(emu: Emulator, link: RawLink) -> None:
+    currents = _mark_currents_a(emu, (21.0, 30.0, 36.0, 42.0))
+    assert max(currents) - min(currents) <= emu.profile.supply.mark_current.max_variation_ua * 1e-6
+
+
+def p_mark_current_same_reversed(emu: Emulator, link: RawLink) -> None:
+    normal, reversed_ = _mark_currents_a(emu, (36.0, -36.0))
+    assert abs(normal - reversed_) <= emu.profile.supply.mark_current.max_variation_ua * 1e-6
+
+
+def p_mark_current_steady(emu: Emulator, link: RawLink) -> None:
+    readings = []
+    for _ in range(20):  # 2 s of emulated time
+        readings.append(emu.physics.bus_current_a())
+        time.sleep(0.1 * emu.time_scale)
+    assert max(readings) - min(readings) <= emu.profile.supply.mark_current.max_short_term_variation_ua * 1e-6
+
+
+def p_space_current_in_range(emu: Emulator, link: RawLink) -> None:
+    samples: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            samples.append(emu.physics.bus_current_a())
+            time.sleep(0.0001)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        rsp(link.exchange(req_ud2(0)))
+    finally:
+        done.set()
+        sampler.join()
+    supply = emu.profile.supply
+    step_a = max(samples) - min(samples)
+    assert supply.space_current_min_ma * 1e-3 <= step_a <= supply.space_current_max_ma * 1e-3, step_a
+
+
+def p_mark_current_while_others_are_asked(emu: Emulator, link: RawLink) -> None:
+    mark = emu.physics.bus_current_a()
+    link.port.write(req_ud2(1))  # nobody at address 1: the module stays silent
+    end = time.monotonic() + 1.5 * reply_window(2400)[1] * emu.time_scale + 0.05
+    highest = mark
+    while time.monotonic() < end:
+        highest = max(highest, emu.physics.bus_current_a())
+        time.sleep(0.0002)
+    assert highest - mark <= emu.profile.supply.mark_current.max_short_term_variation_ua * 1e-6
+
+
 def _tariff_after(
     index: int, vac: float, held_s: float, *, detected: bool
 ) -> Callable[[Emulator, RawLink], None]:
@@ -423,6 +483,12 @@ PROBES: dict[str, Probe] = {
     "input3_dead": Probe(_tariff_after(3, 230.0, 6.5, detected=True)),
     "falling_edge_immediate": Probe(p_falling_edge_takes_detection_time, REAL_TIME),
     "falling_edge_latched": Probe(p_falling_edge_takes_detection_time, REAL_TIME),
+    "mark_current_slope": Probe(p_mark_current_flat),
+    "mark_current_wanders": Probe(p_mark_current_steady),
+    "mark_current_polarity_offset": Probe(p_mark_current_same_reversed),
+    "space_current_low": Probe(p_space_current_in_range),
+    "space_current_high": Probe(p_space_current_in_range),
+    "space_current_when_silent": Probe(p_mark_current_while_others_are_asked),
 }
 
 

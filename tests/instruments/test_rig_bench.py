@@ -28,6 +28,7 @@ def test_open_bench_resolves_sim_placeholders_and_reports_instruments(bench: Ben
         "supply_range",
         "polarity",
         "dmm",
+        "current_sampling",
         "ac_source",
         "mains",
         "button",

@@ -191,6 +191,9 @@ def _assumed_paths(profile: DeviceProfile) -> set[str]:
     """Profile sections and registers marked ``assumption: true`` (as catalogue ``assumes`` names them)."""
     sections = {"identity", "link", "supply", "rate_inputs", "ui"}
     paths = {name for name in sections if getattr(profile, name).assumption}
+    mark = profile.supply.mark_current  # the supply's nested limits (EN 13757-2 4.2.2.3/4.2.2.4)
+    if mark.assumption:
+        paths |= {f"supply.mark_current.{name}" for name in type(mark).model_fields}
     return paths | {f"registers.{r.name}" for r in profile.registers if r.assumption}
 
 

@@ -129,6 +129,10 @@ class Sim34401A(SimDmm):
     ranges_a = (10e-3, 100e-3, 1.0, 3.0)
     nplc_values = (0.02, 0.2, 1.0, 10.0, 100.0)
 
+    def __init__(self, idn: str) -> None:
+        super().__init__(idn)
+        self.drop("SAMP:SOUR", "SAMP:SOUR?", "SAMP:TIM", "SAMP:TIM?")  # no sample timer on the 34401A
+
 
 class SimKeithley(SimDmm):
     """Keithley 2000 / DMM6500: ``SENS:FUNC "CURR:DC"`` (quoted), ``SENS:CURR[:DC]:RANG|NPLC``; no CONF."""
@@ -167,11 +171,60 @@ class SimKeithley(SimDmm):
 
 
 class SimDMM6500(SimKeithley):
+    """DMM6500: also the digitize function into a reading buffer (Reference Manual, "DIGitize subsystem",
+    "TRACe subsystem"): ``:DIG:FUNC "CURR"``, ``:DIG:CURR:RANG|SRAT|APER``, ``:DIG:COUN``, ``:TRAC:CLE``,
+    ``:TRAC:TRIG:DIG`` starts the readings at the sample rate, ``:TRAC:ACT?`` counts them and
+    ``:TRAC:DATA? 1, n, "<buffer>", READ`` returns them; no Truevolt sample-timer commands."""
+
     ranges_a = (10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
     nplc_span = (0.0005, 15.0)
+    buffers = ("defbuffer1", "defbuffer2")
 
     def __init__(self, idn: str, *, language: str = "SCPI") -> None:
         super().__init__(idn, language=language)
+        self.drop("SAMP:SOUR", "SAMP:SOUR?", "SAMP:TIM", "SAMP:TIM?", "SAMP:COUN", "SAMP:COUN?")
+        self.drop("TRIG:SOUR", "TRIG:SOUR?", "TRIG:COUN", "INIT", "*TRG", "DATA:POIN?", "FETC?")
+        self.add("DIGitize:FUNCtion[:ON]", self._dig_function)
+        self.add("DIGitize:CURRent:RANGe[:UPPer]", self._range)
+        self.add("DIGitize:CURRent:SRATe", self._dig_rate)
+        self.add("DIGitize:CURRent:APERture", lambda _: None)  # AUTO: the simulation samples instantly
+        self.add("DIGitize:COUNt", self._sample_count)
+        self.add("TRACe:CLEar", lambda p: self._buffer(p) and None)
+        self.add("TRACe:TRIGger:DIGitize", self._dig_trigger)
+        self.add("TRACe:ACTual?", lambda p: self._buffer(p) and str(self._taken()))
+        self.add("TRACe:DATA?", self._trace_data)
+
+    def _buffer(self, params: list[str]) -> str:
+        name = (params[-1] if params else "defbuffer1").strip().strip("'\"")
+        if name not in self.buffers:
+            raise ScpiCommandError(ERR_ILLEGAL_PARAMETER)
+        return name
+
+    def _dig_function(self, params: list[str]) -> None:
+        if _first(params).strip().strip("'\"").upper() not in ("CURR", "CURRENT"):
+            raise ScpiCommandError(ERR_ILLEGAL_PARAMETER)
+        self.function = "CURR"
+
+    def _dig_rate(self, params: list[str]) -> None:
+        rate = parse_number(_first(params), minimum=1000, maximum=1_000_000)
+        self.sample_source, self.sample_timer_s = "TIM", 1.0 / rate
+
+    def _dig_trigger(self, params: list[str]) -> None:
+        self._buffer(params)
+        self._abort()
+        self._reset_readings()
+        self._start_capture()
+
+    def _trace_data(self, params: list[str]) -> str:
+        if len(params) < 3:
+            raise ScpiCommandError(ERR_ILLEGAL_PARAMETER)
+        first = int(parse_number(params[0], minimum=1, maximum=self.max_samples))
+        last = int(parse_number(params[1], minimum=first, maximum=self.max_samples))
+        self._buffer(params[2:3])
+        readings = self._readings_now()
+        if last > len(readings):
+            raise ScpiCommandError(ERR_DATA_OUT_OF_RANGE)  # past the readings the buffer holds
+        return ",".join(nr3(v) for v in readings[first - 1 : last])
 
 
 class SimKeithley2000(SimKeithley):

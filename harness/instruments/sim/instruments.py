@@ -7,6 +7,8 @@ Readings (DMM, supply ``MEAS:CURR?``) come from a callable the wiring provides.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -158,10 +160,19 @@ class SimDmm(SimInstrument):
     """DC-current DMM (``CONF:CURR:DC``, ``CURR:DC:RANG``, ``CURR:DC:NPLC``, ``READ?``, ``MEAS:CURR:DC?``).
 
     Readings above 120 % of the fixed range read as overload (9.9E37), as on the Truevolt family.
+    Timed sampling as on a 34465A (Truevolt guide, SAMPle/TRIGger subsystems): ``TRIG:SOUR BUS``,
+    ``SAMP:SOUR TIM``, ``SAMP:TIM``, ``SAMP:COUN``, ``INIT`` waits for ``*TRG``; then a thread of the
+    instrument takes ``SAMP:COUN`` readings of the bus current at its own timer's instants, ``DATA:POIN?``
+    counts them and ``FETC?`` returns them (waiting for the capture to end, as the instrument does).
+    ``CONF`` and ``*RST`` end the mode (one sample, immediate trigger).
     """
 
     ranges_a: tuple[float, ...] = (100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
     nplc_values: tuple[float, ...] = (0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
+    #: reading memory (34465A without the MEM option)
+    max_samples = 50_000
+    #: power-line frequency the integration time refers to (Hz)
+    line_hz = 50.0
 
     def __init__(self, idn: str) -> None:
         super().__init__(idn)
@@ -169,6 +180,12 @@ class SimDmm(SimInstrument):
         self.range_a = 0.1
         self.nplc = 10.0
         self.reading_a: Callable[[], float] = lambda: 0.0
+        self._readings: list[float] = []
+        self._readings_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._preset_trigger()
         self.add("CONFigure:CURRent[:DC]", self._conf_current)
         self.add("CONFigure?", lambda _: f'"{self.function} {nr3(self.range_a)},{nr3(self.range_a * 1e-6)}"')
         self.add("[SENSe:]CURRent[:DC]:RANGe[:UPPer]", self._range)
@@ -177,9 +194,32 @@ class SimDmm(SimInstrument):
         self.add("[SENSe:]CURRent[:DC]:NPLCycles?", lambda _: nr3(self.nplc))
         self.add("READ?", lambda _: self._read())
         self.add("MEASure:CURRent[:DC]?", self._measure)
+        self.add("TRIGger:SOURce", self._trigger_source)
+        self.add("TRIGger:SOURce?", lambda _: self.trigger_source)
+        self.add("TRIGger:COUNt", self._trigger_count)
+        self.add("SAMPle:SOURce", self._sample_source)
+        self.add("SAMPle:SOURce?", lambda _: self.sample_source)
+        self.add("SAMPle:TIMer", self._sample_timer)
+        self.add("SAMPle:TIMer?", lambda _: nr3(self.sample_timer_s))
+        self.add("SAMPle:COUNt", self._sample_count)
+        self.add("SAMPle:COUNt?", lambda _: str(self.sample_count))
+        self.add("INITiate[:IMMediate]", self._initiate)
+        self.add("*TRG", self._bus_trigger)
+        self.add("ABORt", lambda _: self._abort())
+        self.add("DATA:POINts?", lambda _: str(self._taken()))
+        self.add("FETCh?", lambda _: self._fetch())
+
+    def _preset_trigger(self) -> None:
+        self.trigger_source = "IMM"
+        self.sample_source = "IMM"
+        self.sample_timer_s = 0.001
+        self.sample_count = 1
+        self.waiting_for_trigger = False
 
     def reset(self) -> None:
+        self._abort()
         self.function, self.range_a, self.nplc = "VOLT", 0.1, 10.0
+        self._preset_trigger()
 
     def _pick_range(self, text: str) -> float:
         word = text.strip().upper()
@@ -189,6 +229,8 @@ class SimDmm(SimInstrument):
         return next(r for r in self.ranges_a if value <= r * 1.0000001)
 
     def _conf_current(self, params: list[str]) -> None:
+        self._abort()
+        self._preset_trigger()  # CONFigure presets one sample on an immediate trigger
         self.function = "CURR"
         self.range_a = self._pick_range(params[0] if params else "")
 
@@ -201,17 +243,114 @@ class SimDmm(SimInstrument):
             raise ScpiCommandError(ERR_ILLEGAL_PARAMETER)
         self.nplc = value
 
-    def _read(self) -> str:
-        if self.function != "CURR":
-            return nr3(0.0)  # in series with the bus the voltage function sees only the shunt's burden
-        value = self.reading_a()
+    def _reading(self) -> float:
+        value = self.reading_a() if self.function == "CURR" else 0.0  # voltage: only the shunt's burden
         if abs(value) > 1.2 * self.range_a:
-            return nr3(OVERLOAD if value >= 0 else -OVERLOAD)
-        return nr3(value)
+            return OVERLOAD if value >= 0 else -OVERLOAD
+        return value
+
+    def _read(self) -> str:
+        return nr3(self._reading())
 
     def _measure(self, params: list[str]) -> str:
         self._conf_current(params)
         return self._read()
+
+    # -- timed sampling ------------------------------------------------------------------------------
+    def _trigger_source(self, params: list[str]) -> None:
+        word = _first(params).upper()
+        source = {"IMM": "IMM", "IMMEDIATE": "IMM", "BUS": "BUS", "EXT": "EXT", "EXTERNAL": "EXT"}.get(word)
+        if source is None:
+            raise ScpiCommandError(ERR_ILLEGAL_PARAMETER)
+        self.trigger_source = source
+
+    def _trigger_count(self, params: list[str]) -> None:
+        if parse_number(_first(params), minimum=1, maximum=1e6) != 1:
+            raise ScpiCommandError(ERR_ILLEGAL_PARAMETER)  # the simulation takes one trigger per capture
+
+    def _sample_source(self, params: list[str]) -> None:
+        word = _first(params).upper()
+        source = {"IMM": "IMM", "IMMEDIATE": "IMM", "TIM": "TIM", "TIMER": "TIM"}.get(word)
+        if source is None:
+            raise ScpiCommandError(ERR_ILLEGAL_PARAMETER)
+        self.sample_source = source
+
+    def _sample_timer(self, params: list[str]) -> None:
+        self.sample_timer_s = parse_number(_first(params), minimum=20e-6, maximum=3600.0)
+
+    def _sample_count(self, params: list[str]) -> None:
+        self.sample_count = int(parse_number(_first(params), minimum=1, maximum=self.max_samples))
+
+    def _initiate(self, _: list[str]) -> None:
+        if self.function != "CURR":
+            raise ScpiCommandError(ERR_SETTINGS_CONFLICT)
+        self._abort()
+        self._reset_readings()
+        if self.trigger_source == "IMM":
+            self._start_capture()
+        else:
+            self.waiting_for_trigger = True
+
+    def _bus_trigger(self, _: list[str]) -> None:
+        if self.waiting_for_trigger and self.trigger_source == "BUS":
+            self._start_capture()
+
+    def _interval_s(self) -> float:
+        if self.sample_source == "TIM":
+            return self.sample_timer_s
+        return self.nplc / self.line_hz  # back to back: one integration time per reading
+
+    def _start_capture(self) -> None:
+        self.waiting_for_trigger = False
+        self._stop.clear()
+        count, interval = self.sample_count, self._interval_s()
+        self._thread = threading.Thread(
+            target=self._capture, args=(count, interval), daemon=True, name="sim-dmm-capture"
+        )
+        self._thread.start()
+
+    def _capture(self, count: int, interval_s: float) -> None:
+        """Take ``count`` readings at the instrument's timer instants (late when the host is busy)."""
+        t0 = time.monotonic()
+        for k in range(count):
+            delay = t0 + k * interval_s - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                break
+            if self._stop.is_set():
+                break
+            value = self._reading()
+            with self._readings_lock:
+                self._readings.append(value)
+        self._done.set()
+
+    def _abort(self) -> None:
+        self.waiting_for_trigger = False
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
+
+    def _reset_readings(self) -> None:
+        with self._readings_lock:
+            self._readings = []
+        self._done.clear()
+
+    def _readings_now(self) -> list[float]:
+        with self._readings_lock:
+            return list(self._readings)
+
+    def _taken(self) -> int:
+        with self._readings_lock:
+            return len(self._readings)
+
+    def _fetch(self) -> str:
+        if self._thread is not None:
+            self._done.wait(timeout=self.sample_count * self._interval_s() + 2.0)
+        with self._readings_lock:
+            readings = list(self._readings)
+        if not readings:
+            raise ScpiCommandError((-230, "Data corrupt or stale"))  # nothing measured since INIT
+        return ",".join(nr3(v) for v in readings)
 
 
 class SimRelayCard(SimInstrument):
