@@ -198,7 +198,7 @@ def check_calibration(rig: Any) -> None:
         raise RunSetupError(
             "--strict-calibration: run refused, nothing was started: "
             + "; ".join(problems)
-            + " (update calibration_due in the rig file after recalibration)"
+            + " (update calibration_due and certificate in the rig file after recalibration)"
         )
 
 

@@ -347,7 +347,7 @@ class Bench:
                     idn=driver.idn if driver is not None else None,
                     serial=cfg.serial or _idn_serial(driver),
                     calibration_due=cfg.calibration_due.isoformat() if cfg.calibration_due else None,
-                    certificate=getattr(cfg, "certificate", None),
+                    certificate=cfg.certificate,
                 )
             )
         return info
