@@ -106,4 +106,4 @@ def test_a_numeric_certificate_id_is_kept_as_text_and_a_blank_one_is_refused(tmp
         load_rig(lab_rig(tmp_path, certificate="  "))
     message = str(info.value)
     assert str(tmp_path / "lab.yaml") in message
-    assert "instruments.supply.certificate: empty; give the id printed on the calibration certificate" in message
+    assert "instruments.supply.certificate: empty; give the id printed on the calibration" in message
