@@ -635,6 +635,7 @@ def start_simulation(
             slave_ids=settings.slave_ids,
             time_scale=settings.time_scale,
             seed=settings.seed,
+            echo=rig.mbus.echo,  # a sim rig with mbus.echo: true has an echoing adapter
         )
         emulator = start_emulator(options)
         bench._cleanups.append(emulator.stop)

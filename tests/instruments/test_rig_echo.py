@@ -1,0 +1,157 @@
+"""Adapters that echo the master's bytes (rig file ``mbus.echo``; domain.md section 8): the master strips
+exactly its own echo, a different echo is a bench problem, the reply is timed from the echo's end; the
+emulator's master endpoints echo on request (``cmi-hil emulate --echo``, ``rigs/sim-echo.yaml``)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from harness.emulator import EmulatorOptions, start_emulator
+from harness.master import EchoMismatch, Master
+from harness.mbus import LongFrame
+from harness.mbus.timing import reply_window
+from harness.pytest_plugin import error_kind
+from harness.rig import load_rig, open_bench
+
+from .conftest import REPO
+
+SCALE = 0.1
+ALLOWANCE_S = 0.02
+
+
+def _read_dut(url: str, *, echo: bool) -> tuple[bytes, list[str], Master]:
+    with Master(url, 2400, time_scale=SCALE, latency_allowance_s=ALLOWANCE_S, echo=echo, retries=0) as m:
+        m.link_reset(0)
+        frame = m.request_ud2(0, fcb=True)
+    assert isinstance(frame, LongFrame)
+    return bytes.fromhex(m.transcript[-1].data), [e.summary for e in m.transcript], m
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "echoing"])
+def emulator_url(request: pytest.FixtureRequest) -> Iterator[tuple[str, bool]]:
+    emu = start_emulator(EmulatorOptions(time_scale=SCALE, powered=True, echo=request.param))
+    try:
+        yield emu.endpoints["mbus"], request.param
+    finally:
+        emu.stop()
+
+
+def test_an_echoing_endpoint_gives_the_same_telegram_once_the_echo_is_stripped(
+    emulator_url: tuple[str, bool],
+) -> None:
+    url, echo = emulator_url
+    telegram, summaries, master = _read_dut(url, echo=echo)
+    assert telegram[0] == 0x68 and telegram[-1] == 0x16  # the reply, not the echo
+    echoes = [s for s in summaries if s.startswith("echo of the request")]
+    assert len(echoes) == (2 if echo else 0)  # one per request, none from a plain port
+    transcript = master.transcript
+    for i, entry in enumerate(transcript):
+        if entry.summary.startswith("echo"):
+            assert entry.data == transcript[i - 1].data  # exactly the bytes just sent
+
+
+def test_through_an_echo_the_reply_is_timed_from_the_echo_end() -> None:
+    emu = start_emulator(EmulatorOptions(time_scale=SCALE, powered=True, echo=True))
+    try:
+        url = emu.endpoints["mbus"]
+        with Master(url, 2400, time_scale=SCALE, latency_allowance_s=ALLOWANCE_S, echo=True) as m:
+            replies = [m.transact(bytes.fromhex("10 40 00 40 16")) for _ in range(3)]
+    finally:
+        emu.stop()
+    low, high = reply_window(2400)
+    for reply in replies:
+        assert reply.is_ack
+        assert reply.echo_end_at is not None and reply.first_byte_at is not None
+        if reply.latency_from == "echo":
+            assert reply.latency_s == pytest.approx(reply.first_byte_at - reply.echo_end_at)
+        # the module answers inside the EN 13757-2 window (scaled) whichever end it is timed from
+        assert reply.latency_s is not None
+        assert low * SCALE <= reply.latency_s <= high * SCALE + ALLOWANCE_S
+    assert any(r.latency_from == "echo" for r in replies)
+
+
+class FakeAdapter:
+    """A TCP 'adapter' that answers each request with ``respond(request)`` (echo and/or reply bytes)."""
+
+    def __init__(self, respond: Callable[[bytes], bytes]) -> None:
+        self.respond = respond
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"socket://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        with conn:
+            while data := conn.recv(256):
+                conn.sendall(self.respond(data))
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _corrupt_first(data: bytes) -> bytes:
+    return bytes([data[0] ^ 0x01]) + data[1:]
+
+
+@pytest.mark.parametrize(
+    ("respond", "expected"),
+    [
+        pytest.param(
+            lambda req: _corrupt_first(req) + b"\xe5",
+            "gave back [11 40 05 45 16 E5] instead of the request [10 40 05 45 16]",
+            id="differs",
+        ),
+        pytest.param(lambda req: req[:3], "gave back [10 40 05] for the 5-byte request", id="short"),
+        pytest.param(lambda req: b"", "gave back nothing for the 5-byte request", id="missing"),
+    ],
+)
+def test_an_echo_that_is_not_the_request_is_a_bench_problem(
+    respond: Callable[[bytes], bytes], expected: str
+) -> None:
+    adapter = FakeAdapter(respond)
+    try:
+        with (
+            Master(adapter.url, 2400, latency_allowance_s=0.02, echo=True, retries=0) as m,
+            pytest.raises(EchoMismatch) as info,
+        ):
+            m.link_reset(5)
+    finally:
+        adapter.close()
+    message = str(info.value)
+    print(message)
+    assert expected in message
+    assert "declared echoing (rig file mbus.echo: true)" in message
+    assert "a bench problem, not a module failure" in message and "set mbus.echo: false" in message
+    assert error_kind(info.value) == "bench"  # charged to the bench, never to the module
+    assert info.value.sent == bytes.fromhex("10 40 05 45 16")
+
+
+def test_an_adapter_that_echoes_exactly_passes_the_reply_through() -> None:
+    adapter = FakeAdapter(lambda req: req + b"\xe5")
+    try:
+        with Master(adapter.url, 2400, latency_allowance_s=0.02, echo=True, retries=0) as m:
+            m.link_reset(5)  # E5 after the echo: acknowledged
+    finally:
+        adapter.close()
+    assert [e.direction for e in m.transcript] == ["tx", "rx", "rx"]
+    assert m.transcript[2].data == "E5"
+
+
+def test_the_sim_echo_rig_reads_the_module_through_an_echoing_endpoint() -> None:
+    rig = load_rig(REPO / "rigs" / "sim-echo.yaml")
+    assert rig.mbus.echo is True
+    with open_bench(rig) as bench:
+        bench.power_dut(36.0, "+")
+        assert bench.mbus_echo is True
+        with Master(bench.mbus_url, 2400, time_scale=bench.time_scale, echo=False, retries=0) as m:
+            reply = m.link.receive(b"", m.link.send(bytes.fromhex("10 40 00 40 16")), timeout_s=0.5)
+        # a master that ignores the echo reads its own request first: the endpoint really echoes
+        assert reply.data.startswith(bytes.fromhex("10 40 00 40 16"))
