@@ -135,6 +135,8 @@ class SerialLink:
             ) from exc
         self._baud = baud
         self.last_stray = b""
+        #: monotonic start of the last request plus its wire time: the earliest it can have left the line
+        self._earliest_request_end = 0.0
 
     # --- port settings ---------------------------------------------------------------------------
     @property
@@ -274,7 +276,8 @@ class SerialLink:
 
         The reply window is counted from the echo's end (the request had left the line by then). A reply
         byte that came in the same read as the echo's last byte leaves the gap between them unobserved:
-        the latency is then taken from the computed end of the request, which can only overstate it.
+        the latency is then taken from the earliest instant the request can have left the line (its start
+        plus its wire time), which can only overstate it.
         """
         echoed, echo_end, rest = self._read_echo(request, reply.request_end, deadline)
         reply.echo_end_at = echo_end
@@ -286,7 +289,8 @@ class SerialLink:
                 summary="echo of the request (mbus.echo: the adapter echoes what it sends)",
             )
         )
-        if rest:
+        if rest:  # unobserved gap: time from the earliest the request can have left the line
+            reply.request_end = min(reply.request_end, self._earliest_request_end)
             return rest, echo_end
         reply.latency_from = "echo"
         return self._read_some(max(deadline, echo_end + self.window_s()[1]))
@@ -349,7 +353,8 @@ class SerialLink:
         except (serial.SerialException, OSError) as exc:
             raise PortError(f"writing to {self.url!r} failed: {exc}; check the connection") from exc
         # the request is on the line for its wire time (scaled in simulation), whatever the OS buffering
-        return max(time.monotonic(), t_start + wire_time_s(len(data), self._baud) * self.time_scale)
+        self._earliest_request_end = t_start + wire_time_s(len(data), self._baud) * self.time_scale
+        return max(time.monotonic(), self._earliest_request_end)
 
     def receive(
         self,
