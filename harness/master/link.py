@@ -57,7 +57,8 @@ class Reply:
     diagnostics: tuple[str, ...] = field(default=())
     #: monotonic arrival of the last byte of the adapter's echo (echoing adapters only)
     echo_end_at: float | None = None
-    #: ``"echo"``: ``latency_s`` runs from ``echo_end_at``; ``"request"``: from ``request_end``
+    #: ``"echo"``: ``latency_s`` runs from ``echo_end_at``; ``"request"``: from the end of the request
+    #: (``request_end``, or where an echo and the reply came in one read, the earliest it can have ended)
     latency_from: LatencyReference = "request"
 
     @property
@@ -271,8 +272,9 @@ class SerialLink:
             echoed=bytes(buf),
         )
 
-    def _after_echo(self, request: bytes, reply: Reply, deadline: float) -> tuple[bytes, float]:
-        """Read the declared echo, record it, then wait for the first reply byte.
+    def _after_echo(self, request: bytes, reply: Reply, deadline: float) -> tuple[bytes, float, float]:
+        """Read the declared echo, record it, then wait for the first reply byte: ``(bytes, their arrival,
+        the instant the latency runs from)``.
 
         The reply window is counted from the echo's end (the request had left the line by then). A reply
         byte that came in the same read as the echo's last byte leaves the gap between them unobserved:
@@ -290,10 +292,10 @@ class SerialLink:
             )
         )
         if rest:  # unobserved gap: time from the earliest the request can have left the line
-            reply.request_end = min(reply.request_end, self._earliest_request_end)
-            return rest, echo_end
+            return rest, echo_end, min(reply.request_end, self._earliest_request_end)
         reply.latency_from = "echo"
-        return self._read_some(max(deadline, echo_end + self.window_s()[1]))
+        chunk, t_first = self._read_some(max(deadline, echo_end + self.window_s()[1]))
+        return chunk, t_first, echo_end
 
     def drain_stray(self) -> bytes:
         """Discard (and record) bytes that arrived outside any reply window."""
@@ -379,8 +381,9 @@ class SerialLink:
         deadline = request_end + timeout_s
         reply = Reply(request=request, request_end=request_end)
         silence = self.silence_s()
+        reference = request_end  # what the reply latency runs from
         if self.echo and request:
-            chunk, t_first = self._after_echo(request, reply, deadline)
+            chunk, t_first, reference = self._after_echo(request, reply, deadline)
         else:
             chunk, t_first = self._read_some(deadline)
             if chunk and request and chunk[0] == request[0]:
@@ -402,8 +405,6 @@ class SerialLink:
         reply.data = bytes(buf)
         reply.first_byte_at = t_first
         reply.last_byte_at = t_last
-        reference = reply.echo_end_at if reply.latency_from == "echo" else request_end
-        assert reference is not None
         reply.latency_s = t_first - reference
         _classify(reply)
         self.transcript.append(
