@@ -227,28 +227,35 @@ class SerialLink:
     def _read_echo(self, request: bytes, request_end: float, deadline: float) -> tuple[bytes, float, bytes]:
         """The declared echo of ``request``: ``(echo, arrival of its last byte, bytes read past it)``.
 
-        Raises :class:`EchoMismatch` when the echo is missing, short or differs from what was sent.
+        Bytes ahead of an exact echo were on the line before the request (the late tail of an earlier
+        reply): they are recorded as stray, as :meth:`drain_stray` records what waits before a request.
+        Raises :class:`EchoMismatch` when no exact echo comes by ``deadline``.
         """
         buf = bytearray()
         t_last = time.monotonic()
-        while len(buf) < len(request):
+        at = -1
+        while len(buf) < MAX_REPLY_BYTES + len(request):
             chunk, t = self._read_some(deadline)
             if not chunk:
                 break
             buf += chunk
             t_last = t
-            if not request.startswith(bytes(buf[: len(request)])):
+            at = bytes(buf).find(request)
+            if at >= 0:
                 break
-        echoed = bytes(buf[: len(request)])
-        if echoed == request:
-            return echoed, t_last, bytes(buf[len(request) :])
-        differs = not request.startswith(echoed)
-        while differs:  # show the whole of what came back, up to a silence
-            more, t = self._read_some(t_last + self.silence_s())
-            if not more or len(buf) >= MAX_REPLY_BYTES:
-                break
-            buf += more
-            t_last = t
+        if at >= 0:
+            if at:
+                stray = bytes(buf[:at])
+                self.last_stray += stray
+                self.transcript.append(
+                    TranscriptEntry(
+                        direction="rx",
+                        t_us=self.now_us(t_last),
+                        data=_hex(stray),
+                        summary="stray bytes before the echo (late reply or line noise)",
+                    )
+                )
+            return request, t_last, bytes(buf[at + len(request) :])
         self.transcript.append(
             TranscriptEntry(
                 direction="rx",
@@ -258,16 +265,11 @@ class SerialLink:
             )
         )
         got = f"[{_hex(bytes(buf))}]" if buf else "nothing"
-        what = (
-            f"{got} instead of the request [{_hex(request)}]"
-            if differs
-            else f"{got} for the {len(request)}-byte request [{_hex(request)}] within "
-            f"{(deadline - request_end) * 1000:.0f} ms of its end"
-        )
         raise EchoMismatch(
             f"the M-Bus adapter on {self.url!r} is declared echoing (rig file mbus.echo: true) but gave back "
-            f"{what}: a bench problem, not a module failure. Check the level converter and its wiring; "
-            "if this adapter does not echo, set mbus.echo: false",
+            f"{got} instead of the {len(request)}-byte request [{_hex(request)}] within "
+            f"{(deadline - request_end) * 1000:.0f} ms of its end: a bench problem, not a module failure. "
+            "Check the level converter and its wiring; if this adapter does not echo, set mbus.echo: false",
             sent=request,
             echoed=bytes(buf),
         )

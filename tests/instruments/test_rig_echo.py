@@ -92,11 +92,11 @@ def _corrupt_first(data: bytes) -> bytes:
     [
         pytest.param(
             lambda req: _corrupt_first(req) + b"\xe5",
-            "gave back [11 40 05 45 16 E5] instead of the request [10 40 05 45 16]",
+            "gave back [11 40 05 45 16 E5] instead of the 5-byte request [10 40 05 45 16]",
             id="differs",
         ),
-        pytest.param(lambda req: req[:3], "gave back [10 40 05] for the 5-byte request", id="short"),
-        pytest.param(lambda req: b"", "gave back nothing for the 5-byte request", id="missing"),
+        pytest.param(lambda req: req[:3], "gave back [10 40 05] instead of the 5-byte request", id="short"),
+        pytest.param(lambda req: b"", "gave back nothing instead of the 5-byte request", id="missing"),
     ],
 )
 def test_an_echo_that_is_not_the_request_is_a_bench_problem(
@@ -118,6 +118,23 @@ def test_an_echo_that_is_not_the_request_is_a_bench_problem(
     assert "a bench problem, not a module failure" in message and "set mbus.echo: false" in message
     assert error_kind(info.value) == "bench"  # charged to the bench, never to the module
     assert info.value.sent == bytes.fromhex("10 40 05 45 16")
+
+
+def test_late_bytes_ahead_of_the_echo_are_stray_and_the_reply_still_counts() -> None:
+    """The tail of an earlier reply still arriving when the next request goes out precedes its echo."""
+    tail = bytes.fromhex("84 20 83 3C C8 00 00 00 1F F1 16")
+    adapter = FakeAdapter(lambda req: tail + req + b"\xe5")
+    try:
+        with Master(adapter.url, 2400, latency_allowance_s=0.02, echo=True, retries=0) as m:
+            reply = m.transact(bytes.fromhex("10 40 05 45 16"))
+    finally:
+        adapter.close()
+    assert reply.is_ack and m.link.last_stray == tail
+    assert [e.summary.split(" (")[0] for e in m.transcript[1:]] == [
+        "stray bytes before the echo",
+        "echo of the request",
+        "E5",
+    ]
 
 
 def test_an_adapter_that_echoes_exactly_passes_the_reply_through() -> None:
