@@ -161,3 +161,31 @@ def test_the_sim_echo_rig_reads_the_module_through_an_echoing_endpoint() -> None
             reply = m.link.receive(b"", m.link.send(bytes.fromhex("10 40 00 40 16")), timeout_s=0.5)
         # a master that ignores the echo reads its own request first: the endpoint really echoes
         assert reply.data.startswith(bytes.fromhex("10 40 00 40 16"))
+
+
+def test_cmi_hil_emulate_offers_the_echo_option() -> None:
+    from harness.cli import build_parser
+
+    assert build_parser().parse_args(["emulate", "--echo"]).echo is True
+    assert build_parser().parse_args(["emulate"]).echo is False
+    assert EmulatorOptions(echo=True).echo and not EmulatorOptions().echo
+
+
+def test_an_echo_is_no_reply_in_the_mandated_wait_accounting() -> None:
+    """The suite's timing account (fixtures.mbus.mandated_waits) counts the request once, not its echo."""
+    from fixtures.mbus import mandated_waits
+    from harness.evidence import TranscriptEntry
+
+    def entry(direction: str, data: str, summary: str) -> TranscriptEntry:
+        return TranscriptEntry(direction=direction, t_us=0, data=data, summary=summary)  # type: ignore[arg-type]
+
+    nke = "10 40 00 40 16"
+    echoed = [
+        entry("tx", nke, "SND_NKE a=0"),
+        entry("rx", nke, "echo of the request (mbus.echo: the adapter echoes what it sends)"),
+        entry("rx", "E5", "E5 (ack)"),
+        entry("tx", nke, "SND_NKE a=0"),
+        entry("rx", nke, "echo of the request (mbus.echo: the adapter echoes what it sends)"),  # no reply
+    ]
+    plain = [echoed[0], echoed[2], echoed[3]]
+    assert mandated_waits(echoed, 2400) == pytest.approx(mandated_waits(plain, 2400))
