@@ -121,6 +121,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the bus monitor's receive rate (default: the profile's default baud)",
     )
     p.add_argument(
+        "--echo",
+        action="store_true",
+        help="the master endpoints echo every byte the master sends, as a half-duplex level converter "
+        "does (a master must read back its own request before the reply; rig file mbus.echo: true)",
+    )
+    p.add_argument(
         "--unpowered",
         action="store_true",
         help="start with the bus at 0 V (default: +36 V so a master can talk at once)",
@@ -156,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
             monitor_port=args.monitor,
             monitor_baud=args.monitor_baud,
             powered=not args.unpowered,
+            echo=args.echo,
         )
     except ValidationError as exc:
         for err in exc.errors():
@@ -188,7 +195,10 @@ def run(args: argparse.Namespace) -> int:
         for line in endpoint_lines(emu.endpoints):
             print(line, flush=True)
         faults = ", ".join(sorted(emu.faults)) or "none"
-        print(f"# {len(emu.slaves)} slave(s), faults: {faults}, time scale {emu.time_scale}", flush=True)
+        echo = ", master endpoints echo the master's bytes" if options.echo else ""
+        print(
+            f"# {len(emu.slaves)} slave(s), faults: {faults}, time scale {emu.time_scale}{echo}", flush=True
+        )
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

@@ -166,7 +166,11 @@ def _calibrate_known_slave(
         scale = bench.time_scale if rig.simulated else 1.0
         nominal = profile.link.reply_delay_s(rig.mbus.baud) * scale
         with Master(
-            bench.mbus_url, rig.mbus.baud, time_scale=scale, latency_allowance_s=MEASURE_ALLOWANCE_S
+            bench.mbus_url,
+            rig.mbus.baud,
+            time_scale=scale,
+            latency_allowance_s=MEASURE_ALLOWANCE_S,
+            echo=rig.mbus.echo,
         ) as master:
             return measure_latency(master, address=address, nominal_s=nominal, count=count)
 

@@ -42,6 +42,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from harness import interrupts
 from harness import verdict as verdict_rule
+from harness.console.capture import CONSOLE_LOG, capture_console
 from harness.console.history import latest_run_of_rig
 from harness.evidence import (
     ALLURE_DIR,
@@ -198,7 +199,7 @@ def check_calibration(rig: Any) -> None:
         raise RunSetupError(
             "--strict-calibration: run refused, nothing was started: "
             + "; ".join(problems)
-            + " (update calibration_due in the rig file after recalibration)"
+            + " (update calibration_due and certificate in the rig file after recalibration)"
         )
 
 
@@ -346,7 +347,19 @@ def show_plan(args: argparse.Namespace, rig: Any, rig_path: Path) -> int:
 
 
 def run_and_finish(args: argparse.Namespace, rig_name: str, rig_path: Path, run_dir: Path) -> int:
-    """The suite, then the evidence; every exit path leaves the bench safe (module docstring)."""
+    """The suite, then the evidence; every exit path leaves the bench safe (module docstring).
+
+    What the console shows up to the verdict is kept as ``console.log`` in the run folder (plain text,
+    :mod:`harness.console.capture`); it is complete before the report and the manifest, which seals it.
+    """
+    with contextlib.ExitStack() as console:
+        console.enter_context(capture_console(run_dir / CONSOLE_LOG))
+        return _run_and_finish(args, rig_name, rig_path, run_dir, console)
+
+
+def _run_and_finish(
+    args: argparse.Namespace, rig_name: str, rig_path: Path, run_dir: Path, console: contextlib.ExitStack
+) -> int:
     print(f"cmi-hil run: rig {rig_name} ({rig_path}), run folder {run_dir}", flush=True)
     t0 = time.monotonic()
     try:
@@ -367,6 +380,8 @@ def run_and_finish(args: argparse.Namespace, rig_name: str, rig_path: Path, run_
         close_benches()
         record_interruption(run_dir)
         summary_rc = print_summary(run_dir, wall)
+        print(f"cmi-hil run: console output up to here kept in {run_dir / CONSOLE_LOG}", flush=True)
+        console.close()  # complete before the report and the manifest that seals it
         finalize_rc = finalize(run_dir, db_url=args.db, nightly=args.nightly, written=written)
     except KeyboardInterrupt:
         close_benches()

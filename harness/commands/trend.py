@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from harness.report.plots import trend_plot
+from harness.report.trend_plot import trend_png, trend_svg
 from harness.report.units import si
 from harness.results import (
     DEFAULT_DB_FILE,
@@ -46,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--db", metavar="URL", help=f"results database URL or file (default {DEFAULT_DB_FILE})"
     )
     parser.add_argument(
-        "--plot", type=Path, metavar="FILE", help="write a PNG plot of the history (needs --measurement)"
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="write a plot of the history, PNG or SVG by the FILE suffix (needs --measurement)",
     )
     parser.add_argument("--k", type=float, default=TrendPolicy.k, help="drift threshold in robust std devs")
     parser.set_defaults(func=run)
@@ -159,23 +162,12 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  REGRESSION {f.kind}: {f.subject}: {f.detail}")
             flagged |= bool(comparison.findings)
         if args.plot is not None and series:
-            data = {
-                f"{s.name} [{_conditions(s.conditions)}]": [(p.run_id, p.median) for p in s.points]
-                for s in series
-            }
             args.plot.parent.mkdir(parents=True, exist_ok=True)
-            args.plot.write_bytes(
-                trend_plot(
-                    data,
-                    title=f"{args.measurement} across runs",
-                    unit=series[0].unit,
-                    limits={
-                        f"{s.name} [{_conditions(s.conditions)}]": s.points[-1].limits[-1]
-                        for s in series
-                        if s.points and s.points[-1].limits
-                    },
-                )
-            )
+            suffix = f" on rig {args.rig}" if args.rig else ""
+            if args.plot.suffix.lower() == ".svg":
+                args.plot.write_text(trend_svg(args.measurement, series, title_suffix=suffix) or "")
+            else:
+                args.plot.write_bytes(trend_png(args.measurement, series, title_suffix=suffix) or b"")
             print(f"\nplot: {args.plot}")
     except ResultsDbError as exc:
         print(f"cmi-hil trend: {exc}", file=sys.stderr)

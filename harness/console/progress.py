@@ -29,6 +29,7 @@ from typing import IO, Any
 
 import pytest
 
+from harness.console.capture import mirror
 from harness.console.history import history_durations, latest_run_of_rig
 from harness.evidence import TRANSCRIPTS_DIR, Measurement, slug
 
@@ -158,6 +159,7 @@ class ProgressReporter:
         else:
             self.out.write(text + "\n")
             self.out.flush()
+        mirror(text)  # the run folder's console.log, when `cmi-hil run` keeps one
 
     def _refresh(self) -> None:
         if self._live is not None:

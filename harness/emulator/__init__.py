@@ -64,6 +64,8 @@ class EmulatorOptions(BaseModel):
     #: the monitor's UART rate (a sniffer is set to one rate); None = the profile's default baud
     monitor_baud: int | None = Field(default=None, gt=0)
     powered: bool = False
+    #: the master endpoints echo the master's own bytes, as a half-duplex level converter does
+    echo: bool = False
 
     @field_validator("faults")
     @classmethod
@@ -138,13 +140,17 @@ class Emulator:
         self.slaves: list[Cmi1020] = [dut, *extras]
         self.bus = Bus(self.slaves, self.clock)
         self.physics = EmulatorPhysics(self.bus, dut, self.clock)
-        self._server = Rfc2217Server(self.bus, initial=CharFormat(self.profile.link.default_baud))
+        self._server = Rfc2217Server(
+            self.bus, initial=CharFormat(self.profile.link.default_baud), echo=options.echo
+        )
         self.endpoints: dict[str, str] = {"mbus": self._server.url}
         self._tcp: TcpPort | None = None
         self._monitor: MonitorPort | None = None
         try:
             if options.tcp_port is not None:
-                self._tcp = TcpPort(self.bus, baud=self.profile.link.default_baud, port=options.tcp_port)
+                self._tcp = TcpPort(
+                    self.bus, baud=self.profile.link.default_baud, port=options.tcp_port, echo=options.echo
+                )
                 self.endpoints["tcp"] = self._tcp.url
             if options.monitor_port is not None:
                 baud = options.monitor_baud or self.profile.link.default_baud
@@ -160,7 +166,9 @@ class Emulator:
         if options.pty:
             from harness.emulator.pty_port import PtyPort
 
-            self._pty = PtyPort(self.bus, initial=CharFormat(self.profile.link.default_baud))
+            self._pty = PtyPort(
+                self.bus, initial=CharFormat(self.profile.link.default_baud), echo=options.echo
+            )
             self.endpoints["pty"] = self._pty.path
         if options.powered:
             self.physics.set_bus_voltage(POWERED_VOLTS)

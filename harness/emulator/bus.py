@@ -204,11 +204,15 @@ Sink = Callable[[bytes], None]
 
 @dataclass
 class MasterPort:
-    """A master's end of the line: its UART format and where the bytes it reads go."""
+    """A master's end of the line: its UART format and where the bytes it reads go.
+
+    ``echo``: the port's adapter hears its own transmission (a half-duplex level converter that echoes):
+    the master reads back each character it sends when its stop bit ends, before any reply."""
 
     name: str
     fmt: CharFormat
     sink: Sink | None = None
+    echo: bool = False
 
 
 class Bus:
@@ -299,6 +303,8 @@ class Bus:
             self._wire_free_wall = start + duration
             for mon in self.monitors:
                 self._to_listener(mon, [Transmission(data, fmt)], start, start + duration)
+            if port.echo:
+                self._to_listener(port, [Transmission(data, fmt)], start, start + duration)
             groups: dict[tuple[CharFormat, bool], list[Cmi1020]] = {}
             for s in self.slaves:
                 if s.powered:

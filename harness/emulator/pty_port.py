@@ -44,9 +44,11 @@ def _format_of(fd: int, fallback: CharFormat) -> CharFormat:
 
 
 class PtyPort:
-    """A pty whose slave side is the M-Bus master port; starts at 8E1 and ``initial``'s baud."""
+    """A pty whose slave side is the M-Bus master port; starts at 8E1 and ``initial``'s baud.
 
-    def __init__(self, bus: Bus, *, initial: CharFormat) -> None:
+    ``echo``: the program reads back what it writes, as through a level converter that echoes."""
+
+    def __init__(self, bus: Bus, *, initial: CharFormat, echo: bool = False) -> None:
         self.bus = bus
         self._master_fd, slave_fd = os.openpty()
         self.path = os.ttyname(slave_fd)
@@ -63,7 +65,7 @@ class PtyPort:
         self._poll.register(self._master_fd, select.POLLIN)
         self._write_lock = threading.Lock()
         self._client_present = False
-        self.port = MasterPort("pty", initial, self._write)
+        self.port = MasterPort("pty", initial, self._write, echo=echo)
         bus.add_port(self.port)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="mbus-pty", daemon=True)

@@ -110,13 +110,21 @@ class _Connection:
 
 
 class Rfc2217Server:
-    """RFC 2217 server on 127.0.0.1 for the master port; one client at a time (a newer one takes over)."""
+    """RFC 2217 server on 127.0.0.1 for the master port; one client at a time (a newer one takes over).
+
+    ``echo``: the client reads back what it sends, as through a level converter that echoes."""
 
     def __init__(
-        self, bus: Bus, *, host: str = "127.0.0.1", port: int = 0, initial: CharFormat | None = None
+        self,
+        bus: Bus,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        initial: CharFormat | None = None,
+        echo: bool = False,
     ) -> None:
         self.bus = bus
-        self.master_port = MasterPort("rfc2217", initial or CharFormat(2400))
+        self.master_port = MasterPort("rfc2217", initial or CharFormat(2400), echo=echo)
         bus.add_port(self.master_port)
         self._listener = socket.create_server((host, port))
         self._listener.settimeout(0.2)  # lets the accept loop notice stop()

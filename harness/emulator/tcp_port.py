@@ -50,11 +50,15 @@ class _Sender:
 
 
 class TcpPort:
-    """Raw TCP endpoint ``tcp://host:port`` for the master port; bus side 8E1 at ``baud``."""
+    """Raw TCP endpoint ``tcp://host:port`` for the master port; bus side 8E1 at ``baud``.
 
-    def __init__(self, bus: Bus, *, baud: int, host: str = "127.0.0.1", port: int = 0) -> None:
+    ``echo``: the client reads back what it sends, as through a gateway whose converter echoes."""
+
+    def __init__(
+        self, bus: Bus, *, baud: int, host: str = "127.0.0.1", port: int = 0, echo: bool = False
+    ) -> None:
         self.bus = bus
-        self.master_port = MasterPort("tcp", CharFormat(baud, 8, "E", 1))
+        self.master_port = MasterPort("tcp", CharFormat(baud, 8, "E", 1), echo=echo)
         try:
             self._listener = socket.create_server((host, port))
         except OSError as exc:

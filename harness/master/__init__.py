@@ -6,7 +6,7 @@ Public API: :class:`Master`, :func:`reply_window`, :class:`Reply`, the errors (:
 """
 
 from harness.master.errors import CollisionError, LineError, MasterError, NoReply, PortError, UnexpectedReply
-from harness.master.link import Reply, SerialLink
+from harness.master.link import EchoMismatch, Reply, SerialLink
 from harness.master.master import Master
 from harness.master.raw import RawRequest
 from harness.master.search import ProbeEvent, SearchResult, search_libmbus, search_secondary, stderr_progress
@@ -14,6 +14,7 @@ from harness.mbus.timing import char_time_s, reply_window, wire_time_s
 
 __all__ = [
     "CollisionError",
+    "EchoMismatch",
     "LineError",
     "Master",
     "MasterError",

@@ -3,12 +3,19 @@
 ``SerialLink`` owns the port and the transcript. It knows nothing of operations; it sends bytes,
 computes when the request left the line, and collects what comes back within the EN 13757-2 reply
 window (scaled by ``time_scale`` for the emulator, widened by a latency allowance for USB/network).
+
+Some level converters echo the master's own bytes (half-duplex RS-485/M-Bus converters; libmbus users
+report them, domain.md section 8). With ``echo=True`` (rig file ``mbus.echo: true``) the link reads back
+exactly the bytes it sent before it looks for a reply: an echo that differs from the request is a bench
+problem (:class:`EchoMismatch`), and the reply latency runs from the arrival of the echo's last byte,
+which crossed the same receive path as the reply (the adapter's transmit delay drops out).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import serial
 
@@ -18,6 +25,9 @@ from harness.master.errors import PortError
 from harness.master.summary import summarize
 from harness.mbus import Frame, MBusError, decode, frame_length
 from harness.mbus.timing import end_of_frame_silence_s, reply_window, wire_time_s
+
+#: where ``Reply.latency_s`` is measured from
+LatencyReference = Literal["request", "echo"]
 
 #: granularity of the blocking reads (the read returns as soon as a byte arrives)
 POLL_S = 0.002
@@ -45,6 +55,11 @@ class Reply:
     last_byte_at: float | None = None
     frames_seen: int = 0  #: number of frames recognised back to back in ``data``
     diagnostics: tuple[str, ...] = field(default=())
+    #: monotonic arrival of the last byte of the adapter's echo (echoing adapters only)
+    echo_end_at: float | None = None
+    #: ``"echo"``: ``latency_s`` runs from ``echo_end_at``; ``"request"``: from the end of the request
+    #: (``request_end``, or where an echo and the reply came in one read, the earliest it can have ended)
+    latency_from: LatencyReference = "request"
 
     @property
     def empty(self) -> bool:
@@ -64,6 +79,18 @@ def _hex(data: bytes) -> str:
     return data.hex(" ").upper()
 
 
+class EchoMismatch(PortError):
+    """The adapter was declared echoing (``mbus.echo: true``) but did not give back exactly what was sent.
+
+    A bench problem (converter, wiring, rig file), not a failure of the module: nothing the module sent
+    has been read yet when this is raised."""
+
+    def __init__(self, message: str, *, sent: bytes, echoed: bytes) -> None:
+        super().__init__(message)
+        self.sent = sent
+        self.echoed = echoed
+
+
 class SerialLink:
     """One serial line to the bus (``/dev/ttyUSB0``, ``rfc2217://host:port``, ``socket://``, ``loop://``).
 
@@ -78,6 +105,7 @@ class SerialLink:
         time_scale: float = 1.0,
         latency_allowance_s: float = 0.05,
         inter_char_timeout_s: float | None = None,
+        echo: bool = False,
     ) -> None:
         if time_scale <= 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
@@ -87,6 +115,8 @@ class SerialLink:
         self.time_scale = time_scale
         self.latency_allowance_s = latency_allowance_s
         self._inter_char_timeout_s = inter_char_timeout_s
+        #: the adapter echoes every byte the master sends (rig file ``mbus.echo``)
+        self.echo = echo
         self.transcript: list[TranscriptEntry] = []
         self._t0 = time.monotonic()
         try:
@@ -106,6 +136,8 @@ class SerialLink:
             ) from exc
         self._baud = baud
         self.last_stray = b""
+        #: monotonic start of the last request plus its wire time: the earliest it can have left the line
+        self._earliest_request_end = 0.0
 
     # --- port settings ---------------------------------------------------------------------------
     @property
@@ -192,6 +224,81 @@ class SerialLink:
             return rest, t_last
         return self._read_some(deadline)
 
+    def _read_echo(self, request: bytes, request_end: float, deadline: float) -> tuple[bytes, float, bytes]:
+        """The declared echo of ``request``: ``(echo, arrival of its last byte, bytes read past it)``.
+
+        Bytes ahead of an exact echo were on the line before the request (the late tail of an earlier
+        reply): they are recorded as stray, as :meth:`drain_stray` records what waits before a request.
+        Raises :class:`EchoMismatch` when no exact echo comes by ``deadline``.
+        """
+        buf = bytearray()
+        t_last = time.monotonic()
+        at = -1
+        while len(buf) < MAX_REPLY_BYTES + len(request):
+            chunk, t = self._read_some(deadline)
+            if not chunk:
+                break
+            buf += chunk
+            t_last = t
+            at = bytes(buf).find(request)
+            if at >= 0:
+                break
+        if at >= 0:
+            if at:
+                stray = bytes(buf[:at])
+                self.last_stray += stray
+                self.transcript.append(
+                    TranscriptEntry(
+                        direction="rx",
+                        t_us=self.now_us(t_last),
+                        data=_hex(stray),
+                        summary="stray bytes before the echo (late reply or line noise)",
+                    )
+                )
+            return request, t_last, bytes(buf[at + len(request) :])
+        self.transcript.append(
+            TranscriptEntry(
+                direction="rx",
+                t_us=self.now_us(t_last),
+                data=_hex(bytes(buf)),
+                summary="echo does not match the request (bench problem: adapter or wiring)",
+            )
+        )
+        got = f"[{_hex(bytes(buf))}]" if buf else "nothing"
+        raise EchoMismatch(
+            f"the M-Bus adapter on {self.url!r} is declared echoing (rig file mbus.echo: true) but gave back "
+            f"{got} instead of the {len(request)}-byte request [{_hex(request)}] within "
+            f"{(deadline - request_end) * 1000:.0f} ms of its end: a bench problem, not a module failure. "
+            "Check the level converter and its wiring; if this adapter does not echo, set mbus.echo: false",
+            sent=request,
+            echoed=bytes(buf),
+        )
+
+    def _after_echo(self, request: bytes, reply: Reply, deadline: float) -> tuple[bytes, float, float]:
+        """Read the declared echo, record it, then wait for the first reply byte: ``(bytes, their arrival,
+        the instant the latency runs from)``.
+
+        The reply window is counted from the echo's end (the request had left the line by then). A reply
+        byte that came in the same read as the echo's last byte leaves the gap between them unobserved:
+        the latency is then taken from the earliest instant the request can have left the line (its start
+        plus its wire time), which can only overstate it.
+        """
+        echoed, echo_end, rest = self._read_echo(request, reply.request_end, deadline)
+        reply.echo_end_at = echo_end
+        self.transcript.append(
+            TranscriptEntry(
+                direction="rx",
+                t_us=self.now_us(echo_end),
+                data=_hex(echoed),
+                summary="echo of the request (mbus.echo: the adapter echoes what it sends)",
+            )
+        )
+        if rest:  # unobserved gap: time from the earliest the request can have left the line
+            return rest, echo_end, min(reply.request_end, self._earliest_request_end)
+        reply.latency_from = "echo"
+        chunk, t_first = self._read_some(max(deadline, echo_end + self.window_s()[1]))
+        return chunk, t_first, echo_end
+
     def drain_stray(self) -> bytes:
         """Discard (and record) bytes that arrived outside any reply window."""
         stray = b""
@@ -250,7 +357,8 @@ class SerialLink:
         except (serial.SerialException, OSError) as exc:
             raise PortError(f"writing to {self.url!r} failed: {exc}; check the connection") from exc
         # the request is on the line for its wire time (scaled in simulation), whatever the OS buffering
-        return max(time.monotonic(), t_start + wire_time_s(len(data), self._baud) * self.time_scale)
+        self._earliest_request_end = t_start + wire_time_s(len(data), self._baud) * self.time_scale
+        return max(time.monotonic(), self._earliest_request_end)
 
     def receive(
         self,
@@ -273,11 +381,15 @@ class SerialLink:
         if timeout_s is None:
             timeout_s = self.reply_timeout_s()
         deadline = request_end + timeout_s
-        chunk, t_first = self._read_some(deadline)
         reply = Reply(request=request, request_end=request_end)
         silence = self.silence_s()
-        if chunk and request and chunk[0] == request[0]:
-            chunk, t_first = self._strip_echo(request, bytearray(chunk), t_first, deadline, silence)
+        reference = request_end  # what the reply latency runs from
+        if self.echo and request:
+            chunk, t_first, reference = self._after_echo(request, reply, deadline)
+        else:
+            chunk, t_first = self._read_some(deadline)
+            if chunk and request and chunk[0] == request[0]:
+                chunk, t_first = self._strip_echo(request, bytearray(chunk), t_first, deadline, silence)
         if not chunk:
             return reply
         buf = bytearray(chunk)
@@ -295,7 +407,7 @@ class SerialLink:
         reply.data = bytes(buf)
         reply.first_byte_at = t_first
         reply.last_byte_at = t_last
-        reply.latency_s = t_first - request_end
+        reply.latency_s = t_first - reference
         _classify(reply)
         self.transcript.append(
             TranscriptEntry(

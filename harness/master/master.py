@@ -54,7 +54,8 @@ class Master:
     ``url`` is any pyserial URL; ``baud`` the line rate (8E1). ``time_scale`` (simulation only) scales
     every wait computed from the standard to match an emulator run at the same scale;
     ``latency_allowance_s`` widens reply timeouts for USB/RS-232 converters and network hops;
-    ``retries`` is how often an operation repeats after no reply or a garbled reply.
+    ``retries`` is how often an operation repeats after no reply or a garbled reply;
+    ``echo``: the adapter echoes the master's bytes (rig file ``mbus.echo``; see :mod:`harness.master.link`).
     """
 
     def __init__(
@@ -66,6 +67,7 @@ class Master:
         latency_allowance_s: float = 0.05,
         retries: int = 1,
         inter_char_timeout_s: float | None = None,
+        echo: bool = False,
     ) -> None:
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries}")
@@ -76,6 +78,7 @@ class Master:
             time_scale=time_scale,
             latency_allowance_s=latency_allowance_s,
             inter_char_timeout_s=inter_char_timeout_s,
+            echo=echo,
         )
         self._fcb: dict[int, bool] = {}
         #: number of requests written since open (probes, reads, resets...)

@@ -5,7 +5,6 @@ Agg canvas to PNG bytes (no display, no pyplot global state, safe in threads).
 from __future__ import annotations
 
 import io
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -14,7 +13,6 @@ from matplotlib.figure import Figure
 
 from harness.evidence import Measurement
 from harness.mbus.timing import reply_window
-from harness.report import units
 
 #: product sheet: 1 unit load = 1.5 mA; supply 21-42 VDC
 UNIT_LOAD_A = 1.5e-3
@@ -151,10 +149,25 @@ def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
             fontsize=7,
             transform=ax.get_yaxis_transform(),
         )
+        ms = [m for m in ms if m.value is not None]
         xs = list(range(1, len(ms) + 1))
-        ys = [m.value * 1e3 for m in ms if m.value is not None]
+        raw = [m.value * 1e3 for m in ms if m.value is not None]
+        positive = [v for v in raw if v > 0] + [lo * 1e3]
+        floor = min(positive) / 2  # a log axis has no zero: a value at or below 0 ms sits on its floor
+        ys = [max(v, floor) for v in raw]
         ax.scatter(xs, ys, s=18, c=[_COLOR[m.verdict] for m in ms], zorder=3, label="module (line)")
-        path = [m.value * 1e3 for m in path_by_baud.get(baud, []) if m.value is not None]
+        clipped = sum(v <= 0 for v in raw)
+        if clipped:
+            ax.text(
+                0.98,
+                0.02,
+                f"{clipped} value(s) \u2264 0 ms drawn on the axis floor",
+                ha="right",
+                va="bottom",
+                fontsize=6,
+                transform=ax.transAxes,
+            )
+        path = [m.value * 1e3 for m in path_by_baud.get(baud, []) if m.value is not None and m.value > 0]
         if path:
             ax.scatter(
                 [x + 0.3 for x in range(1, len(path) + 1)],  # beside its module reply, not on top of it
@@ -169,7 +182,7 @@ def reply_latency_plot(measurements: Sequence[Measurement]) -> bytes | None:
             ax.legend(fontsize=6, loc="upper right", framealpha=0.6)
         values = ys + path + [lo * 1e3, hi * 1e3]
         ax.set_yscale("log")
-        ax.set_ylim(min(values) / 2, max(values) * 2)
+        ax.set_ylim(min(values) / 2, max(values) * 2)  # every value is > 0 here
         ax.set_xlim(0, max(len(ms), len(path)) + 1)
         ax.set_title(f"{baud} Bd ({len(ms)} replies)", fontsize=10)
         ax.set_xlabel("reply #")
@@ -237,99 +250,6 @@ def rate_detection_plot(measurements: Sequence[Measurement]) -> bytes | None:
     ax.grid(True, axis="x", alpha=0.3)
     return _png(fig)
 
-
-Limits = tuple[float | None, float | None]
-
-
-def _display_unit(values: Sequence[float], unit: str) -> tuple[float, str]:
-    """Factor and unit label the report uses for these values (A -> mA for bus currents)."""
-    typical = statistics.median([abs(v) for v in values]) if values else 0.0
-    factor, prefix = units.display_prefix(typical, unit)
-    return factor, units.unit_text(unit) and f"{prefix}{unit}"
-
-
-def _limit_label(limits: Limits, unit: str) -> str:
-    low, high = limits
-    if low is not None and high is not None:
-        return f"limits {units.si(low, unit)} .. {units.si(high, unit)}"
-    if low is not None:
-        return f"limit \u2265 {units.si(low, unit)}"
-    return f"limit \u2264 {units.si(high, unit)}"
-
-
-def trend_plot(
-    series: dict[str, list[tuple[str, float]]],
-    *,
-    title: str,
-    unit: str,
-    limits: dict[str, Limits] | None = None,
-) -> bytes:
-    """:func:`trend_figure` as PNG bytes."""
-    return _png(trend_figure(series, title=title, unit=unit, limits=limits))
-
-
-def trend_figure(
-    series: dict[str, list[tuple[str, float]]],
-    *,
-    title: str,
-    unit: str,
-    limits: dict[str, Limits] | None = None,
-) -> Figure:
-    """History of one measurement across runs: one line (and one legend entry) per series, label ->
-    [(run label, value)] oldest first, in the report's unit (mA, not A), with each series' limits
-    (``limits``: label -> (low, high)) as dashed lines, one line when the series share them."""
-    values = [v for pts in series.values() for _, v in pts]
-    factor, shown_unit = _display_unit(values, unit)
-    runs: list[str] = []
-    for pts in series.values():
-        runs.extend(r for r, _ in pts if r not in runs)
-    position = {r: i for i, r in enumerate(sorted(runs, key=runs.index))}
-    fig = Figure(figsize=(8.0, 4.2), layout="constrained")
-    ax = fig.add_subplot()
-    limits = {k: v for k, v in (limits or {}).items() if k in series and v != (None, None)}
-    shared = len(set(limits.values())) == 1 and len(limits) == len(series)
-    for label, pts in series.items():
-        (line,) = ax.plot(
-            [position[p[0]] for p in pts],
-            [p[1] / factor for p in pts],
-            marker="o",
-            markersize=3,
-            linewidth=1,
-            label=label,
-        )
-        if label in limits and not shared:
-            for bound in limits[label]:
-                if bound is not None:
-                    ax.axhline(bound / factor, color=line.get_color(), linestyle="--", linewidth=0.9)
-    if shared:
-        for bound in next(iter(limits.values())):
-            if bound is not None:
-                ax.axhline(bound / factor, color=_COLOR["fail"], linestyle="--", linewidth=1.2)
-    if limits:  # one legend entry says what the dashed lines are
-        ax.plot(
-            [],
-            [],
-            color=_COLOR["fail"] if shared else "#616161",
-            linestyle="--",
-            label=_limit_label(next(iter(limits.values())), unit)
-            if shared
-            else "limits (dashed, colour of the series)",
-        )
-    ax.set_title(title)
-    ax.set_ylabel(f"{title.split(' ', 1)[0]} ({shown_unit})" if shown_unit else title.split(" ", 1)[0])
-    ax.set_xlabel("run")
-    ax.set_xticks(range(len(position)), list(position), rotation=60, fontsize=6, ha="right")
-    ax.grid(True, alpha=0.3)
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=True))  # one entry per series, whatever was drawn twice
-    fig.legend(
-        list(unique.values()),
-        list(unique),
-        fontsize=6,
-        loc="outside right upper",
-        ncol=1 if len(unique) <= 16 else 2,
-    )
-    return fig
 
 
 @dataclass(frozen=True)

@@ -183,8 +183,6 @@ def report_context(
         "test_requirements": test_requirements,
         "partial": decision.partial,
         "instruments": [(i, _calibration_state(i, on)) for i in run.info.rig.instruments],
-        # an Instrument without the field (records from before it existed) has no certificate recorded
-        "certificates": [getattr(i, "certificate", None) for i in run.info.rig.instruments],
         "document_id": document_id(run),
         "command_text": command_text(run),
         "decision_rule": DECISION_RULE,

@@ -347,7 +347,7 @@ class Bench:
                     idn=driver.idn if driver is not None else None,
                     serial=cfg.serial or _idn_serial(driver),
                     calibration_due=cfg.calibration_due.isoformat() if cfg.calibration_due else None,
-                    certificate=getattr(cfg, "certificate", None),
+                    certificate=cfg.certificate,
                 )
             )
         return info
@@ -635,6 +635,7 @@ def start_simulation(
             slave_ids=settings.slave_ids,
             time_scale=settings.time_scale,
             seed=settings.seed,
+            echo=rig.mbus.echo,  # a sim rig with mbus.echo: true has an echoing adapter
         )
         emulator = start_emulator(options)
         bench._cleanups.append(emulator.stop)

@@ -21,6 +21,7 @@ class CheckRow:
     address: str
     identity: str = "-"
     calibration: str = "-"
+    certificate: str = "-"
     problems: list[str] = field(default_factory=list)
 
 
@@ -53,6 +54,13 @@ def _calibration_status(rig: RigConfig, role: str, today: dt.date) -> str:
         return "unknown"
     state = "EXPIRED" if cfg.calibration_due < today else "due"
     return f"{state} {cfg.calibration_due.isoformat()}"
+
+
+def _certificate_status(rig: RigConfig, role: str) -> str:
+    """The calibration certificate id the rig file gives, or why there is none to show."""
+    if rig.simulated:
+        return "n/a (simulated)"
+    return dict(rig.instruments.items())[role].certificate or "MISSING"
 
 
 def missing_capability_reason(bench: Bench, capability: str) -> str:
@@ -172,7 +180,12 @@ def check_rig(rig: RigConfig, *, strict: bool = False, today: dt.date | None = N
             start_simulation(bench, faults=None, profile=None, physics=None)
         for role, cfg in rig.instruments.items():
             address = bench.resources.get(role, cfg.resource)
-            row = CheckRow(role, address, calibration=_calibration_status(rig, role, today))
+            row = CheckRow(
+                role,
+                address,
+                calibration=_calibration_status(rig, role, today),
+                certificate=_certificate_status(rig, role),
+            )
             report.rows.append(row)
             try:
                 driver = connect_instrument(bench, role, cfg, address)
@@ -193,7 +206,7 @@ def check_rig(rig: RigConfig, *, strict: bool = False, today: dt.date | None = N
                     f"{role}.serial (and its calibration date)"
                 )
         mbus_url = bench.mbus_url
-        row = CheckRow("mbus", mbus_url, identity=mbus_identity(rig), calibration="n/a")
+        row = CheckRow("mbus", mbus_url, identity=mbus_identity(rig), calibration="n/a", certificate="n/a")
         problem = check_mbus_port(mbus_url, rig.mbus.baud)
         if problem:
             row.problems.append(problem)
@@ -219,9 +232,10 @@ def check_rig(rig: RigConfig, *, strict: bool = False, today: dt.date | None = N
 
 def format_report(report: CheckReport) -> str:
     rig = report.rig
-    headers = ("role", "address", "identity (*IDN?)", "calibration", "status")
+    headers = ("role", "address", "identity (*IDN?)", "calibration", "certificate", "status")
     rows = [
-        (r.role, r.address, r.identity, r.calibration, "PROBLEM" if r.problems else "ok") for r in report.rows
+        (r.role, r.address, r.identity, r.calibration, r.certificate, "PROBLEM" if r.problems else "ok")
+        for r in report.rows
     ]
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
     lines = [f"rig {rig.name} ({rig.describe_source()}){' [simulated]' if rig.simulated else ''}"]

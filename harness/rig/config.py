@@ -71,6 +71,10 @@ class InstrumentConfig(_Model):
     model: str | None = None
     serial: str | None = None
     calibration_due: dt.date | None = None
+    certificate: str | None = Field(
+        default=None,
+        description="id of the calibration certificate that backs calibration_due (e.g. DAkkS D-K-15 0412)",
+    )
     timeout_s: float = Field(default=2.0, gt=0, le=60)
     write_delay_s: float = Field(default=0.0, ge=0, le=1)
     reset_on_connect: bool = True
@@ -79,6 +83,18 @@ class InstrumentConfig(_Model):
     )
     read_termination: Literal["\n", "\r\n", "\r"] = "\n"
     write_termination: Literal["\n", "\r\n", "\r"] = "\n"
+
+    @field_validator("certificate", mode="before")
+    @classmethod
+    def _certificate_text(cls, value: Any) -> Any:
+        """A numeric id (``certificate: 120345``) is kept as written; a blank one is refused."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(
+                "empty; give the id printed on the calibration certificate, or remove the field"
+            )
+        return value.strip() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _known_driver_and_model(self) -> InstrumentConfig:
@@ -558,7 +574,11 @@ def supply_range_problem(rig: RigConfig) -> str | None:
 
 
 def calibration_problems(rig: RigConfig, *, today: dt.date | None = None) -> list[str]:
-    """Expired or missing calibration of a real rig's instruments (simulated instruments need none)."""
+    """Expired or missing calibration of a real rig's instruments (simulated instruments need none).
+
+    A calibration date is only evidence with the certificate that states it (ISO/IEC 17025 7.8.4, the
+    calibration certificate; ILAC P10 traceability): an instrument without a ``certificate`` id is flagged.
+    """
     if rig.simulated:
         return []
     today = today or dt.date.today()
@@ -571,5 +591,10 @@ def calibration_problems(rig: RigConfig, *, today: dt.date | None = None) -> lis
                 f"{role}: calibration expired on {cfg.calibration_due.isoformat()} "
                 f"(serial {cfg.serial or '?'}); "
                 "recalibrate, or run without strict certification mode"
+            )
+        if cfg.certificate is None:
+            problems.append(
+                f"{role}: no calibration certificate id (instruments.{role}.certificate) in "
+                f"{rig.describe_source()}; copy it from the instrument's calibration certificate"
             )
     return problems

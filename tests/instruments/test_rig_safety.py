@@ -124,7 +124,13 @@ def unreachable_rig(tmp_path: Path) -> Path:
         pass  # the port is closed again: nothing listens there
     data = {
         "name": "bench7",
-        "instruments": {"supply": {"resource": f"TCPIP::127.0.0.1::{port}::SOCKET", "timeout_s": 1.0}},
+        "instruments": {
+            "supply": {
+                "resource": f"TCPIP::127.0.0.1::{port}::SOCKET",
+                "timeout_s": 1.0,
+                "certificate": "CAL-TEST-0001",
+            }
+        },
         "mbus": {"url": "loop://"},
     }
     path = tmp_path / "bench7.yaml"
