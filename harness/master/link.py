@@ -227,7 +227,7 @@ class SerialLink:
         return stray
 
     def send(self, data: bytes, *, parity: str | None = None, note: str = "") -> float:
-        """Write a request; return the monotonic time its last bit leaves the line.
+        """Write a request; return the earliest monotonic time its last bit can have left the line.
 
         ``parity`` ("E", "N", "O") overrides 8E1 for this request only (to test a slave's parity check);
         ``note`` is added to the transcript summary (e.g. why a raw request is deliberately malformed).
@@ -264,8 +264,11 @@ class SerialLink:
                 self.port.flush()
         except (serial.SerialException, OSError) as exc:
             raise PortError(f"writing to {self.url!r} failed: {exc}; check the connection") from exc
-        # the request is on the line for its wire time (scaled in simulation), whatever the OS buffering
-        return max(time.monotonic(), t_start + wire_time_s(len(data), self._baud) * self.time_scale)
+        # the request is on its way from the write on and takes its wire time (scaled in simulation): the
+        # earliest instant it can have ended. A master held up in write/flush (a loaded scheduler) must not
+        # move that instant later, or the reply latency would look shorter than it is; the path may only make
+        # it look longer, which the rig's latency allowance budgets.
+        return t_start + wire_time_s(len(data), self._baud) * self.time_scale
 
     def receive(
         self,

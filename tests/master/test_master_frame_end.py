@@ -64,3 +64,26 @@ def test_bytes_that_cannot_become_a_frame_end_after_the_short_silence(scripted: 
     assert reply.data == bytes.fromhex("68050668") and not reply.ok
     assert reply.last_byte_at is not None
     assert finished - reply.last_byte_at < SIM_ALLOWANCE_S / 2
+
+
+def test_a_master_held_up_in_flush_does_not_shorten_the_reply_latency(
+    scripted: ScriptedSlave, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slave answers 30 ms after the request; the master's flush returns 20 ms late (a loaded scheduler).
+    The request ended 1.15 ms after the write (5 characters at 2400 Bd, time scale 0.05), so the latency
+    seen must stay near 29 ms: a request end stamped after the flush would make it look like 10 ms, a reply
+    before the EN 13757-2 minimum that the module never sent."""
+    scripted.script = [(0.030, [b"\xe5"], 0.0)]
+    with Master(
+        scripted.url, 2400, time_scale=FAST_SCALE, latency_allowance_s=SIM_ALLOWANCE_S, retries=0
+    ) as m:
+        flush = m.link.port.flush
+
+        def late_flush() -> None:
+            flush()
+            time.sleep(0.020)
+
+        monkeypatch.setattr(m.link.port, "flush", late_flush)
+        reply = m.transact(REQUEST)
+    assert reply.latency_s is not None
+    assert reply.latency_s >= 0.025, f"latency {reply.latency_s * 1000:.1f} ms, the slave waited 30 ms"
