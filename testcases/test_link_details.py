@@ -25,12 +25,18 @@ from harness.mbus.model import (
     ADDR_SELECTED,
     C_FCB,
     C_FCV,
+    CI_DATA_SEND,
     REQ_UD2,
     SND_NKE,
+    SND_UD,
 )
 
 #: EN 13757-2 C field of RSP_UD: access demand (class 1 data waiting)
 C_ACD = 0x20
+#: EN 13757-2 C field of RSP_UD: data flow control (the slave cannot accept further data)
+C_DFC = 0x10
+#: SND_UD sent in a row before DFC is judged (each one more datum the module must accept)
+SND_UD_IN_A_ROW = 3
 #: power off long enough for any module to lose volatile state (standard seconds, not mandated)
 POWER_OFF_S = 0.5
 #: time at nominal voltage before the module is addressed again (standard seconds, not mandated)
@@ -191,6 +197,31 @@ def test_acd_bit_agrees_with_req_ud1(dut: Any, master: Any) -> None:
     flagged = [i + 1 for i, f in enumerate(frames) if f.c & C_ACD]
     assert not flagged, (
         f"RSP_UD telegram(s) {flagged} set ACD (class 1 data waiting) while REQ_UD1 answers E5 (none waiting)"
+    )
+
+
+@pytest.mark.requirement("LL-ACD-DFC")
+def test_dfc_clear_while_user_data_is_accepted(dut: Any, master: Any) -> None:
+    """EN 13757-2: DFC set in a slave's reply means it cannot accept further data. The module accepts SND_UD
+    (set primary address, here to the address it already has, so nothing changes): each of several in a row
+    is acknowledged with E5, and every RSP_UD read between and after them has DFC clear."""
+    same_address = encode(
+        LongFrame(c=SND_UD, a=dut.address, ci=CI_DATA_SEND, data=bytes([0x01, 0x7A, dut.address]))
+    )
+    flagged: list[tuple[int, int]] = []
+    for n in range(SND_UD_IN_A_ROW + 1):
+        frames = master.read(dut.address)
+        flagged += [(n, i + 1) for i, f in enumerate(frames) if f.c & C_DFC]
+        if n == SND_UD_IN_A_ROW:
+            break
+        reply = master.transact(same_address)
+        assert reply.is_ack, (
+            f"SND_UD {n + 1} of {SND_UD_IN_A_ROW} (set primary address {dut.address}) answered "
+            f"[{reply.data.hex(' ')}], expected E5: the module must accept user data"
+        )
+    assert not flagged, (
+        f"RSP_UD (after SND_UD number, telegram) {flagged} set DFC (no further data accepted) although the "
+        "module accepts SND_UD: EN 13757-2 wants DFC clear"
     )
 
 

@@ -449,6 +449,32 @@ FAULTS: dict[str, FaultInfo] = dict(
             "power",
             "EN 13757-2:2018 4.2.2.9 space state current only while sending; 4.2.2.2 mark state when idle",
         ),
+        _f(
+            "rate_sum_exceeds_total",
+            "the tariff 3 import energy register (OBIS 1.8.3) counts its energy twice, so the rates add up "
+            "to more than the total",
+            "application data",
+            "E350 registers 1.8.0 = 1.8.1 + .. + 1.8.n (domain.md sections 5 and 7)",
+        ),
+        _f(
+            "total_not_sum",
+            "the total import energy (OBIS 1.8.0) leaves out tariff 5's energy, so it is less than its rates",
+            "application data",
+            "E350 registers 1.8.0 = 1.8.1 + .. + 1.8.n (domain.md sections 5 and 7)",
+        ),
+        _f(
+            "total_counts_export",
+            "the total import energy (OBIS 1.8.0) also counts the exported energy, so the rates fall short "
+            "of it",
+            "application data",
+            "E350 registers 1.8.0 = 1.8.1 + .. + 1.8.n (domain.md sections 5 and 7)",
+        ),
+        _f(
+            "dfc_set",
+            "every RSP_UD has the DFC bit set (cannot accept further data) although SND_UD is still accepted",
+            "link layer",
+            "EN 13757-2 C field RSP_UD DFC bit",
+        ),
     ]
 )
 

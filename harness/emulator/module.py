@@ -46,6 +46,7 @@ from harness.profile import DeviceProfile
 ACK = b"\xe5"
 _FCB_FCV = 0x30  # FCB and FCV bits of a master C field (EN 13757-2)
 _ACD = 0x20  # access demand bit of the slave's C field: class 1 data waiting (EN 13757-2)
+_DFC = 0x10  # data flow control bit of the slave's C field: no further data accepted (EN 13757-2)
 
 
 @dataclass(frozen=True)
@@ -489,6 +490,8 @@ class Cmi1020:
         frame = rsp_ud(address=own, header=self.header(), records=records, more_follow=more)
         if "acd_set_without_alarm" in self.faults:
             frame = dataclasses.replace(frame, c=frame.c | _ACD)
+        if "dfc_set" in self.faults:
+            frame = dataclasses.replace(frame, c=frame.c | _DFC)
         data = bytearray(encode(frame))
         if "bad_checksum" in self.faults:
             data[-2] = (data[-2] + 1) & 0xFF
@@ -534,5 +537,11 @@ class Cmi1020:
             value = snap.value(reg)
             if "misscaled_register" in self.faults and reg.obis == "1.8.0":
                 value = value * 10
+            if "rate_sum_exceeds_total" in self.faults and reg.obis == "1.8.3":
+                value = value * 2
+            if "total_not_sum" in self.faults and reg.obis == "1.8.0":
+                value = float(value) - snap.energy_import_wh[-1]
+            if "total_counts_export" in self.faults and reg.obis == "1.8.0":
+                value = float(value) + sum(snap.energy_export_wh)
             out.append(register_record(reg, value))
         return out

@@ -24,6 +24,7 @@ from harness.instruments.serial_port import port_options
 from harness.master.errors import PortError
 from harness.master.summary import summarize
 from harness.mbus import Frame, MBusError, decode, frame_length
+from harness.mbus.frames import START_LONG
 from harness.mbus.timing import end_of_frame_silence_s, reply_window, wire_time_s
 
 #: where ``Reply.latency_s`` is measured from
@@ -174,11 +175,25 @@ class SerialLink:
         return self.window_s()[1] + self.latency_allowance_s
 
     def silence_s(self) -> float:
-        """Inter-character silence taken as end of reply."""
+        """Inter-character silence taken as end of reply (after a complete frame, or bytes that cannot
+        become one)."""
         if self._inter_char_timeout_s is not None:
             return self._inter_char_timeout_s
         # a few character times on the line plus some jitter of the path (USB latency timer, TCP, scheduler)
         return end_of_frame_silence_s(self._baud) * self.time_scale + min(0.02, self.latency_allowance_s)
+
+    def frame_gap_timeout_s(self) -> float:
+        """Longest wait for the next byte of a frame still in progress.
+
+        The bytes a frame still needs cross the same path as its first byte, so they may be as late as the
+        path's latency allowance (the rig's uncertainty budget, in wall seconds: it does not shrink with the
+        time scale). Giving up earlier charges a stall of the path (USB latency timer, TCP, a loaded
+        scheduler) to the slave as a broken frame. A gap inside a frame is judged from timestamps (bus
+        monitor, EN 13757-2 / FT1.2), not by this timeout.
+        """
+        if self._inter_char_timeout_s is not None:
+            return self._inter_char_timeout_s
+        return end_of_frame_silence_s(self._baud) * self.time_scale + self.latency_allowance_s
 
     def now_us(self, t: float) -> int:
         return int(round((t - self._t0) * 1e6))
@@ -319,7 +334,7 @@ class SerialLink:
         return stray
 
     def send(self, data: bytes, *, parity: str | None = None, note: str = "") -> float:
-        """Write a request; return the monotonic time its last bit leaves the line.
+        """Write a request; return the earliest monotonic time its last bit can have left the line.
 
         ``parity`` ("E", "N", "O") overrides 8E1 for this request only (to test a slave's parity check);
         ``note`` is added to the transcript summary (e.g. why a raw request is deliberately malformed).
@@ -356,9 +371,12 @@ class SerialLink:
                 self.port.flush()
         except (serial.SerialException, OSError) as exc:
             raise PortError(f"writing to {self.url!r} failed: {exc}; check the connection") from exc
-        # the request is on the line for its wire time (scaled in simulation), whatever the OS buffering
+        # the request is on its way from the write on and takes its wire time (scaled in simulation): the
+        # earliest instant it can have ended. A master held up in write/flush (a loaded scheduler) must not
+        # move that instant later, or the reply latency would look shorter than it is; the path may only make
+        # it look longer, which the rig's latency allowance budgets.
         self._earliest_request_end = t_start + wire_time_s(len(data), self._baud) * self.time_scale
-        return max(time.monotonic(), self._earliest_request_end)
+        return self._earliest_request_end
 
     def receive(
         self,
@@ -394,9 +412,12 @@ class SerialLink:
             return reply
         buf = bytearray(chunk)
         t_last = t_first
+        gap_timeout = self.frame_gap_timeout_s()
         while len(buf) < MAX_REPLY_BYTES:
             complete = _one_frame_length(bytes(buf)) is not None
             until = t_last + (silence_s if complete and silence_s is not None else silence)
+            if _frame_in_progress(bytes(buf)):
+                until = t_last + gap_timeout
             if complete and listen_until is not None:
                 until = max(until, listen_until)
             chunk, t = self._read_some(until)
@@ -430,6 +451,21 @@ def _one_frame_length(buf: bytes) -> int | None:
     if n is None or n > len(buf):
         return None
     return n
+
+
+def _frame_in_progress(buf: bytes) -> bool:
+    """True while ``buf`` is the consistent start of a frame that still needs bytes (EN 13757-2 FT1.2:
+    a short frame ``10 ..``, a long frame ``68 L L 68 ..`` whose L fields agree); False once the frame is
+    complete or when the bytes can never become one."""
+    try:
+        n = frame_length(buf)
+    except MBusError:
+        return False
+    if n is not None and n <= len(buf):
+        return False
+    if buf[0] == START_LONG:
+        return (len(buf) < 3 or buf[2] == buf[1]) and (len(buf) < 4 or buf[3] == START_LONG)
+    return True
 
 
 def _classify(reply: Reply) -> None:

@@ -227,6 +227,11 @@ def p_acd_clear_without_alarm(emu: Emulator, link: RawLink) -> None:
     assert rsp(link.exchange(req_ud2(0))).c & 0x20 == 0, "ACD set although REQ_UD1 finds no class 1 data"
 
 
+def p_dfc_clear_while_snd_ud_accepted(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(set_address(0, 0)) == ACK
+    assert rsp(link.exchange(req_ud2(0))).c & 0x10 == 0, "DFC set although SND_UD is accepted"
+
+
 def p_a_field_is_own_address(emu: Emulator, link: RawLink) -> None:
     assert rsp(link.exchange(req_ud2(254))).a == 0
 
@@ -457,6 +462,10 @@ PROBES: dict[str, Probe] = {
     "access_number_frozen": Probe(p_access_number_steps_by_one),
     "access_number_skips": Probe(p_access_number_steps_by_one),
     "acd_set_without_alarm": Probe(p_acd_clear_without_alarm),
+    "dfc_set": Probe(p_dfc_clear_while_snd_ud_accepted),
+    "rate_sum_exceeds_total": Probe(p_records_match_oracle),
+    "total_not_sum": Probe(p_records_match_oracle),
+    "total_counts_export": Probe(p_records_match_oracle),
     "rsp_a_echoes_request": Probe(p_a_field_is_own_address),
     "selection_survives_power_cycle": Probe(p_deselected_after_power_cycle),
     "nke_253_no_deselect": Probe(p_nke_253_deselects),
