@@ -90,6 +90,8 @@ def _table_fb(code: int) -> VifMeaning | None:
     """EN 13757-3 table "Alternate extended VIF code table" (after VIF FB), the electricity rows."""
     if code in (0x00, 0x01):  # E000 000n energy 10^(n-1) MWh
         return VifMeaning("energy", "Wh", code - 1 + 6)
+    if code in (0x02, 0x03):  # E000 001n reactive energy 10^(n-1) kvarh
+        return VifMeaning("reactive_energy", "varh", (code & 1) - 1 + 3)
     if code in (0x28, 0x29):  # E010 100n power 10^(n-1) MW
         return VifMeaning("power", "W", (code & 1) - 1 + 6)
     return None

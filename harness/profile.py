@@ -35,6 +35,7 @@ METER_SOURCES = (
     "active_tariff",
     "breaker",
     "error_flags",
+    "event_counter",
 )
 
 
@@ -240,7 +241,9 @@ class MeterDefaults(_Strict):
     #: reactive power as a fraction of active power (for integrating reactive energy)
     reactive_ratio: float = 0.2
     breaker_closed: bool = True
-    power_fail_count: int = 0
+    power_fail_count: int = Field(default=0, ge=0, le=9999, description="OBIS C.7.0, 4 digits")
+    #: E350 readouts: 82.8.1, 82.8.2, 4-digit counters (domain.md section 7); index = OBIS E group - 1
+    event_counts: list[int] = Field(default_factory=lambda: [0, 0], max_length=9)
 
 
 class DeviceProfile(_Strict):
@@ -268,6 +271,12 @@ class DeviceProfile(_Strict):
         for r in self.registers:
             if r.source in ("energy_import", "energy_export") and r.tariff > tariffs:
                 raise ValueError(f"register {r.name}: tariff {r.tariff} but meter has {tariffs} tariffs")
+            counters = len(self.meter.event_counts)
+            if r.source == "event_counter" and not 1 <= r.tariff <= counters:
+                raise ValueError(
+                    f"register {r.name}: event counter {r.tariff} (OBIS E group, DIFE tariff) must be "
+                    f"1..{counters} (meter.event_counts)"
+                )
         return self
 
     @property

@@ -166,6 +166,12 @@ FAULTS: dict[str, FaultInfo] = dict(
             "domain.md E350 registers C.7.0",
         ),
         _f(
+            "power_fail_counts_bus_loss",
+            "the power-fail counter (OBIS C.7.0) counts M-Bus supply losses instead of the meter's mains losses",
+            "application data",
+            "E350 readouts C.7.0: the meter counts its own mains losses (domain.md section 7)",
+        ),
+        _f(
             "stale_energy",
             "energy registers keep the values read at power-up and never refresh",
             "application data",

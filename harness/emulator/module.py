@@ -182,9 +182,15 @@ class Cmi1020:
             self.selected = False
         self._last_fcb = None
         self._last_reply = None
-        # assumption (profile): the E350 counts the loss of the bench supply as a power failure
-        if "power_fail_counter_stuck" not in self.faults:
+        # the module is bus powered, the E350 mains powered: a bus loss is no meter power failure (C.7.0)
+        if "power_fail_counts_bus_loss" in self.faults:
             self.meter.power_fail_count += 1
+
+    def set_meter_mains(self, on: bool, now_s: float) -> None:
+        """The E350's own mains on or off; the meter counts each loss in C.7.0 (E350 readouts)."""
+        self.sync(now_s)
+        counts = not self.faults & {"power_fail_counter_stuck", "power_fail_counts_bus_loss"}
+        self.meter.set_mains(on, now_s, counts=counts)
 
     def _power_up(self, now_s: float) -> None:
         link = self.profile.link

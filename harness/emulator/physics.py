@@ -61,6 +61,11 @@ class EmulatorPhysics:
             self._dut.sync(self._clock.now_s())
             self._dut.meter.set_load_w(phase, watts)
 
+    def set_meter_mains(self, on: bool) -> None:
+        """The E350's own mains (implements :class:`harness.physics.MeterMains`)."""
+        with self._lock:
+            self._dut.set_meter_mains(bool(on), self._clock.now_s())
+
     def damage_events(self) -> list[DamageEvent]:
         """Rate inputs driven above what they withstand (product sheet: max 230 VAC)."""
         return list(self._dut.rate_inputs.damage_events)

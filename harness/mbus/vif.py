@@ -87,6 +87,7 @@ def _build_fb() -> dict[int, VifEntry]:
     t: dict[int, VifEntry] = {}
     for n in range(2):
         t[0x00 + n] = _e("energy", "Wh", n - 1 + 6)  # 10^(n-1) MWh
+        t[0x02 + n] = _e("reactive_energy", "varh", n - 1 + 3)  # 10^(n-1) kvarh
         t[0x08 + n] = _e("energy", "J", n - 1 + 9)  # 10^(n-1) GJ
         t[0x10 + n] = _e("volume", "m3", n + 2)
         t[0x18 + n] = _e("mass", "kg", n + 2 + 3)  # 10^(n+2) t

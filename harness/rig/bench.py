@@ -43,7 +43,7 @@ from harness.instruments.sim import SimBench, SimWiring
 from harness.instruments.visa import open_resource
 from harness.interrupts import GuardedResource
 from harness.interrupts import Terminated as Terminated  # re-exported: what a signal raises
-from harness.physics import BenchPhysics, ReferenceMeterReadout
+from harness.physics import BenchPhysics, MeterMains, ReferenceMeterReadout
 from harness.rig.capabilities import CAPABILITIES as CAPABILITIES  # re-exported
 from harness.rig.capabilities import capabilities_of
 from harness.rig.config import (
@@ -303,6 +303,38 @@ class Bench:
         finally:
             self.relays.open_channels([self.rig.wiring.button_channel])
             self._sync(self.relays, context="releasing the button")
+
+    # -- the meter's own mains ---------------------------------------------------------------------
+    def set_meter_mains(self, on: bool) -> None:
+        """Mains to the E350 on or interrupted (capability ``meter_mains``): a meter power failure (C.7.0).
+
+        ``wiring.meter_mains`` ``via: relay``: the channel's normally-closed contact is in the mains feed, so
+        closing it is the outage; ``via: ac_source``: the AC source's output feeds the meter.
+        """
+        self.require("meter_mains")
+        if on:
+            self._refuse_if_halted("restore the meter's mains")
+        if self.physics is not None:
+            if not isinstance(self.physics, MeterMains):
+                raise BenchError(
+                    f"rig {self.rig.name!r}: the simulated bench's physics has no meter mains switch "
+                    "(harness.physics.MeterMains); run without the tests that need meter_mains"
+                )
+            self.physics.set_meter_mains(on)
+            return
+        mains = self.rig.wiring.meter_mains
+        assert mains is not None
+        if mains.via == "ac_source":
+            assert self.ac_source is not None
+            self.ac_source.set_output(on)
+            self._sync(self.ac_source, context=f"meter mains {'on' if on else 'off'}")
+            return
+        assert self.relays is not None and mains.channel is not None
+        if on:
+            self.relays.open_channels([mains.channel])
+        else:
+            self.relays.close_channels([mains.channel])
+        self._sync(self.relays, context=f"meter mains {'on' if on else 'off'}")
 
     def led_on(self) -> bool:
         """Green LED, communication with meter (product sheet, user interface)."""

@@ -151,9 +151,13 @@ def p_button_toggles_breaker(emu: Emulator, link: RawLink) -> None:
 
 
 def p_power_fail_counts(emu: Emulator, link: RawLink) -> None:
+    """C.7.0 counts the meter's mains losses, not the module's bus supply losses (E350 readouts)."""
     before = read_register(emu, link, "power_fail_count")
     emu.physics.set_bus_voltage(0.0)
     emu.physics.set_bus_voltage(36.0)
+    assert read_register(emu, link, "power_fail_count") == before, "a bus supply loss was counted"
+    emu.physics.set_meter_mains(False)
+    emu.physics.set_meter_mains(True)
     assert read_register(emu, link, "power_fail_count") == before + 1  # type: ignore[operator]
 
 
@@ -383,6 +387,7 @@ PROBES: dict[str, Probe] = {
     "led_dead": Probe(p_led_lights),
     "button_dead": Probe(p_button_toggles_breaker),
     "power_fail_counter_stuck": Probe(p_power_fail_counts),
+    "power_fail_counts_bus_loss": Probe(p_power_fail_counts),
     "stale_energy": Probe(p_energy_refreshes),
     "snd_nke_no_ack": Probe(p_snd_nke_ack),
     "accepts_bad_parity": Probe(p_bad_parity_ignored),

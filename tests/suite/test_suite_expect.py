@@ -44,6 +44,10 @@ HAND_WRITTEN_HEADS = {
     "current_l1": "84 40 FD 5A",  # subunit 1; FD 5A = 10^-2 A (E350 readouts: 10 mA)
     "power_total": "04 2C",  # INT32, power 10^1 W (E350 readouts: 16.7 in kW, 10 W resolution)
     "power_fail_count": "02 FD 61",  # cumulation counter
+    "reactive_import_total": "04 FB 02",  # FB table E000 001n: reactive energy 10^(n-1) kvarh, n=0: 100 varh
+    "reactive_export_total": "04 FB 82 3C",  # the same, VIFE 3C backward flow (export, as 2.8.0)
+    "event_counter_1": "82 10 FD 61",  # OBIS 82.8.1: INT16 counter, DIFE tariff 1 (OBIS E group)
+    "event_counter_2": "82 20 FD 61",  # OBIS 82.8.2: DIFE tariff 2
 }
 
 
