@@ -167,7 +167,7 @@ FAULTS: dict[str, FaultInfo] = dict(
         ),
         _f(
             "power_fail_counts_bus_loss",
-            "the power-fail counter (OBIS C.7.0) counts M-Bus supply losses instead of the meter's mains losses",
+            "the power-fail counter (OBIS C.7.0) counts M-Bus supply losses, not the meter's mains losses",
             "application data",
             "E350 readouts C.7.0: the meter counts its own mains losses (domain.md section 7)",
         ),
