@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from harness.mbus.model import Coding, DataRecord, Function, LongHeader
 from harness.mbus.records import raw_data_value
-from harness.profile import DeviceProfile, Register
+from harness.profile import DeviceProfile, Register, StatusField
 from harness.verdict import is_exact_quantity, register_agrees, register_resolution
 
 #: EN 13757-3 DIF bit 7 / DIFE bit 7 / VIF bit 7 / VIFE bit 7: another extension byte follows
@@ -143,6 +143,7 @@ class ExpectedRecord:
     unit: str
     exponent: int  #: EN 13757-3 decimal exponent of the VIF
     quantity: str  #: EN 13757-3 meaning of the VIF (:class:`VifMeaning`), e.g. ``digital_input``
+    fields: tuple[StatusField, ...] = ()  #: bit fields of a status word (device profile)
 
     @property
     def numeric(self) -> bool:
@@ -256,6 +257,7 @@ def expected_record(reg: Register) -> ExpectedRecord:
         unit=reg.unit,
         exponent=meaning.exponent,
         quantity=meaning.quantity,
+        fields=tuple(reg.fields),
     )
 
 
@@ -313,7 +315,10 @@ def register_values(
         for rec in getattr(frame, "records", ()):
             exp = keys.get(_key_of(rec))
             if exp is not None:
-                out[exp.register] = exp.value(rec)
+                value = out[exp.register] = exp.value(rec)
+                for f in exp.fields:  # a status word's fields by their own names (e.g. active_tariff)
+                    if isinstance(value, int):
+                        out[f.name] = f.decode(value)
     return out
 
 

@@ -166,6 +166,12 @@ FAULTS: dict[str, FaultInfo] = dict(
             "domain.md E350 registers C.7.0",
         ),
         _f(
+            "status_word_split",
+            "the status word C.5.0 goes out as one INT8 record per field (rate, disconnector), not one word",
+            "application data",
+            "E350 readouts: C.5.0 is one 4-hex-digit status word (domain.md section 7)",
+        ),
+        _f(
             "power_fail_counts_bus_loss",
             "the power-fail counter (OBIS C.7.0) counts M-Bus supply losses, not the meter's mains losses",
             "application data",

@@ -44,6 +44,8 @@ class MeterSnapshot:
         if src in ("power", "voltage", "current"):
             per_phase = {"power": self.power_w, "voltage": self.voltage_v, "current": self.current_a}[src]
             return sum(per_phase) if reg.phase == 0 else per_phase[reg.phase - 1]
+        if src == "status_word":
+            return self.status_word(reg)
         simple: dict[str, float | int | str] = {
             "serial": self.serial,
             "firmware": self.firmware,
@@ -56,6 +58,14 @@ class MeterSnapshot:
             "error_flags": self.error_flags,
         }
         return simple[src]
+
+    def status_word(self, reg: Register) -> int:
+        """The status word (E350 C.5.0) with the profile's bit fields filled from the meter's state."""
+        fields = {"active_tariff": self.active_tariff, "breaker": int(self.breaker_closed)}
+        word = 0
+        for f in reg.fields:
+            word |= f.encode(fields[f.name])
+        return word
 
 
 class E350Meter:

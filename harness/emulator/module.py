@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from harness.emulator.clock import ScaledClock
 from harness.emulator.meter import E350Meter, MeterSnapshot
 from harness.emulator.rate_inputs import DamageEvent, RateInput, RateInputBank
-from harness.emulator.telegram import register_record, rsp_ud
+from harness.emulator.telegram import register_record, rsp_ud, split_status_records
 from harness.emulator.wire import CharFormat
 from harness.mbus import encode
 from harness.mbus.model import (
@@ -484,6 +484,9 @@ class Cmi1020:
             if reg.telegram != index:
                 continue
             if "missing_register" in self.faults and reg.obis == "1.8.2":
+                continue
+            if "status_word_split" in self.faults and reg.fields:
+                out += split_status_records(reg, snap)
                 continue
             value = snap.value(reg)
             if "misscaled_register" in self.faults and reg.obis == "1.8.0":

@@ -66,3 +66,11 @@ def rsp_ud(*, address: int, header: LongHeader, records: list[DataRecord], more_
         records=tuple(records),
         more_records_follow=more_follow,
     )
+
+
+def split_status_records(reg: Register, snapshot: MeterSnapshot) -> list[DataRecord]:
+    """Seeded fault ``status_word_split``: each field of a status word as a record of its own (INT8, the
+    word's VIF), as the profile did before public E350 readouts showed C.5.0 to be one word."""
+    word = int(snapshot.value(reg))
+    one = reg.model_copy(update={"coding": Coding.INT8})
+    return [register_record(one, (word & f.mask) >> f.lsb) for f in reg.fields]

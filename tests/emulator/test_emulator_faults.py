@@ -374,6 +374,7 @@ PROBES: dict[str, Probe] = {
     "wrong_manufacturer": Probe(p_manufacturer),
     "missing_register": Probe(p_records_match_oracle),
     "misscaled_register": Probe(p_records_match_oracle),
+    "status_word_split": Probe(p_records_match_oracle),
     "wrong_tariff_mapping": Probe(p_input1_selects_tariff),
     "rate_detect_1s": Probe(p_detection_time, REAL_TIME),
     "rate_detect_10s": Probe(p_detection_time, REAL_TIME),
