@@ -166,6 +166,12 @@ FAULTS: dict[str, FaultInfo] = dict(
             "domain.md E350 registers C.7.0",
         ),
         _f(
+            "reactive_wrong_vif",
+            "reactive energy (3.8.0, 4.8.0) sent with plain-text VIF 7C 'varh' instead of EN 13757-3 FB 02",
+            "application data",
+            "EN 13757-3 alternate extended VIF table FB: E000 001n reactive energy (domain.md section 7)",
+        ),
+        _f(
             "status_word_split",
             "the status word C.5.0 goes out as one INT8 record per field (rate, disconnector), not one word",
             "application data",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from harness.emulator.clock import ScaledClock
 from harness.emulator.meter import E350Meter, MeterSnapshot
 from harness.emulator.rate_inputs import DamageEvent, RateInput, RateInputBank
-from harness.emulator.telegram import register_record, rsp_ud, split_status_records
+from harness.emulator.telegram import plain_text_varh, register_record, rsp_ud, split_status_records
 from harness.emulator.wire import CharFormat
 from harness.mbus import encode
 from harness.mbus.model import (
@@ -489,6 +489,8 @@ class Cmi1020:
                 out += split_status_records(reg, snap)
                 continue
             value = snap.value(reg)
+            if "reactive_wrong_vif" in self.faults and reg.source in ("reactive_import", "reactive_export"):
+                reg = plain_text_varh(reg)
             if "misscaled_register" in self.faults and reg.obis == "1.8.0":
                 value = value * 10
             out.append(register_record(reg, value))

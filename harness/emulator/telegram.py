@@ -74,3 +74,10 @@ def split_status_records(reg: Register, snapshot: MeterSnapshot) -> list[DataRec
     word = int(snapshot.value(reg))
     one = reg.model_copy(update={"coding": Coding.INT8})
     return [register_record(one, (word & f.mask) >> f.lsb) for f in reg.fields]
+
+
+def plain_text_varh(reg: Register) -> Register:
+    """Seeded fault ``reactive_wrong_vif``: reactive energy in plain-text VIF 7C "varh" (1 varh per count)
+    instead of the EN 13757-3 FB 02/03 the profile declares."""
+    backward = [b for b in reg.vife[1:] if b & 0x7F == 0x3C]
+    return reg.model_copy(update={"vif": 0x7C, "vife": backward, "plain_text": "varh", "scale": 1.0})

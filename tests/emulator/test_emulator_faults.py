@@ -375,6 +375,7 @@ PROBES: dict[str, Probe] = {
     "missing_register": Probe(p_records_match_oracle),
     "misscaled_register": Probe(p_records_match_oracle),
     "status_word_split": Probe(p_records_match_oracle),
+    "reactive_wrong_vif": Probe(p_records_match_oracle),
     "wrong_tariff_mapping": Probe(p_input1_selects_tariff),
     "rate_detect_1s": Probe(p_detection_time, REAL_TIME),
     "rate_detect_10s": Probe(p_detection_time, REAL_TIME),
