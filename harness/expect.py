@@ -366,6 +366,43 @@ def expected_tariff(profile: DeviceProfile, levels: Sequence[bool]) -> int:
     return profile.rate_inputs.tariff_for(list(levels))
 
 
+@dataclass(frozen=True)
+class RateRefusal:
+    """A rate change the meter must refuse: with ``first_inputs`` high the rate is ``rate_before``; raising
+    ``last_input`` as well selects ``refused_rate``, which the meter does not support, so the rate stays
+    (sibling CMi1020W manual: rates the meter does not support are refused, domain.md section 7)."""
+
+    first_inputs: tuple[int, ...]
+    last_input: int
+    rate_before: int
+    refused_rate: int
+
+
+def rate_refusal(profile: DeviceProfile) -> RateRefusal | None:
+    """The first tariff rule of the profile whose rate the meter lacks (``meter_rates``), reached from a
+    supported rate by raising one input more; None when the profile has none (nothing to refuse)."""
+    ri = profile.rate_inputs
+    for rule in ri.tariff_rules:
+        if rule.tariff in profile.meter_rates:
+            continue
+        high = [i + 1 for i, p in enumerate(rule.inputs) if p == "1"]
+        if not high:
+            continue
+        first, last = tuple(high[:-1]), high[-1]
+        before = ri.tariff_for([i + 1 in first for i in range(ri.count)])
+        after = ri.tariff_for([i + 1 in high for i in range(ri.count)])
+        if before in profile.meter_rates and after == rule.tariff:
+            return RateRefusal(first, last, before, rule.tariff)
+    return None
+
+
+def refusal_bit(profile: DeviceProfile, header_status: int) -> int | None:
+    """The long header status byte's refused-rate-change bit (profile ``rate_inputs.refusal_status_bit``,
+    EN 13757-3: bits 5-7 manufacturer specific), or None when the profile declares none."""
+    bit = profile.rate_inputs.refusal_status_bit
+    return None if bit is None else (header_status >> bit) & 1
+
+
 def level_high(profile: DeviceProfile, vac: float) -> bool:
     """Comparator level of a rate input (product sheet: low < 24 VAC, high > 24 VAC)."""
     return vac > profile.rate_inputs.threshold_vac

@@ -49,6 +49,15 @@ class MeterMains(Protocol):
 
 
 @runtime_checkable
+class RedLed(Protocol):
+    """The module's red LED, seen by an LED sensor (capability ``led``); sibling CMi1020W manual: steady
+    while the meter id is missing, flashing after a failed rate change (domain.md section 7)."""
+
+    def red_led_on(self) -> bool:
+        """State of the red LED now."""
+
+
+@runtime_checkable
 class ReferenceMeterReadout(Protocol):
     """The meter's own registers, read independently of the module under test (read-only).
 

@@ -249,6 +249,9 @@ class RateInputs(_Strict):
     detection_time_s: float = Field(gt=0)
     tariff_rules: list[TariffRule] = Field(description="first matching rule wins")
     default_tariff: int = Field(ge=1, le=6)
+    #: bit of the long header's status byte the module toggles on a refused rate change (EN 13757-3: bits
+    #: 5-7 manufacturer specific; sibling CMi1020W manual); None: the module has no such bit
+    refusal_status_bit: int | None = Field(default=None, ge=0, le=7)
     assumption: bool = False
 
     @model_validator(mode="after")
@@ -273,6 +276,9 @@ class Ui(_Strict):
 
     meter_poll_interval_s: float = Field(gt=0, description="the module reads the meter this often")
     meter_exchange_s: float = Field(gt=0, description="LED on time per exchange with the meter")
+    #: red LED after a failed rate change (sibling CMi1020W manual): flashing this long, at this period
+    red_flash_s: float = Field(default=10.0, gt=0)
+    red_flash_period_s: float = Field(default=1.0, gt=0)
     assumption: bool = False
 
 
@@ -332,6 +338,11 @@ class DeviceProfile(_Strict):
                     f"1..{counters} (meter.event_counts)"
                 )
         return self
+
+    @property
+    def meter_rates(self) -> range:
+        """The rates the meter supports: one per ``meter.energy_import_wh`` value (E350: up to 6)."""
+        return range(1, len(self.meter.energy_import_wh) + 1)
 
     @property
     def telegram_count(self) -> int:

@@ -166,6 +166,24 @@ FAULTS: dict[str, FaultInfo] = dict(
             "domain.md E350 registers C.7.0",
         ),
         _f(
+            "rate_refusal_ignored",
+            "a rate-input combination mapped to a rate the meter lacks is taken instead of being refused",
+            "rate inputs",
+            "CMi1020W manual (sibling): rates the meter does not support are refused (domain.md section 7)",
+        ),
+        _f(
+            "refusal_no_status_bit",
+            "a refused rate change leaves the header status bit of the profile unchanged",
+            "rate inputs",
+            "CMi1020W manual (sibling): a failed rate change toggles a status bit (domain.md section 7)",
+        ),
+        _f(
+            "red_led_dead",
+            "the red LED never lights (no meter id, failed rate change)",
+            "user interface",
+            "CMi1020W manual (sibling): red LED steady / flashing (domain.md section 7)",
+        ),
+        _f(
             "reactive_wrong_vif",
             "reactive energy (3.8.0, 4.8.0) sent with plain-text VIF 7C 'varh' instead of EN 13757-3 FB 02",
             "application data",

@@ -47,6 +47,11 @@ class EmulatorPhysics:
     def led_on(self) -> bool:
         return self._dut.led_on(self._clock.now_s())
 
+    def red_led_on(self) -> bool:
+        """State of the red LED (implements :class:`harness.physics.RedLed`)."""
+        with self._lock:
+            return self._dut.red_led_on(self._clock.now_s())
+
     def now_s(self) -> float:
         return self._clock.now_s()
 

@@ -43,7 +43,7 @@ from harness.instruments.sim import SimBench, SimWiring
 from harness.instruments.visa import open_resource
 from harness.interrupts import GuardedResource
 from harness.interrupts import Terminated as Terminated  # re-exported: what a signal raises
-from harness.physics import BenchPhysics, MeterMains, ReferenceMeterReadout
+from harness.physics import BenchPhysics, MeterMains, RedLed, ReferenceMeterReadout
 from harness.rig.capabilities import CAPABILITIES as CAPABILITIES  # re-exported
 from harness.rig.capabilities import capabilities_of
 from harness.rig.config import (
@@ -341,6 +341,13 @@ class Bench:
         self.require("led")
         assert self.physics is not None
         return bool(self.physics.led_on())
+
+    def red_led_on(self) -> bool:
+        """Red LED (sibling CMi1020W manual: meter id missing, failed rate change), by the LED sensor."""
+        self.require("led")
+        if not isinstance(self.physics, RedLed):
+            raise BenchError(f"rig {self.rig.name!r}: the LED sensor of this bench sees no red LED")
+        return bool(self.physics.red_led_on())
 
     # -- measurement -------------------------------------------------------------------------------
     def bus_current_a(self) -> float:
