@@ -26,6 +26,7 @@ METER_SOURCES = (
     "meter_firmware",
     "energy_import",
     "energy_export",
+    "energy_absolute",
     "reactive_import",
     "reactive_export",
     "power",

@@ -39,6 +39,8 @@ class MeterSnapshot:
         if src in ("energy_import", "energy_export"):
             values = self.energy_import_wh if src == "energy_import" else self.energy_export_wh
             return sum(values) if reg.tariff == 0 else values[reg.tariff - 1]
+        if src == "energy_absolute":  # OBIS 15.8.0: |+A| + |-A|
+            return sum(self.energy_import_wh) + sum(self.energy_export_wh)
         if src == "event_counter":
             return self.event_counts[reg.tariff - 1]
         if src in ("power", "voltage", "current"):

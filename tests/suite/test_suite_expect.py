@@ -47,6 +47,7 @@ HAND_WRITTEN_HEADS = {
     "power_fail_count": "02 FD 61",  # cumulation counter
     "reactive_import_total": "04 FB 02",  # FB table E000 001n: reactive energy 10^(n-1) kvarh, n=0: 100 varh
     "reactive_export_total": "04 FB 82 3C",  # the same, VIFE 3C backward flow (export, as 2.8.0)
+    "energy_absolute_total": "04 83 FC 10",  # OBIS 15.8.0: VIFE FC 10 = accumulation of abs value, both signs
     "event_counter_1": "82 10 FD 61",  # OBIS 82.8.1: INT16 counter, DIFE tariff 1 (OBIS E group)
     "event_counter_2": "82 20 FD 61",  # OBIS 82.8.2: DIFE tariff 2
 }
