@@ -314,16 +314,16 @@ class Bench:
         self.require("meter_mains")
         if on:
             self._refuse_if_halted("restore the meter's mains")
-        if self.physics is not None:
-            if not isinstance(self.physics, MeterMains):
-                raise BenchError(
-                    f"rig {self.rig.name!r}: the simulated bench's physics has no meter mains switch "
-                    "(harness.physics.MeterMains); run without the tests that need meter_mains"
-                )
+        if isinstance(self.physics, MeterMains):  # the simulated bench's meter model
             self.physics.set_meter_mains(on)
             return
         mains = self.rig.wiring.meter_mains
-        assert mains is not None
+        if mains is None:
+            raise BenchError(
+                f"rig {self.rig.name!r} ({self.rig.describe_source()}): no wiring.meter_mains and no meter "
+                "model to switch the meter's mains; declare wiring.meter_mains or run without the tests "
+                "needing it"
+            )
         if mains.via == "ac_source":
             assert self.ac_source is not None
             self.ac_source.set_output(on)
