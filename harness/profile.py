@@ -299,7 +299,7 @@ class MeterDefaults(_Strict):
     reactive_ratio: float = 0.2
     breaker_closed: bool = True
     power_fail_count: int = Field(default=0, ge=0, le=9999, description="OBIS C.7.0, 4 digits")
-    #: E350 readouts: 82.8.1, 82.8.2, 4-digit counters (domain.md section 7); index = OBIS E group - 1
+    #: E350 readouts list 82.8.1, 82.8.2 (domain.md section 7): counters (assumption), index = OBIS E - 1
     event_counts: list[int] = Field(default_factory=lambda: [0, 0], max_length=9)
 
 
