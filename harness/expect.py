@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from harness.mbus.model import Coding, DataRecord, Function, LongHeader
 from harness.mbus.records import raw_data_value
-from harness.profile import DeviceProfile, Register
+from harness.profile import DeviceProfile, Register, StatusField
 from harness.verdict import is_exact_quantity, register_agrees, register_resolution
 
 #: EN 13757-3 DIF bit 7 / DIFE bit 7 / VIF bit 7 / VIFE bit 7: another extension byte follows
@@ -90,6 +90,8 @@ def _table_fb(code: int) -> VifMeaning | None:
     """EN 13757-3 table "Alternate extended VIF code table" (after VIF FB), the electricity rows."""
     if code in (0x00, 0x01):  # E000 000n energy 10^(n-1) MWh
         return VifMeaning("energy", "Wh", code - 1 + 6)
+    if code in (0x02, 0x03):  # E000 001n reactive energy 10^(n-1) kvarh
+        return VifMeaning("reactive_energy", "varh", (code & 1) - 1 + 3)
     if code in (0x28, 0x29):  # E010 100n power 10^(n-1) MW
         return VifMeaning("power", "W", (code & 1) - 1 + 6)
     return None
@@ -141,6 +143,7 @@ class ExpectedRecord:
     unit: str
     exponent: int  #: EN 13757-3 decimal exponent of the VIF
     quantity: str  #: EN 13757-3 meaning of the VIF (:class:`VifMeaning`), e.g. ``digital_input``
+    fields: tuple[StatusField, ...] = ()  #: bit fields of a status word (device profile)
 
     @property
     def numeric(self) -> bool:
@@ -254,6 +257,7 @@ def expected_record(reg: Register) -> ExpectedRecord:
         unit=reg.unit,
         exponent=meaning.exponent,
         quantity=meaning.quantity,
+        fields=tuple(reg.fields),
     )
 
 
@@ -311,7 +315,10 @@ def register_values(
         for rec in getattr(frame, "records", ()):
             exp = keys.get(_key_of(rec))
             if exp is not None:
-                out[exp.register] = exp.value(rec)
+                value = out[exp.register] = exp.value(rec)
+                for f in exp.fields:  # a status word's fields by their own names (e.g. active_tariff)
+                    if isinstance(value, int):
+                        out[f.name] = f.decode(value)
     return out
 
 
@@ -357,6 +364,43 @@ def expected_tariff(profile: DeviceProfile, levels: Sequence[bool]) -> int:
     if len(levels) != count:
         raise ExpectationError(f"expected {count} rate input levels (input 1 first), got {len(levels)}")
     return profile.rate_inputs.tariff_for(list(levels))
+
+
+@dataclass(frozen=True)
+class RateRefusal:
+    """A rate change the meter must refuse: with ``first_inputs`` high the rate is ``rate_before``; raising
+    ``last_input`` as well selects ``refused_rate``, which the meter does not support, so the rate stays
+    (sibling CMi1020W manual: rates the meter does not support are refused, domain.md section 7)."""
+
+    first_inputs: tuple[int, ...]
+    last_input: int
+    rate_before: int
+    refused_rate: int
+
+
+def rate_refusal(profile: DeviceProfile) -> RateRefusal | None:
+    """The first tariff rule of the profile whose rate the meter lacks (``meter_rates``), reached from a
+    supported rate by raising one input more; None when the profile has none (nothing to refuse)."""
+    ri = profile.rate_inputs
+    for rule in ri.tariff_rules:
+        if rule.tariff in profile.meter_rates:
+            continue
+        high = [i + 1 for i, p in enumerate(rule.inputs) if p == "1"]
+        if not high:
+            continue
+        first, last = tuple(high[:-1]), high[-1]
+        before = ri.tariff_for([i + 1 in first for i in range(ri.count)])
+        after = ri.tariff_for([i + 1 in high for i in range(ri.count)])
+        if before in profile.meter_rates and after == rule.tariff:
+            return RateRefusal(first, last, before, rule.tariff)
+    return None
+
+
+def refusal_bit(profile: DeviceProfile, header_status: int) -> int | None:
+    """The long header status byte's refused-rate-change bit (profile ``rate_inputs.refusal_status_bit``,
+    EN 13757-3: bits 5-7 manufacturer specific), or None when the profile declares none."""
+    bit = profile.rate_inputs.refusal_status_bit
+    return None if bit is None else (header_status >> bit) & 1
 
 
 def level_high(profile: DeviceProfile, vac: float) -> bool:

@@ -37,6 +37,27 @@ class BenchPhysics(Protocol):
 
 
 @runtime_checkable
+class MeterMains(Protocol):
+    """The E350's own mains feed, switched by the bench (capability ``meter_mains``).
+
+    The meter is mains powered and the module bus powered (product sheet: powered through M-Bus), so a
+    meter power failure (OBIS C.7.0) is a mains outage, not an M-Bus supply loss (domain.md section 7).
+    """
+
+    def set_meter_mains(self, on: bool) -> None:
+        """Mains to the meter on (True) or interrupted (False)."""
+
+
+@runtime_checkable
+class RedLed(Protocol):
+    """The module's red LED, seen by an LED sensor (capability ``led``); sibling CMi1020W manual: steady
+    while the meter id is missing, flashing after a failed rate change (domain.md section 7)."""
+
+    def red_led_on(self) -> bool:
+        """State of the red LED now."""
+
+
+@runtime_checkable
 class ReferenceMeterReadout(Protocol):
     """The meter's own registers, read independently of the module under test (read-only).
 

@@ -26,6 +26,7 @@ METER_SOURCES = (
     "meter_firmware",
     "energy_import",
     "energy_export",
+    "energy_absolute",
     "reactive_import",
     "reactive_export",
     "power",
@@ -35,7 +36,11 @@ METER_SOURCES = (
     "active_tariff",
     "breaker",
     "error_flags",
+    "event_counter",
+    "status_word",
 )
+#: meter quantities a status word register (source ``status_word``) may carry as bit fields
+STATUS_FIELD_SOURCES = ("active_tariff", "breaker")
 
 
 class ProfileError(ValueError):
@@ -160,6 +165,40 @@ class Supply(_Strict):
         return self
 
 
+class StatusField(_Strict):
+    """One bit field of a status word (E350 C.5.0 is one 4-hex-digit word, domain.md section 7):
+    field value = ((word >> lsb) & (2**width - 1)) + offset."""
+
+    name: str = Field(description=f"the meter quantity it carries, one of {', '.join(STATUS_FIELD_SOURCES)}")
+    lsb: int = Field(ge=0, le=63, description="lowest bit of the field in the word")
+    width: int = Field(default=1, ge=1, le=16, description="bits")
+    offset: int = Field(default=0, description="field value = bits + offset (e.g. rate 1 sent as 0)")
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in STATUS_FIELD_SOURCES:
+            raise ValueError(f"expected one of {list(STATUS_FIELD_SOURCES)}, got {v!r}")
+        return v
+
+    @property
+    def mask(self) -> int:
+        return ((1 << self.width) - 1) << self.lsb
+
+    def decode(self, word: int) -> int:
+        """The field's value in a received status word."""
+        return ((word & self.mask) >> self.lsb) + self.offset
+
+    def encode(self, value: int) -> int:
+        """The word bits for ``value``; a value the field cannot hold is a ValueError."""
+        bits = value - self.offset
+        if not 0 <= bits < 1 << self.width:
+            raise ValueError(
+                f"status field {self.name}: {value} does not fit {self.width} bit(s) + {self.offset}"
+            )
+        return bits << self.lsb
+
+
 class Register(_Strict):
     """One meter register exposed as a data record (domain.md section 5, EN 13757-3 DIF/DIFE/VIF/VIFE)."""
 
@@ -180,7 +219,20 @@ class Register(_Strict):
     #: raw data-field value = meter value in ``unit`` x scale (the VIF's decimal exponent, inverted)
     scale: float = Field(gt=0)
     telegram: int = Field(ge=0, description="index of the RSP_UD telegram that carries the record")
+    #: bit fields of a status word (source ``status_word`` only)
+    fields: list[StatusField] = Field(default_factory=list)
     assumption: bool = False
+
+    @model_validator(mode="after")
+    def _status_fields(self) -> Register:
+        if (self.source == "status_word") != bool(self.fields):
+            raise ValueError(f"register {self.name}: a status_word register, and only it, needs bit fields")
+        taken = 0
+        for f in self.fields:
+            if taken & f.mask:
+                raise ValueError(f"register {self.name}: status field {f.name} overlaps another field")
+            taken |= f.mask
+        return self
 
     @field_validator("coding", mode="before")
     @classmethod
@@ -230,6 +282,9 @@ class RateInputs(_Strict):
     detection_time_s: float = Field(gt=0)
     tariff_rules: list[TariffRule] = Field(description="first matching rule wins")
     default_tariff: int = Field(ge=1, le=6)
+    #: bit of the long header's status byte the module toggles on a refused rate change (EN 13757-3: bits
+    #: 5-7 manufacturer specific; sibling CMi1020W manual); None: the module has no such bit
+    refusal_status_bit: int | None = Field(default=None, ge=0, le=7)
     assumption: bool = False
 
     @model_validator(mode="after")
@@ -254,6 +309,9 @@ class Ui(_Strict):
 
     meter_poll_interval_s: float = Field(gt=0, description="the module reads the meter this often")
     meter_exchange_s: float = Field(gt=0, description="LED on time per exchange with the meter")
+    #: red LED after a failed rate change (sibling CMi1020W manual): flashing this long, at this period
+    red_flash_s: float = Field(default=10.0, gt=0)
+    red_flash_period_s: float = Field(default=1.0, gt=0)
     assumption: bool = False
 
 
@@ -272,7 +330,9 @@ class MeterDefaults(_Strict):
     #: reactive power as a fraction of active power (for integrating reactive energy)
     reactive_ratio: float = 0.2
     breaker_closed: bool = True
-    power_fail_count: int = 0
+    power_fail_count: int = Field(default=0, ge=0, le=9999, description="OBIS C.7.0, 4 digits")
+    #: E350 readouts list 82.8.1, 82.8.2 (domain.md section 7): counters (assumption), index = OBIS E - 1
+    event_counts: list[int] = Field(default_factory=lambda: [0, 0], max_length=9)
 
 
 class DeviceProfile(_Strict):
@@ -296,15 +356,38 @@ class DeviceProfile(_Strict):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"register names must be unique, duplicated: {dup}")
+        fields = [f.name for r in self.registers for f in r.fields]
+        clash = sorted({n for n in fields if fields.count(n) > 1 or n in names})
+        if clash:
+            raise ValueError(f"status field names must be unique and differ from register names: {clash}")
         tariffs = len(self.meter.energy_import_wh)
         for r in self.registers:
             if r.source in ("energy_import", "energy_export") and r.tariff > tariffs:
                 raise ValueError(f"register {r.name}: tariff {r.tariff} but meter has {tariffs} tariffs")
+            counters = len(self.meter.event_counts)
+            if r.source == "event_counter" and not 1 <= r.tariff <= counters:
+                raise ValueError(
+                    f"register {r.name}: event counter {r.tariff} (OBIS E group, DIFE tariff) must be "
+                    f"1..{counters} (meter.event_counts)"
+                )
         return self
+
+    @property
+    def meter_rates(self) -> range:
+        """The rates the meter supports: one per ``meter.energy_import_wh`` value (E350: up to 6)."""
+        return range(1, len(self.meter.energy_import_wh) + 1)
 
     @property
     def telegram_count(self) -> int:
         return max((r.telegram for r in self.registers), default=0) + 1
+
+    def status_field(self, name: str) -> tuple[Register, StatusField] | None:
+        """The status word register carrying field ``name`` and the field, or None."""
+        for r in self.registers:
+            for f in r.fields:
+                if f.name == name:
+                    return r, f
+        return None
 
     def register(self, name: str) -> Register:
         for r in self.registers:

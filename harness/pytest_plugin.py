@@ -31,6 +31,7 @@ import pytest
 
 from harness import __version__, interrupts
 from harness import verdict as verdict_rule
+from harness.assumptions import ASSUMPTIONS_FILE, AssumptionLedger, assumption_ledger
 from harness.evidence import (
     MEASUREMENTS_FILE,
     REQUIREMENTS_FILE,
@@ -151,6 +152,29 @@ class SuiteState:
             typed_command=config.getoption("cmi_typed_command"),
         )
         write_run_info(self.run_dir, self.run_info)
+        ledger = self._ledger()
+        (self.run_dir / ASSUMPTIONS_FILE).write_text(ledger.model_dump_json(indent=2), encoding="utf-8")
+
+    def _ledger(self) -> AssumptionLedger:
+        """The shipped profile's assumptions the profile in force overrode, confirmed or keeps."""
+        from harness.datafile import read_yaml_mapping
+        from harness.profile import SHIPPED_PROFILE, ProfileError
+
+        def read(path: Path) -> dict[str, Any]:
+            return read_yaml_mapping(
+                path, what="device profile", error=ProfileError, hint="check --dut-profile"
+            )
+
+        try:
+            shipped = read(SHIPPED_PROFILE)
+            in_force = read(self.profile_path) if self.profile_path else shipped
+        except ProfileError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        name = None
+        if self.profile_path is not None:  # the evidence names no folder of the machine
+            rel = self._rel(self.profile_path)
+            name = self.profile_path.name if Path(rel).is_absolute() else rel
+        return assumption_ledger(shipped, in_force, profile=name)
 
     def _assumed(self) -> dict[str, list[str]]:
         """Requirement id -> its ``assumes`` paths the device profile in force marks ``assumption: true``."""
@@ -799,10 +823,22 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     cov = coverage(state.catalogue, state.cited)
     write_coverage(terminalreporter, cov)
+    write_assumptions(terminalreporter, state._ledger())
     info = state.run_info
     if info is not None and info.verdict is not None:
         terminalreporter.section("run verdict")
         terminalreporter.write_line(f"{info.verdict.upper()}: {info.verdict_reason or ''}")
+
+
+def write_assumptions(tr: Any, ledger: AssumptionLedger) -> None:
+    """Which assumed device-profile values the profile in force replaced (old -> new), which remain."""
+    tr.section("device-profile assumptions")
+    tr.write_line(ledger.summary())
+    for o in ledger.overridden:
+        tr.write_line(f"  overridden {o.path}: {o.old!r} -> {o.new!r}")
+    if ledger.confirmed:
+        tr.write_line(f"  confirmed by the profile in force: {', '.join(ledger.confirmed)}")
+    tr.write_line(f"  in force: {', '.join(ledger.in_force) or 'none'}")
 
 
 def write_coverage(tr: Any, cov: Coverage) -> None:

@@ -42,6 +42,12 @@ def _as_int(value: float | int | str | None) -> int:
     return int(value)
 
 
+def _rate(profile: Any, value: float | int | str | None) -> int:
+    """The active rate in the value of the register :func:`_tariff_register` names (its status field)."""
+    found = profile.status_field("active_tariff")
+    return found[1].decode(_as_int(value)) if found is not None else _as_int(value)
+
+
 def _settle_s(station: Any, profile: Any) -> float:
     return float(profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s)
 
@@ -58,6 +64,10 @@ def rate_inputs_off(dut: Any, bench: Any, station: Any, profile: Any) -> Iterato
 
 
 def _tariff_register(profile: Any) -> Any:
+    """The register carrying the active rate: a status word's field (E350 C.5.0) or a register of its own."""
+    found = profile.status_field("active_tariff")
+    if found is not None:
+        return found[0]
     reg = next((r for r in profile.registers if r.name == "active_tariff"), None)
     if reg is None:
         pytest.skip("the device profile declares no active_tariff register: the active rate cannot be read")
@@ -76,7 +86,7 @@ def _tariff(master: Any, dut: Any, profile: Any) -> int:
                 reg.subunit,
                 reg.storage,
             ):
-                return _as_int(view.value)
+                return _rate(profile, view.value)
     pytest.fail(
         f"no record with VIF {reg.vif:02X} VIFE {bytes(reg.vife).hex(' ')} (the profile's active_tariff, "
         f"OBIS {reg.obis}) in the read-out",
@@ -158,7 +168,7 @@ def _tariff_now(
         for rec in reply.frame.records:
             view = describe(rec)
             if rec.vif == reg.vif and list(rec.vife) == list(reg.vife) and view.tariff == reg.tariff:
-                return _as_int(view.value), sent_at, first_byte_at
+                return _rate(profile, view.value), sent_at, first_byte_at
         pytest.fail(f"telegram {reg.telegram + 1} lacks the profile's active_tariff record", pytrace=False)
     pytest.fail(f"REQ_UD2 for telegram {reg.telegram + 1}: {problem}", pytrace=False)
 

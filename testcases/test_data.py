@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.checks import StdClock, register_values, wait_std
+from fixtures.checks import StdClock, read_register, register_values, wait_std
+from fixtures.dut import NOMINAL_VOLTS, set_local_baud
 from harness.expect import (
     expected_identity,
     expected_records,
@@ -24,6 +25,10 @@ from harness.measure import measure
 
 #: standard seconds between two reads of the energy register (the E350 integrates over it)
 LIVE_INTERVAL_S = 10.0
+#: standard seconds an outage lasts (bus supply or meter mains): long enough for either to be lost
+OUTAGE_S = 0.5
+#: standard seconds left after the bus supply returns before the module is addressed
+SETTLE_S = 0.05
 
 
 @pytest.mark.requirement("DA-HEADER")
@@ -156,3 +161,47 @@ def test_energy_follows_the_meter(dut: Any, master: Any, profile: Any, station: 
         low=1.0,
         conditions={"interval_s": round(interval, 3)},
     )
+
+
+def _power_fail_count(master: Any, dut: Any, profile: Any) -> int:
+    value = read_register(master, dut.address, profile, "power_fail_count")
+    assert isinstance(value, int), f"power_fail_count={value!r}: the counter (C.7.0) is not an integer"
+    return value
+
+
+@pytest.mark.requirement("DA-POWER-FAIL")
+@pytest.mark.time_bound(OUTAGE_S + SETTLE_S)
+@pytest.mark.needs("supply")
+def test_power_fail_counter_ignores_a_bus_supply_loss(
+    dut: Any, bench: Any, master: Any, station: Any, profile: Any
+) -> None:
+    """The E350 is mains powered and counts its own supply losses in C.7.0; the module is bus powered, so
+    switching the M-Bus off and on again is no meter power failure (E350 readouts, domain.md section 7)."""
+    before = _power_fail_count(master, dut, profile)
+    bench.power_off()
+    wait_std(station, OUTAGE_S, what="bus supply off")
+    bench.power_dut(NOMINAL_VOLTS, "+")
+    wait_std(station, SETTLE_S, what=f"start-up at {NOMINAL_VOLTS:g} V")
+    set_local_baud(master, dut.baud)
+    after = _power_fail_count(master, dut, profile)
+    measure("power_fail_count_after_bus_loss", float(after - before), "count", low=0.0, high=0.0)
+
+
+@pytest.mark.requirement("DA-POWER-FAIL")
+@pytest.mark.time_bound(lambda p: OUTAGE_S + p.ui.meter_poll_interval_s)
+@pytest.mark.needs("meter_mains")
+def test_power_fail_counter_counts_a_meter_mains_loss(
+    dut: Any, bench: Any, master: Any, station: Any, profile: Any
+) -> None:
+    """One interruption of the meter's own mains increments C.7.0 by exactly one (E350 readouts: the
+    counter of the mains-powered meter); read after one meter poll interval, when the module has
+    refreshed its copy of the meter's registers (device profile ``ui.meter_poll_interval_s``)."""
+    before = _power_fail_count(master, dut, profile)
+    bench.set_meter_mains(False)
+    try:
+        wait_std(station, OUTAGE_S, what="meter mains interrupted")
+    finally:
+        bench.set_meter_mains(True)
+    wait_std(station, profile.ui.meter_poll_interval_s, what="the module reading the restarted meter")
+    after = _power_fail_count(master, dut, profile)
+    measure("power_fail_count_after_mains_loss", float(after - before), "count", low=1.0, high=1.0)

@@ -1,6 +1,6 @@
 """Power (product sheet: nominal voltage 21-42 VDC polarity independent, 1 unit load = 1.5 mA):
 supply sweep in both polarities, quiescent current at every point, brown-out and recovery with the
-configuration kept, power-fail counter."""
+configuration kept (the meter's power-fail counter, which counts the meter's mains, is in test_data)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.checks import measured_supply_v, read_register, sweep_volts, wait_std
-from fixtures.dut import NOMINAL_VOLTS, answers, set_local_baud
+from fixtures.checks import measured_supply_v, sweep_volts, wait_std
+from fixtures.dut import NOMINAL_VOLTS, answers
 from harness.expect import max_quiescent_current_a
 from harness.measure import measure
 
@@ -95,19 +95,3 @@ def test_recovers_from_brownout_with_configuration_kept(
         f"after a brown-out to {BROWNOUT_VOLTS} V the module no longer answers at primary address "
         f"{new_address} at {slow} Bd: configuration lost"
     )
-
-
-@pytest.mark.requirement("DA-POWER-FAIL")
-@pytest.mark.time_bound(0.5 + SETTLE_S)
-@pytest.mark.needs("supply", "meter_mains")
-def test_power_fail_counter_increments_after_supply_loss(
-    dut: Any, bench: Any, master: Any, station: Any, profile: Any
-) -> None:
-    before = read_register(master, dut.address, profile, "power_fail_count")
-    bench.power_off()
-    wait_std(station, 0.5, what="bus supply off")
-    bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S, what=f"start-up at {NOMINAL_VOLTS:g} V")
-    set_local_baud(master, dut.baud)
-    after = read_register(master, dut.address, profile, "power_fail_count")
-    measure("power_fail_count_increment", float(after) - float(before), "count", low=1.0, high=1.0)

@@ -10,8 +10,15 @@ from typing import Any
 
 import pytest
 
-from fixtures.checks import StdClock, read_register, wait_std
-from harness.expect import expected_tariff, level_high
+from fixtures.checks import (
+    StdClock,
+    approach_refused_rate,
+    rate_and_status,
+    read_register,
+    request_refused_rate,
+    wait_std,
+)
+from harness.expect import expected_tariff, level_high, rate_refusal, refusal_bit
 from harness.measure import mandated_wait, measure
 
 #: margin around the threshold for "clearly low" / "clearly high" levels (VAC)
@@ -250,3 +257,38 @@ def test_230_vac_is_withstood_and_detected(
     wait_std(station, settle, mandated="detection", what=f"detection time, input {index} high again")
     tariff = _tariff(master, dut, profile)
     assert tariff == expected, f"input {index} no longer detects a high level after {ri.max_vac:g} VAC"
+
+
+@pytest.mark.requirement("RI-RATE-REFUSAL")
+def test_a_rate_the_meter_lacks_is_refused_with_a_status_bit(
+    dut: Any, master: Any, inputs: Any, station: Any, profile: Any
+) -> None:
+    """An input combination the profile maps to a rate the meter does not support leaves the rate as it was
+    and toggles the profile's status bit in the long header (sibling CMi1020W manual: rates the meter does
+    not support are refused, a failed rate change toggles a status bit; domain.md section 7)."""
+    refusal = rate_refusal(profile)
+    if refusal is None:
+        pytest.skip("the device profile maps no rate-input combination to a rate the meter lacks")
+    vac = profile.rate_inputs.threshold_vac + THRESHOLD_MARGIN_VAC
+    approach_refused_rate(inputs, station, profile, refusal, vac)
+    rate, status = rate_and_status(master, dut.address, profile)
+    assert rate == refusal.rate_before, (
+        f"inputs {refusal.first_inputs} high: rate {rate}, the profile expects {refusal.rate_before}"
+    )
+    request_refused_rate(inputs, station, profile, refusal, vac)
+    after, status_after = rate_and_status(master, dut.address, profile)
+    measure(
+        "rate_after_refused_change",
+        after,
+        "rate",
+        low=refusal.rate_before,
+        high=refusal.rate_before,
+        conditions={"inputs": f"{refusal.first_inputs}+{refusal.last_input}", "asked": refusal.refused_rate},
+    )
+    bit_before, bit_after = refusal_bit(profile, status), refusal_bit(profile, status_after)
+    if bit_before is not None:
+        assert bit_after != bit_before, (
+            f"rate {refusal.refused_rate} refused, but header status bit "
+            f"{profile.rate_inputs.refusal_status_bit} stayed {bit_before} "
+            f"(status {status:#04x} -> {status_after:#04x})"
+        )

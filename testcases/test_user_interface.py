@@ -1,15 +1,30 @@
-"""User interface (product sheet: green LED = communication with meter; push button = breaker)."""
+"""User interface (product sheet: green LED = communication with meter; push button = breaker; sibling
+CMi1020W manual: red LED steady = meter id missing, flashing = failed rate change)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from fixtures.checks import StdClock, read_register
-from fixtures.operator import instrument_or_operator, operator_presses_button, operator_watches_led
+from fixtures.checks import (
+    StdClock,
+    approach_refused_rate,
+    read_register,
+    request_refused_rate,
+    wait_std,
+)
+from fixtures.operator import (
+    instrument_or_operator,
+    operator_confirms,
+    operator_presses_button,
+    operator_watches_led,
+    record_answer,
+)
+from harness.expect import rate_refusal
 from harness.measure import measure
 
 #: LED sampling period in standard seconds (finer than the LED's on time)
@@ -124,3 +139,89 @@ def test_push_button_toggles_the_breaker(
         )
     assert after != before, f"the breaker state stayed {before} after a press of the push button"
     assert restored == before, f"a second press left the breaker at {restored}, expected {before}"
+
+
+def _red_samples(bench: Any, station: Any, span_s: float) -> list[bool]:
+    """The red LED sampled every :data:`LED_SAMPLE_S` for ``span_s`` (standard s)."""
+    period_s = max(LED_SAMPLE_S * station.state.time_scale, 0.001)
+    clock = StdClock(station).start()
+    samples: list[bool] = []
+    while clock.elapsed() < span_s:
+        samples.append(bench.red_led_on())
+        time.sleep(period_s)
+    return samples
+
+
+@pytest.fixture
+def rate_inputs_low(bench: Any, station: Any, profile: Any) -> Iterator[Any]:
+    """Every rate input off before and after, held off for the detection time so the next test starts low."""
+    bench.clear_rate_inputs()
+    try:
+        yield bench
+    finally:
+        bench.clear_rate_inputs()
+        settle = profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s
+        wait_std(station, settle, mandated="detection", what="detection time, all inputs settling low")
+
+
+@pytest.mark.requirement("UI-RED-LED")
+@pytest.mark.needs("ac_source")
+@pytest.mark.time_bound(lambda p: 3 * p.rate_inputs.detection_time_s + 4 * p.ui.red_flash_period_s)
+def test_red_led_flashes_after_a_refused_rate_change(
+    dut: Any, rate_inputs_low: Any, station: Any, profile: Any, operator_console: Any
+) -> None:
+    """Dark before, flashing (on and off samples within a few periods) after a rate change the meter
+    refuses (sibling CMi1020W manual). Without an LED sensor the operator says whether it flashes."""
+    refusal = rate_refusal(profile)
+    if refusal is None:
+        pytest.skip("the device profile maps no rate-input combination to a rate the meter lacks")
+    console = instrument_or_operator(station.capabilities, "led", operator_console)
+    ui, vac = profile.ui, profile.rate_inputs.threshold_vac + 4.0
+    approach_refused_rate(rate_inputs_low, station, profile, refusal, vac)
+    if console is None:
+        quiet = _red_samples(rate_inputs_low, station, 2 * ui.red_flash_period_s)
+        measure("red_led_on_samples_before_refusal", sum(quiet), "samples", high=0)
+    request_refused_rate(rate_inputs_low, station, profile, refusal, vac)
+    if console is not None:
+        answer = operator_confirms(console, "Is the module's red LED flashing now?")
+        record_answer("red_led_flashing_seen_by_operator", answer, requirement="UI-RED-LED")
+        return
+    samples = _red_samples(rate_inputs_low, station, 3 * ui.red_flash_period_s)
+    on = sum(samples)
+    conditions = {"samples": len(samples), "asked_rate": refusal.refused_rate}
+    measure("red_led_on_samples_after_refusal", on, "samples", low=1, conditions=conditions)
+    measure("red_led_off_samples_after_refusal", len(samples) - on, "samples", low=1, conditions=conditions)
+
+
+@pytest.mark.requirement("UI-RED-LED")
+@pytest.mark.needs("meter_mains")
+@pytest.mark.time_bound(lambda p: 2 * p.ui.meter_poll_interval_s + 4 * p.ui.red_flash_period_s)
+def test_red_led_is_steady_while_the_meter_id_is_missing(
+    dut: Any, bench: Any, station: Any, profile: Any, operator_console: Any
+) -> None:
+    """With the meter's mains off the module reads no meter id (C.1.0): after one meter poll interval the red
+    LED is on in every sample (steady, not flashing); one poll after the mains returns it is dark again."""
+    console = instrument_or_operator(station.capabilities, "led", operator_console)
+    ui = profile.ui
+    bench.set_meter_mains(False)
+    try:
+        wait_std(station, ui.meter_poll_interval_s, what="the module polling a meter without mains")
+        if console is not None:
+            answer = operator_confirms(console, "Is the red LED lit steadily (on, not flashing)?")
+            record_answer("red_led_steady_seen_by_operator", answer, requirement="UI-RED-LED")
+        else:
+            samples = _red_samples(bench, station, 2 * ui.red_flash_period_s)
+            dark = len(samples) - sum(samples)
+            measure(
+                "red_led_off_samples_without_meter_id",
+                dark,
+                "samples",
+                high=0,
+                conditions={"n": len(samples)},
+            )
+    finally:
+        bench.set_meter_mains(True)
+    wait_std(station, ui.meter_poll_interval_s, what="the module reading the restarted meter")
+    if console is None:
+        lit = sum(_red_samples(bench, station, 2 * ui.red_flash_period_s))
+        measure("red_led_on_samples_with_meter_id", lit, "samples", high=0)

@@ -166,6 +166,42 @@ FAULTS: dict[str, FaultInfo] = dict(
             "domain.md E350 registers C.7.0",
         ),
         _f(
+            "rate_refusal_ignored",
+            "a rate-input combination mapped to a rate the meter lacks is taken instead of being refused",
+            "rate inputs",
+            "CMi1020W manual (sibling): rates the meter does not support are refused (domain.md section 7)",
+        ),
+        _f(
+            "refusal_no_status_bit",
+            "a refused rate change leaves the header status bit of the profile unchanged",
+            "rate inputs",
+            "CMi1020W manual (sibling): a failed rate change toggles a status bit (domain.md section 7)",
+        ),
+        _f(
+            "red_led_dead",
+            "the red LED never lights (no meter id, failed rate change)",
+            "user interface",
+            "CMi1020W manual (sibling): red LED steady / flashing (domain.md section 7)",
+        ),
+        _f(
+            "reactive_wrong_vif",
+            "reactive energy (3.8.0, 4.8.0) sent with plain-text VIF 7C 'varh' instead of EN 13757-3 FB 02",
+            "application data",
+            "EN 13757-3 alternate extended VIF table FB: E000 001n reactive energy (domain.md section 7)",
+        ),
+        _f(
+            "status_word_split",
+            "the status word C.5.0 goes out as one INT8 record per field (rate, disconnector), not one word",
+            "application data",
+            "E350 readouts: C.5.0 is one 4-hex-digit status word (domain.md section 7)",
+        ),
+        _f(
+            "power_fail_counts_bus_loss",
+            "the power-fail counter (OBIS C.7.0) counts M-Bus supply losses, not the meter's mains losses",
+            "application data",
+            "E350 readouts C.7.0: the meter counts its own mains losses (domain.md section 7)",
+        ),
+        _f(
             "stale_energy",
             "energy registers keep the values read at power-up and never refresh",
             "application data",

@@ -31,6 +31,7 @@ class MeterSnapshot:
     breaker_closed: bool
     error_flags: int = 0
     meter_firmware: str = ""  #: the meter's own firmware text (OBIS 0.2.0), not the module's
+    event_counts: tuple[int, ...] = ()  #: OBIS 82.8.1, 82.8.2, ...
 
     def value(self, reg: Register) -> float | int | str:
         """The value a register reports, in the register's unit (before scale)."""
@@ -38,9 +39,15 @@ class MeterSnapshot:
         if src in ("energy_import", "energy_export"):
             values = self.energy_import_wh if src == "energy_import" else self.energy_export_wh
             return sum(values) if reg.tariff == 0 else values[reg.tariff - 1]
+        if src == "energy_absolute":  # OBIS 15.8.0: |+A| + |-A|
+            return sum(self.energy_import_wh) + sum(self.energy_export_wh)
+        if src == "event_counter":
+            return self.event_counts[reg.tariff - 1]
         if src in ("power", "voltage", "current"):
             per_phase = {"power": self.power_w, "voltage": self.voltage_v, "current": self.current_a}[src]
             return sum(per_phase) if reg.phase == 0 else per_phase[reg.phase - 1]
+        if src == "status_word":
+            return self.status_word(reg)
         simple: dict[str, float | int | str] = {
             "serial": self.serial,
             "firmware": self.firmware,
@@ -53,6 +60,14 @@ class MeterSnapshot:
             "error_flags": self.error_flags,
         }
         return simple[src]
+
+    def status_word(self, reg: Register) -> int:
+        """The status word (E350 C.5.0) with the profile's bit fields filled from the meter's state."""
+        fields = {"active_tariff": self.active_tariff, "breaker": int(self.breaker_closed)}
+        word = 0
+        for f in reg.fields:
+            word |= f.encode(fields[f.name])
+        return word
 
 
 class E350Meter:
@@ -73,6 +88,9 @@ class E350Meter:
         self.load_w = list(defaults.power_w)
         self.breaker_closed = defaults.breaker_closed
         self.power_fail_count = defaults.power_fail_count
+        self.event_counts = list(defaults.event_counts)
+        #: the E350's own mains (it is mains powered; the module is powered by the M-Bus)
+        self.mains_on = True
         self.active_tariff = default_tariff
         self.error_flags = 0
         self._time_s = time_s
@@ -82,8 +100,20 @@ class E350Meter:
         return len(self.energy_import_wh)
 
     def power_w(self) -> list[float]:
-        """Instantaneous power per phase: the load while the breaker is closed, else 0."""
-        return list(self.load_w) if self.breaker_closed else [0.0, 0.0, 0.0]
+        """Instantaneous power per phase: the load while the breaker is closed and mains is on, else 0."""
+        return list(self.load_w) if self.breaker_closed and self.mains_on else [0.0, 0.0, 0.0]
+
+    def set_mains(self, on: bool, time_s: float, *, counts: bool = True) -> None:
+        """Switch the meter's own mains at ``time_s``; a loss increments the power-fail counter (OBIS
+        C.7.0: E350 readouts, domain.md section 7: the mains-powered meter counts its own supply losses).
+
+        ``counts`` False: the loss is not counted (a seeded fault in the module model)."""
+        self.advance_to(time_s)
+        if on == self.mains_on:
+            return
+        self.mains_on = on
+        if not on and counts:
+            self.power_fail_count = (self.power_fail_count + 1) % 10_000  # 4 digits in E350 readouts
 
     def advance_to(self, time_s: float) -> None:
         """Integrate energy from the last instant to ``time_s`` into the active tariff."""
@@ -125,4 +155,5 @@ class E350Meter:
             breaker_closed=self.breaker_closed,
             error_flags=self.error_flags,
             meter_firmware=self.meter_firmware,
+            event_counts=tuple(self.event_counts),
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from harness.emulator.clock import ScaledClock
 from harness.emulator.meter import E350Meter, MeterSnapshot
 from harness.emulator.rate_inputs import DamageEvent, RateInput, RateInputBank
-from harness.emulator.telegram import register_record, rsp_ud
+from harness.emulator.telegram import plain_text_varh, register_record, rsp_ud, split_status_records
 from harness.emulator.wire import CharFormat, Transmission, encode_bits
 from harness.mbus import encode
 from harness.mbus.model import (
@@ -134,6 +134,9 @@ class Cmi1020:
         self._powered_since_s = now
         self._last_exchange_s = float("-inf")
         self._stale: MeterSnapshot | None = None
+        #: toggled on each refused rate change (sent in the header status byte, profile refusal_status_bit)
+        self.refusal_toggle = 0
+        self._red_flash_since_s = float("-inf")
         #: wall-clock instant until which the module is sending
         self.sending_until_wall = 0.0
         #: the burst the module keys on the line: (first bit's wall instant, wall seconds per bit, bits)
@@ -187,9 +190,15 @@ class Cmi1020:
             self.selected = False
         self._last_fcb = None
         self._last_reply = None
-        # assumption (profile): the E350 counts the loss of the bench supply as a power failure
-        if "power_fail_counter_stuck" not in self.faults:
+        # the module is bus powered, the E350 mains powered: a bus loss is no meter power failure (C.7.0)
+        if "power_fail_counts_bus_loss" in self.faults:
             self.meter.power_fail_count += 1
+
+    def set_meter_mains(self, on: bool, now_s: float) -> None:
+        """The E350's own mains on or off; the meter counts each loss in C.7.0 (E350 readouts)."""
+        self.sync(now_s)
+        counts = not self.faults & {"power_fail_counter_stuck", "power_fail_counts_bus_loss"}
+        self.meter.set_mains(on, now_s, counts=counts)
 
     def _power_up(self, now_s: float) -> None:
         link = self.profile.link
@@ -270,8 +279,20 @@ class Cmi1020:
             t, inp = nxt
             self.meter.advance_to(t)
             inp.settle(t)
-            self.meter.active_tariff = self.tariff_for(self.rate_inputs.levels())
+            self._change_rate(self.tariff_for(self.rate_inputs.levels()), t)
         self.meter.advance_to(now_s)
+
+    def _change_rate(self, rate: int, t: float) -> None:
+        """Ask the meter for ``rate``; one it does not support is refused: the rate stays, the module toggles
+        its status bit and flashes the red LED (sibling CMi1020W manual; profile rate_inputs, ui)."""
+        if rate == self.meter.active_tariff:
+            return
+        if rate in range(1, self.meter.tariff_count + 1) or "rate_refusal_ignored" in self.faults:
+            self.meter.active_tariff = rate
+            return
+        if "refusal_no_status_bit" not in self.faults:
+            self.refusal_toggle ^= 1
+        self._red_flash_since_s = t
 
     def tariff_for(self, levels: list[bool]) -> int:
         if "wrong_tariff_mapping" in self.faults and len(levels) >= 2:
@@ -301,6 +322,18 @@ class Cmi1020:
         if 0 <= now_s - self._last_exchange_s < ui.meter_exchange_s:
             return True
         return (now_s - self._powered_since_s) % ui.meter_poll_interval_s < ui.meter_exchange_s
+
+    def red_led_on(self, now_s: float) -> bool:
+        """Red LED (sibling CMi1020W manual): steady while the module has no meter id (the meter, without
+        mains, gives no C.1.0); flashing for ``ui.red_flash_s`` after a refused rate change."""
+        if not self.powered or "red_led_dead" in self.faults:
+            return False
+        self.sync(now_s)
+        if not self.meter.mains_on:
+            return True
+        ui = self.profile.ui
+        since = now_s - self._red_flash_since_s
+        return 0 <= since < ui.red_flash_s and since % ui.red_flash_period_s < ui.red_flash_period_s / 2
 
     # --- link layer (EN 13757-2) ---------------------------------------------------------------------------
     def reply_delay_s(self) -> float:
@@ -506,9 +539,14 @@ class Cmi1020:
             version=self.version,
             medium=self.medium,
             access_number=self.access_number,
-            status=0,
+            status=self.header_status(),
             signature=0,
         )
+
+    def header_status(self) -> int:
+        """EN 13757-3 status byte: the refused-rate-change toggle in the profile's manufacturer bit."""
+        bit = self.profile.rate_inputs.refusal_status_bit
+        return self.refusal_toggle << bit if bit is not None else 0
 
     def snapshot(self, now_s: float) -> MeterSnapshot:
         """What the module reads from the meter now (an exchange: the LED lights)."""
@@ -534,7 +572,12 @@ class Cmi1020:
                 continue
             if "missing_register" in self.faults and reg.obis == "1.8.2":
                 continue
+            if "status_word_split" in self.faults and reg.fields:
+                out += split_status_records(reg, snap)
+                continue
             value = snap.value(reg)
+            if "reactive_wrong_vif" in self.faults and reg.source in ("reactive_import", "reactive_export"):
+                reg = plain_text_varh(reg)
             if "misscaled_register" in self.faults and reg.obis == "1.8.0":
                 value = value * 10
             if "rate_sum_exceeds_total" in self.faults and reg.obis == "1.8.3":

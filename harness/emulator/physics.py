@@ -47,6 +47,11 @@ class EmulatorPhysics:
     def led_on(self) -> bool:
         return self._dut.led_on(self._clock.now_s())
 
+    def red_led_on(self) -> bool:
+        """State of the red LED (implements :class:`harness.physics.RedLed`)."""
+        with self._lock:
+            return self._dut.red_led_on(self._clock.now_s())
+
     def now_s(self) -> float:
         return self._clock.now_s()
 
@@ -60,6 +65,11 @@ class EmulatorPhysics:
         with self._lock:
             self._dut.sync(self._clock.now_s())
             self._dut.meter.set_load_w(phase, watts)
+
+    def set_meter_mains(self, on: bool) -> None:
+        """The E350's own mains (implements :class:`harness.physics.MeterMains`)."""
+        with self._lock:
+            self._dut.set_meter_mains(bool(on), self._clock.now_s())
 
     def damage_events(self) -> list[DamageEvent]:
         """Rate inputs driven above what they withstand (product sheet: max 230 VAC)."""

@@ -66,3 +66,18 @@ def rsp_ud(*, address: int, header: LongHeader, records: list[DataRecord], more_
         records=tuple(records),
         more_records_follow=more_follow,
     )
+
+
+def split_status_records(reg: Register, snapshot: MeterSnapshot) -> list[DataRecord]:
+    """Seeded fault ``status_word_split``: each field of a status word as a record of its own (INT8, the
+    word's VIF), as the profile did before public E350 readouts showed C.5.0 to be one word."""
+    word = int(snapshot.value(reg))
+    one = reg.model_copy(update={"coding": Coding.INT8})
+    return [register_record(one, (word & f.mask) >> f.lsb) for f in reg.fields]
+
+
+def plain_text_varh(reg: Register) -> Register:
+    """Seeded fault ``reactive_wrong_vif``: reactive energy in plain-text VIF 7C "varh" (1 varh per count)
+    instead of the EN 13757-3 FB 02/03 the profile declares."""
+    backward = [b for b in reg.vife[1:] if b & 0x7F == 0x3C]
+    return reg.model_copy(update={"vif": 0x7C, "vife": backward, "plain_text": "varh", "scale": 1.0})

@@ -87,6 +87,7 @@ def _build_fb() -> dict[int, VifEntry]:
     t: dict[int, VifEntry] = {}
     for n in range(2):
         t[0x00 + n] = _e("energy", "Wh", n - 1 + 6)  # 10^(n-1) MWh
+        t[0x02 + n] = _e("reactive_energy", "varh", n - 1 + 3)  # 10^(n-1) kvarh
         t[0x08 + n] = _e("energy", "J", n - 1 + 9)  # 10^(n-1) GJ
         t[0x10 + n] = _e("volume", "m3", n + 2)
         t[0x18 + n] = _e("mass", "kg", n + 2 + 3)  # 10^(n+2) t
@@ -218,6 +219,10 @@ COMBINABLE: dict[int, str] = {
     0x3F: "obis_declaration",
     0x7E: "future_value",
 }
+#: EN 13757-3:2018 combinable VIFE extension table (after VIFE FC), the rows an electricity meter needs
+COMBINABLE_FC = {
+    0x10: "accumulation_abs_both",  # E001 0000: accumulation of abs value, positive and negative contribution
+}
 _PER_TIME = {0x20: "/s", 0x21: "/min", 0x22: "/h", 0x23: "/d", 0x24: "/week", 0x25: "/month", 0x26: "/year"}
 _RECORD_ERRORS = {
     0x00: "none",
@@ -287,8 +292,20 @@ def vif_info(vif: int, vife: tuple[int, ...]) -> VifInfo:
     modifiers: list[str] = []
     if code == 0x7F:
         return VifInfo(quantity, unit, mult, div, kind, (), tuple(b & 0x7F for b in rest), problem)
+    extended = False  # the previous VIFE was FC: this one is from the combinable extension table
     for k, b in enumerate(rest):
         e = b & 0x7F
+        if extended:
+            extended = False
+            if e in COMBINABLE_FC:
+                modifiers.append(COMBINABLE_FC[e])
+            else:
+                problem = problem or f"VIFE FC {e:02X} is reserved in the combinable extension table"
+                modifiers.append(f"reserved_vife_fc_{e:02X}")
+            continue
+        if e == 0x7C:  # E111 1100: the next VIFE is from the combinable VIFE extension table (FC)
+            extended = True
+            continue
         if e == 0x7F:  # next VIFEs and data are manufacturer specific
             return VifInfo(
                 quantity,

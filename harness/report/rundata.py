@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from harness import evidence
+from harness.assumptions import ASSUMPTIONS_FILE, AssumptionLedger
 from harness.evidence import Measurement, Requirement, RunInfo, TestResult, TranscriptEntry
 
 M = TypeVar("M", bound=BaseModel)
@@ -40,6 +41,8 @@ class RunData:
     problems: list[str] = field(default_factory=list)
     #: the suite's timing.json (wall time, time scale, mandated waits), when present
     timing: dict[str, Any] = field(default_factory=dict)
+    #: device-profile assumptions overridden / confirmed / in force (harness.assumptions), when recorded
+    assumptions: AssumptionLedger | None = None
 
     def test_for_transcript(self, stem: str) -> str:
         """The test node id a transcript file belongs to (its stem when no test matches)."""
@@ -112,6 +115,12 @@ def load_run(run_dir: Path) -> RunData:
             data.timing = dict(json.loads(timing_file.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, TypeError, ValueError) as exc:
             problems.append(f"{TIMING_FILE}: {exc}")
+    ledger_file = run_dir / ASSUMPTIONS_FILE
+    if ledger_file.exists():
+        try:
+            data.assumptions = AssumptionLedger.model_validate_json(ledger_file.read_bytes())
+        except ValidationError as exc:
+            problems.append(f"{ASSUMPTIONS_FILE}: {str(exc).splitlines()[0]}")
     tdir = run_dir / evidence.TRANSCRIPTS_DIR
     if tdir.is_dir():
         for path in sorted(tdir.glob("*.jsonl")):

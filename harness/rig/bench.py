@@ -43,7 +43,7 @@ from harness.instruments.sim import SimBench, SimWiring
 from harness.instruments.visa import open_resource
 from harness.interrupts import GuardedResource
 from harness.interrupts import Terminated as Terminated  # re-exported: what a signal raises
-from harness.physics import BenchPhysics, ReferenceMeterReadout
+from harness.physics import BenchPhysics, MeterMains, RedLed, ReferenceMeterReadout
 from harness.rig.capabilities import CAPABILITIES as CAPABILITIES  # re-exported
 from harness.rig.capabilities import capabilities_of
 from harness.rig.config import (
@@ -304,11 +304,50 @@ class Bench:
             self.relays.open_channels([self.rig.wiring.button_channel])
             self._sync(self.relays, context="releasing the button")
 
+    # -- the meter's own mains ---------------------------------------------------------------------
+    def set_meter_mains(self, on: bool) -> None:
+        """Mains to the E350 on or interrupted (capability ``meter_mains``): a meter power failure (C.7.0).
+
+        ``wiring.meter_mains`` ``via: relay``: the channel's normally-closed contact is in the mains feed, so
+        closing it is the outage; ``via: ac_source``: the AC source's output feeds the meter.
+        """
+        self.require("meter_mains")
+        if on:
+            self._refuse_if_halted("restore the meter's mains")
+        if isinstance(self.physics, MeterMains):  # the simulated bench's meter model
+            self.physics.set_meter_mains(on)
+            return
+        mains = self.rig.wiring.meter_mains
+        if mains is None:
+            raise BenchError(
+                f"rig {self.rig.name!r} ({self.rig.describe_source()}): no wiring.meter_mains and no meter "
+                "model to switch the meter's mains; declare wiring.meter_mains or run without the tests "
+                "needing it"
+            )
+        if mains.via == "ac_source":
+            assert self.ac_source is not None
+            self.ac_source.set_output(on)
+            self._sync(self.ac_source, context=f"meter mains {'on' if on else 'off'}")
+            return
+        assert self.relays is not None and mains.channel is not None
+        if on:
+            self.relays.open_channels([mains.channel])
+        else:
+            self.relays.close_channels([mains.channel])
+        self._sync(self.relays, context=f"meter mains {'on' if on else 'off'}")
+
     def led_on(self) -> bool:
         """Green LED, communication with meter (product sheet, user interface)."""
         self.require("led")
         assert self.physics is not None
         return bool(self.physics.led_on())
+
+    def red_led_on(self) -> bool:
+        """Red LED (sibling CMi1020W manual: meter id missing, failed rate change), by the LED sensor."""
+        self.require("led")
+        if not isinstance(self.physics, RedLed):
+            raise BenchError(f"rig {self.rig.name!r}: the LED sensor of this bench sees no red LED")
+        return bool(self.physics.red_led_on())
 
     # -- measurement -------------------------------------------------------------------------------
     def bus_current_a(self) -> float:

@@ -136,7 +136,13 @@ def read_all(link: RawLink, address: int = 0) -> list[LongFrame]:
 
 
 def read_register(emu: Emulator, link: RawLink, name: str) -> float | int | str | None:
-    """Decoded value of one profile register, found by its DIF/DIFE/VIF/VIFE in the read-out."""
+    """Decoded value of one profile register, found by its DIF/DIFE/VIF/VIFE in the read-out; a status
+    word's field (e.g. ``active_tariff`` in C.5.0) by its name, decoded from the word."""
+    field = emu.profile.status_field(name)
+    if field is not None:
+        word = read_register(emu, link, field[0].name)
+        assert isinstance(word, int), f"status word {field[0].name}={word!r}"
+        return field[1].decode(word)
     want = Oracle(emu.profile).expected_record(name, 0)
     assert link.exchange(snd_nke(0)) == ACK
     for index in range(emu.profile.telegram_count):

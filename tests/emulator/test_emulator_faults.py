@@ -153,10 +153,41 @@ def p_button_toggles_breaker(emu: Emulator, link: RawLink) -> None:
 
 
 def p_power_fail_counts(emu: Emulator, link: RawLink) -> None:
+    """C.7.0 counts the meter's mains losses, not the module's bus supply losses (E350 readouts)."""
     before = read_register(emu, link, "power_fail_count")
     emu.physics.set_bus_voltage(0.0)
     emu.physics.set_bus_voltage(36.0)
+    assert read_register(emu, link, "power_fail_count") == before, "a bus supply loss was counted"
+    emu.physics.set_meter_mains(False)
+    emu.physics.set_meter_mains(True)
     assert read_register(emu, link, "power_fail_count") == before + 1  # type: ignore[operator]
+
+
+def p_unsupported_rate_refused(emu: Emulator, link: RawLink) -> None:
+    """Inputs 1+2 select rate 6, which the 5-rate meter lacks: refused, header bit 5 toggled, red LED
+    flashing (shipped profile; sibling CMi1020W manual)."""
+    emu.physics.set_rate_input_vac(1, 30.0)
+    emu.physics.advance_s(5.5)
+    before = read_register(emu, link, "active_tariff")
+    status = rsp(link.exchange(req_ud2(0))).header.status
+    assert not emu.physics.red_led_on()
+    emu.physics.set_rate_input_vac(2, 30.0)
+    emu.physics.advance_s(5.5)
+    assert read_register(emu, link, "active_tariff") == before
+    assert (rsp(link.exchange(req_ud2(0))).header.status ^ status) & 0x20
+    lit = set()
+    for _ in range(20):
+        lit.add(emu.physics.red_led_on())
+        emu.physics.advance_s(0.1)
+    assert lit == {True, False}, "the red LED does not flash after a refused rate change"
+
+
+def p_red_led_steady_without_meter(emu: Emulator, link: RawLink) -> None:
+    assert not emu.physics.red_led_on()
+    emu.physics.set_meter_mains(False)
+    assert all(emu.physics.red_led_on() for _ in range(5))
+    emu.physics.set_meter_mains(True)
+    assert not emu.physics.red_led_on()
 
 
 def p_energy_refreshes(emu: Emulator, link: RawLink) -> None:
@@ -435,6 +466,11 @@ PROBES: dict[str, Probe] = {
     "wrong_manufacturer": Probe(p_manufacturer),
     "missing_register": Probe(p_records_match_oracle),
     "misscaled_register": Probe(p_records_match_oracle),
+    "status_word_split": Probe(p_records_match_oracle),
+    "reactive_wrong_vif": Probe(p_records_match_oracle),
+    "rate_refusal_ignored": Probe(p_unsupported_rate_refused),
+    "refusal_no_status_bit": Probe(p_unsupported_rate_refused),
+    "red_led_dead": Probe(p_red_led_steady_without_meter),
     "wrong_tariff_mapping": Probe(p_input1_selects_tariff),
     "rate_detect_1s": Probe(p_detection_time, REAL_TIME),
     "rate_detect_10s": Probe(p_detection_time, REAL_TIME),
@@ -448,6 +484,7 @@ PROBES: dict[str, Probe] = {
     "led_dead": Probe(p_led_lights),
     "button_dead": Probe(p_button_toggles_breaker),
     "power_fail_counter_stuck": Probe(p_power_fail_counts),
+    "power_fail_counts_bus_loss": Probe(p_power_fail_counts),
     "stale_energy": Probe(p_energy_refreshes),
     "snd_nke_no_ack": Probe(p_snd_nke_ack),
     "accepts_bad_parity": Probe(p_bad_parity_ignored),

@@ -261,6 +261,16 @@ def _pmb_read(ser: serial.SerialBase, c_field: int) -> bytes:
     return bytes(data)
 
 
+#: VIF heads pyMeterBus's tables lack: it calls them "reserved" and gives the raw value, unscaled. EN 13757-3
+#: alternate extension table FB: E000 001n = reactive energy 10^(n-1) kvarh (libmbus decodes it as such)
+PMB_UNKNOWN_VIFS = {(0xFB, 0x02), (0xFB, 0x03)}
+
+
+def _pmb_unknown(rec: object) -> bool:
+    vif, vife = getattr(rec, "vif", None), tuple(getattr(rec, "vife", ()))
+    return vif is not None and bool(vife) and ((vif & 0xFF), vife[0] & 0x7F) in PMB_UNKNOWN_VIFS
+
+
 def compare_pymeterbus(raw: list[bytes], frames: list[LongFrame], emu: Emulator) -> list[str]:
     """pyMeterBus's decoding of each telegram against ours: identity, then every record's value, unit,
     function, storage, tariff and subunit."""
@@ -288,6 +298,9 @@ def compare_pymeterbus(raw: list[bytes], frames: list[LongFrame], emu: Emulator)
                 "tariff": (view.tariff, theirs.get("tariff", 0)),
                 "subunit": (view.subunit, theirs.get("device", 0)),
             }
+            if _pmb_unknown(rec):  # compare what pyMeterBus can: the raw value, not its unit or scale
+                pairs["value"] = (view.raw_value, theirs["value"])
+                pairs["unit"] = ("reserved", unit.lower())
             for field, (mine, other) in pairs.items():
                 same = (
                     math.isclose(float(mine), float(other), rel_tol=1e-9)

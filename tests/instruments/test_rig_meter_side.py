@@ -36,6 +36,19 @@ def test_a_bench_without_the_meter_model_has_the_meter_side_only_where_wired(
         assert {"meter_mains", "meter_load"} <= wired.capabilities
 
 
+def test_the_meter_mains_relay_closes_for_an_outage_and_opens_to_restore(
+    tmp_path: Path, physics: FakePhysics
+) -> None:
+    """``via: relay``: the channel's NC contact is in the meter's feed, closed = mains interrupted."""
+    rig = load_rig(edited(tmp_path, SIM_RIG, "  relay_settle_s: 0.0\n", METER_WIRING))
+    with open_bench(rig, physics=physics) as bench:
+        assert bench.relays is not None
+        bench.set_meter_mains(False)
+        assert bench.relays.closed_channels([107]) == {107: True}
+        bench.set_meter_mains(True)
+        assert bench.relays.closed_channels([107]) == {107: False}
+
+
 def test_a_real_rig_names_the_instrument_its_meter_wiring_lacks(tmp_path: Path) -> None:
     bench = Bench(load_rig(LAB_RIG))  # meter wiring declared, nothing connected
     assert not {"meter_mains", "meter_load"} & bench.capabilities

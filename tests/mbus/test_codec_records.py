@@ -75,6 +75,27 @@ def test_energy_in_mwh_from_fb_table() -> None:
     assert (v.quantity, v.unit, v.value) == ("energy", "Wh", 500000.0)
 
 
+def test_reactive_energy_from_fb_table() -> None:
+    """EN 13757-3 FB table E000 001n: reactive energy 10^(n-1) kvarh (FB 02 = 100 varh per count)."""
+    v = view("04 FB 02 C4 09 00 00")
+    assert (v.quantity, v.unit, v.value, v.problem) == ("reactive_energy", "varh", 250000.0, None)
+    assert view("04 FB 03 02 00 00 00").value == 2000.0
+
+
+def test_absolute_accumulation_from_the_fc_extension() -> None:
+    """EN 13757-3:2018 VIFE FC + E001 0000: accumulation of abs value, both signs (E350 OBIS 15.8.0)."""
+    v = view("04 83 FC 10 D2 04 00 00")
+    assert (v.quantity, v.value, v.modifiers, v.problem) == (
+        "energy",
+        1234.0,
+        ("accumulation_abs_both",),
+        None,
+    )
+    assert (
+        view("04 83 FC 11 D2 04 00 00").problem == "VIFE FC 11 is reserved in the combinable extension table"
+    )
+
+
 def test_voltage_and_current_from_fd_table() -> None:
     assert (view("02 FD 48 FC 08").quantity, view("02 FD 48 FC 08").value) == ("voltage", 230.0)
     current = view("02 FD 59 D2 04")  # FD 59: mA

@@ -8,6 +8,7 @@ telegram and failing a telegram with one wrong byte: VIF decade, storage number,
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from harness.expect import (
     ExpectationError,
@@ -35,7 +36,7 @@ HEADER = bytes.fromhex("67 45 23 71 96 15 20 02 01 00 00 00")
 HAND_WRITTEN_HEADS = {
     "meter_serial": "0C 78",  # BCD8, fabrication number
     "firmware": "0D FD 0E",  # variable length (text), FD table: firmware version
-    "active_tariff": "01 FD 1B",  # INT8, digital input
+    "status_word": "02 FD 1B",  # E350 C.5.0: one INT16 status word, digital input
     "energy_import_total": "04 03",  # INT32, energy 10^0 Wh
     "energy_import_t1": "84 10 03",  # DIFE tariff 1 (bits 4-5)
     "energy_import_t4": "84 80 10 03",  # tariff 4 = 0b100: low bits 00 in DIFE 1, 01 in DIFE 2
@@ -44,6 +45,11 @@ HAND_WRITTEN_HEADS = {
     "current_l1": "84 40 FD 5A",  # subunit 1; FD 5A = 10^-2 A (E350 readouts: 10 mA)
     "power_total": "04 2C",  # INT32, power 10^1 W (E350 readouts: 16.7 in kW, 10 W resolution)
     "power_fail_count": "02 FD 61",  # cumulation counter
+    "reactive_import_total": "04 FB 02",  # FB table E000 001n: reactive energy 10^(n-1) kvarh, n=0: 100 varh
+    "reactive_export_total": "04 FB 82 3C",  # the same, VIFE 3C backward flow (export, as 2.8.0)
+    "energy_absolute_total": "04 83 FC 10",  # OBIS 15.8.0: VIFE FC 10 = accumulation of abs value, both signs
+    "event_counter_1": "82 10 FD 61",  # OBIS 82.8.1: INT16 counter, DIFE tariff 1 (OBIS E group)
+    "event_counter_2": "82 20 FD 61",  # OBIS 82.8.2: DIFE tariff 2
 }
 
 
@@ -130,10 +136,34 @@ def test_a_value_sent_ten_times_too_large_differs_from_the_meter() -> None:
 
 
 def test_an_enumerated_register_is_compared_exactly() -> None:
-    tariff = next(e for e in expected_records(load_profile()) if e.register == "active_tariff")
-    assert not tariff.numeric
-    assert value_problem(tariff, 2, [1, 1]) is not None  # within "one count" yet wrong
-    assert value_problem(tariff, 1, [1, 1]) is None
+    status = next(e for e in expected_records(load_profile()) if e.register == "status_word")
+    assert not status.numeric
+    assert value_problem(status, 0x0401, [0x0400, 0x0400]) is not None  # within "one count" yet wrong
+    assert value_problem(status, 0x0400, [0x0400, 0x0400]) is None
+
+
+@pytest.mark.parametrize(
+    ("record", "tariff", "breaker"),
+    [
+        ("02 FD 1B 00 04", 1, 1),  # "0400" in E350 readouts: rate 1, disconnector closed
+        ("02 FD 1B 01 04", 2, 1),  # "0401": rate 2
+        ("02 FD 1B 04 00", 5, 0),  # rate 5, disconnector open
+    ],
+)
+def test_status_word_fields_are_read_by_their_names(record: str, tariff: int, breaker: int) -> None:
+    """C.5.0 is one word (E350 readouts); the profile's bit fields give the active rate and the breaker."""
+    values = register_values(expected_records(load_profile()), [_frame(bytes.fromhex(record))])
+    assert (values["active_tariff"], values["breaker"]) == (tariff, breaker)
+
+
+def test_a_status_word_needs_fields_that_do_not_overlap() -> None:
+    word = {"name": "status_word", "obis": "C.5.0", "source": "status_word", "quantity": "digital_input"}
+    word |= {"unit": "", "coding": "INT16", "vif": 0xFD, "vife": [0x1B], "scale": 1, "telegram": 0}
+    overlap = [{"name": "active_tariff", "lsb": 0, "width": 3}, {"name": "breaker", "lsb": 2}]
+    with pytest.raises(ValidationError, match="overlaps"):
+        _profile(word | {"fields": overlap})
+    with pytest.raises(ValidationError, match="needs bit fields"):
+        _profile(word)
 
 
 def test_voltage_resolution_comes_from_the_vif_exponent() -> None:
@@ -207,18 +237,18 @@ def test_every_assumes_entry_names_an_assumption_of_the_shipped_profile() -> Non
     # the check itself notices a confirmed value: drop the flag of one register and it no longer matches
     confirmed = load_profile().model_dump()
     for reg in confirmed["registers"]:
-        if reg["name"] == "active_tariff":
+        if reg["name"] == "status_word":
             reg["assumption"] = False
-    assert "registers.active_tariff" not in _assumed_paths(DeviceProfile.model_validate(confirmed))
+    assert "registers.status_word" not in _assumed_paths(DeviceProfile.model_validate(confirmed))
 
 
 @pytest.mark.parametrize(
     ("register", "got", "before", "after", "agrees"),
     [
-        ("active_tariff", 2, 1, 1, False),  # a tariff off by one
-        ("active_tariff", 2, 1, 3, False),  # an enumeration between two readings is neither
-        ("active_tariff", 3, 1, 3, True),  # the rate changed during the read-out
-        ("breaker", 0, 1, 1, False),
+        ("status_word", 0x0401, 0x0400, 0x0400, False),  # a tariff off by one
+        ("status_word", 0x0401, 0x0400, 0x0402, False),  # an enumeration between two readings is neither
+        ("status_word", 0x0402, 0x0400, 0x0402, True),  # the rate changed during the read-out
+        ("status_word", 0x0000, 0x0400, 0x0400, False),  # the breaker bit lost
         ("error_flags", 0x0101, 0x0100, 0x0100, False),
         ("power_fail_count", 4, 3, 3, False),  # a counter one too high
         ("power_fail_count", 4, 3, 5, True),  # a counter inside the readings' span, exactly
