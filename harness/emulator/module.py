@@ -201,6 +201,21 @@ class Cmi1020:
             self.sync(now_s)
             self._stale = self.meter.snapshot()
 
+    def startup_s(self) -> float:
+        """Emulated seconds from bus power-up until the module answers (EN 13757-2:2018 4.2.2.11)."""
+        startup = self.profile.startup
+        if "slow_startup" in self.faults:
+            return 1.5 * startup.max_delay_s
+        return startup.typical_s
+
+    def ready(self, now_s: float) -> bool:
+        """Powered and past its startup time: until then requests go unanswered."""
+        return self.powered and now_s - self._powered_since_s >= self.startup_s()
+
+    def power_up_chatter(self) -> bytes:
+        """What the module's transmitter puts on the bus as it powers up: nothing (fault: a stray byte)."""
+        return b"\x00" if "startup_chatter" in self.faults else b""
+
     def current_a(self, wall_now: float) -> float:
         """Bus current drawn: quiescent (unit loads) plus space current while sending (EN 13757-2)."""
         if not self.powered:
@@ -281,8 +296,8 @@ class Cmi1020:
 
     def handle(self, frame: Frame, now_s: float) -> Response | None:
         """Process one request frame addressed to the line; return the reply or None (silence)."""
-        if not self.powered or isinstance(frame, AckFrame):
-            return None
+        if not self.ready(now_s) or isinstance(frame, AckFrame):
+            return None  # unpowered, or still starting up (EN 13757-2:2018 4.2.2.11): silence
         if frame.a == ADDR_BROADCAST_NO_REPLY and "broadcast_255_not_executed" in self.faults:
             return None
         if isinstance(frame, ShortFrame):
