@@ -17,6 +17,7 @@ import pytest
 
 from fixtures.checks import wait_std
 from fixtures.dut import NOMINAL_VOLTS, answers, set_local_baud
+from fixtures.mbus import wait_started
 from harness.master import NoReply, Reply, raw
 from harness.mbus import AckFrame, LongFrame, LongHeader, ShortFrame, encode
 from harness.mbus.model import (
@@ -201,7 +202,7 @@ def _power_cycle(bench: Any, master: Any, station: Any, baud: int) -> None:
     bench.power_off()
     wait_std(station, POWER_OFF_S)
     bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S)
+    wait_started(station)
     set_local_baud(master, baud)
 
 
