@@ -129,6 +129,7 @@ class Cmi1020:
         self._last_more_follow = False
         self._resume_after_nke = False  # fault nke_no_restart: a SND_NKE that did not reset the read-out
         self._powered_since_s = now
+        self._ready_from_s = now  #: emulated instant the module answers from (end of its startup)
         self._last_exchange_s = float("-inf")
         self._stale: MeterSnapshot | None = None
         #: wall-clock instant until which the module is sending (space current flows)
@@ -190,6 +191,7 @@ class Cmi1020:
         link = self.profile.link
         self.powered = True
         self._powered_since_s = now_s
+        self._ready_from_s = now_s + self.startup_s()
         if "loses_address_after_power_cycle" in self.faults:
             self.primary_address = 0
         elif link.address_after_power_cycle == "default":
@@ -201,6 +203,10 @@ class Cmi1020:
             self.sync(now_s)
             self._stale = self.meter.snapshot()
 
+    def assume_started(self) -> None:
+        """A module found already running (an emulator started with the bus powered): its startup is over."""
+        self._ready_from_s = float("-inf")
+
     def startup_s(self) -> float:
         """Emulated seconds from bus power-up until the module answers (EN 13757-2:2018 4.2.2.11)."""
         startup = self.profile.startup
@@ -210,7 +216,7 @@ class Cmi1020:
 
     def ready(self, now_s: float) -> bool:
         """Powered and past its startup time: until then requests go unanswered."""
-        return self.powered and now_s - self._powered_since_s >= self.startup_s()
+        return self.powered and now_s >= self._ready_from_s
 
     def power_up_chatter(self) -> bytes:
         """What the module's transmitter puts on the bus as it powers up: nothing (fault: a stray byte)."""

@@ -6,6 +6,7 @@ rate inputs, button and LED). Running it on both emulators shows the probe can f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,12 +17,13 @@ from harness.emulator.faults import FAULTS, UnknownFaultError, validate_faults
 from harness.emulator.oracle import Oracle
 from harness.mbus import encode
 from harness.mbus.model import CI_APPLICATION_RESET, REQ_UD1, SND_UD, ControlFrame, ShortFrame
-from harness.mbus.timing import reply_window
+from harness.mbus.timing import char_time_s, reply_window
 
 from .helpers import (
     ACK,
     RawLink,
     baud_switch,
+    power_cycle,
     read_all,
     read_register,
     req_ud2,
@@ -131,8 +133,7 @@ def p_baud_300(emu: Emulator, link: RawLink) -> None:
 
 def p_address_kept(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(set_address(0, 5)) == ACK
-    emu.physics.set_bus_voltage(0.0)
-    emu.physics.set_bus_voltage(36.0)
+    power_cycle(emu)
     assert link.exchange(snd_nke(5)) == ACK
 
 
@@ -152,8 +153,7 @@ def p_button_toggles_breaker(emu: Emulator, link: RawLink) -> None:
 
 def p_power_fail_counts(emu: Emulator, link: RawLink) -> None:
     before = read_register(emu, link, "power_fail_count")
-    emu.physics.set_bus_voltage(0.0)
-    emu.physics.set_bus_voltage(36.0)
+    power_cycle(emu)
     assert read_register(emu, link, "power_fail_count") == before + 1  # type: ignore[operator]
 
 
@@ -231,8 +231,7 @@ def p_a_field_is_own_address(emu: Emulator, link: RawLink) -> None:
 
 def p_deselected_after_power_cycle(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(select(emu.profile.identity.id)) == ACK
-    emu.physics.set_bus_voltage(0.0)
-    emu.physics.set_bus_voltage(36.0)
+    power_cycle(emu)
     assert link.exchange(req_ud2(253), window_factor=SILENCE_WINDOW) == b""
 
 
@@ -296,8 +295,7 @@ def p_app_reset_keeps_address(emu: Emulator, link: RawLink) -> None:
 def p_baud_kept_after_power_cycle(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(baud_switch(0, 0xB8)) == ACK
     link.set_format(baud=300)
-    emu.physics.set_bus_voltage(0.0)
-    emu.physics.set_bus_voltage(36.0)
+    power_cycle(emu)
     assert link.exchange(snd_nke(0)) == ACK, "no answer at 300 Bd after a power cycle (profile: keep)"
 
 
@@ -349,6 +347,40 @@ def p_falling_edge_takes_detection_time(emu: Emulator, link: RawLink) -> None:
     assert read_register(emu, link, "active_tariff") != default, "low level taken before 5 s"
     emu.physics.advance_s(1.5)
     assert read_register(emu, link, "active_tariff") == default, "low level not taken after 5 s"
+
+
+def p_no_pause_inside_a_telegram(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(0)) == ACK
+    link.port.write(req_ud2(0, fcb=1))
+    got, last, deadline = bytearray(), time.monotonic(), time.monotonic() + 2.0
+    while time.monotonic() < deadline and (not got or time.monotonic() - last < 0.2):
+        b = link.port.read(1)
+        if b:
+            gap = time.monotonic() - last - char_time_s(2400)
+            if got:  # 5 character times of idle line: far beyond any tolerance, far above loopback jitter
+                assert gap < 5 * char_time_s(2400), f"{gap * 1e3:.1f} ms idle after character {len(got)}"
+            got += b
+            last = time.monotonic()
+    rsp(bytes(got))
+
+
+def p_startup_within_limit(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_bus_voltage(0.0)
+    emu.physics.set_bus_voltage(36.0)
+    limit_wall = time.monotonic() + emu.profile.startup.max_delay_s * emu.time_scale
+    while time.monotonic() < limit_wall:
+        if link.exchange(snd_nke(0)) == ACK:
+            return
+    raise AssertionError(f"no answer within {emu.profile.startup.max_delay_s} s of power-up")
+
+
+def p_quiet_at_power_up(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_bus_voltage(0.0)
+    link.port.read(link.port.in_waiting)
+    emu.physics.set_bus_voltage(36.0)
+    time.sleep(emu.profile.startup.max_delay_s * emu.time_scale / 10)
+    stray = link.port.read(16)
+    assert stray == b"", f"bytes on the line at power-up: [{stray.hex(' ')}]"
 
 
 @dataclass(frozen=True)
@@ -423,6 +455,9 @@ PROBES: dict[str, Probe] = {
     "input3_dead": Probe(_tariff_after(3, 230.0, 6.5, detected=True)),
     "falling_edge_immediate": Probe(p_falling_edge_takes_detection_time, REAL_TIME),
     "falling_edge_latched": Probe(p_falling_edge_takes_detection_time, REAL_TIME),
+    "reply_pause": Probe(p_no_pause_inside_a_telegram, REAL_TIME),
+    "slow_startup": Probe(p_startup_within_limit, {"time_scale": 0.02}),
+    "startup_chatter": Probe(p_quiet_at_power_up),
 }
 
 
