@@ -214,3 +214,84 @@ def test_first_answer_comes_within_the_startup_delay(
         f"no E5 to SND_NKE at primary address {dut.address} within {limit_s:g} s of bus power-up "
         "(EN 13757-2:2018 4.2.2.11 startup delay, limit from the device profile)"
     )
+
+
+#: read-out + immediate request pairs per baud for the busy-module reply timing
+BUSY_SAMPLES = 3
+
+
+@pytest.mark.requirement("LL-REPLY-WINDOW")
+@pytest.mark.time_bound(
+    lambda p: 2 * BUSY_SAMPLES * (p.telegram_count + 1) * reply_window(min(p.link.bauds))[1]
+)
+@pytest.mark.parametrize("baud", [2400, 300])
+def test_reply_window_holds_while_the_module_reads_its_meter(
+    dut: Any, master: Any, station: Any, profile: Any, bus_monitor: Any, baud: int
+) -> None:
+    """For each read-out telegram the module exchanges data with the E350 (product sheet: green LED
+    'communication with meter'; its duration is the profile's ``ui.meter_exchange_s``). A SND_NKE sent as
+    soon as the telegram is in reaches the module while it is busy with the meter; its reply must still
+    start inside the EN 13757-2 window, at both ends, at each baud."""
+    from testcases.test_link_layer import reply_start_latency
+
+    if baud not in dut.bauds:
+        pytest.skip(f"the device profile does not list {baud} Bd")
+    if baud != dut.baud:
+        master.change_baud(dut.address, baud)
+    low, high = reply_window(baud)
+    scale = station.state.time_scale
+    allowance_s = station.rig.uncertainty.latency_allowance_s
+    monitored = bus_monitor is not None and bus_monitor.baud == baud
+    if monitored:
+        bus_monitor.clear()
+    nke = _short(SND_NKE, dut.address)
+    busy: list[tuple[Any, float]] = []
+    master.link_reset(dut.address)
+    for i in range(BUSY_SAMPLES):
+        # the telegram is complete by its L field: send the next request at once, not after a silence
+        request = _short(REQ_UD2 | C_FCV | (C_FCB if i % 2 == 0 else 0), dut.address)
+        telegram = master.transact(request, end_silence_s=0.0)
+        assert telegram.ok and telegram.last_byte_at is not None, f"read-out {i + 1}: {telegram.problem}"
+        reply = master.transact(nke)
+        since_s = (reply.request_end - telegram.last_byte_at) / scale
+        if since_s >= profile.ui.meter_exchange_s:
+            pytest.skip(
+                f"the bench took {since_s:.3f} s from a telegram to the next request: longer than the "
+                f"module's meter exchange ({profile.ui.meter_exchange_s:g} s), so it was not busy"
+            )
+        busy.append((reply, since_s))
+    conditions = {"baud": baud, "busy": "meter exchange after a read-out"}
+    if not monitored:
+        for reply, since_s in busy:
+            assert reply.latency_s is not None
+            value, uncertainty = reply_start_latency(reply.latency_s, baud, scale, allowance_s)
+            measure(
+                "reply_latency",
+                value,
+                "s",
+                low=low,
+                high=high,
+                uncertainty=uncertainty,
+                requirement="LL-REPLY-WINDOW",
+                conditions={**conditions, "side": "master", "since_read_out_s": round(since_s, 4)},
+                defer=True,
+            )
+        return
+    seen = bus_monitor.wait_for_replies(2 * BUSY_SAMPLES + 1, timeout_s=2 * master.reply_timeout_s() + 1.0)
+    acks = [ex for ex in seen if ex.reply is not None and ex.request.data == nke]
+    decided = [ex for ex in acks[1:] if ex.request_end_resolved]  # the first E5 answers the link reset
+    assert decided, "the bus monitor resolved none of the requests sent while the module was busy"
+    for ex in decided:
+        check = judge_exchange(ex, resolution_s=bus_monitor.resolution_s).reply_delay
+        assert check is not None
+        measure(
+            "reply_latency",
+            check.value_s,
+            "s",
+            low=low,
+            high=high,
+            uncertainty=check.uncertainty_s,
+            requirement="LL-REPLY-WINDOW",
+            conditions={**conditions, "side": "line", "method": "bus monitor"},
+            defer=True,
+        )
