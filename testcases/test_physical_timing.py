@@ -217,7 +217,7 @@ def test_first_answer_comes_within_the_startup_delay(
 
 
 #: read-out + immediate request pairs per baud for the busy-module reply timing
-BUSY_SAMPLES = 3
+BUSY_SAMPLES = 2
 
 
 @pytest.mark.requirement("LL-REPLY-WINDOW")
