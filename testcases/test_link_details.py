@@ -34,8 +34,6 @@ from harness.mbus.model import (
 C_ACD = 0x20
 #: power off long enough for any module to lose volatile state (standard seconds, not mandated)
 POWER_OFF_S = 0.5
-#: time at nominal voltage before the module is addressed again (standard seconds, not mandated)
-SETTLE_S = 0.05
 #: REQ_UD1 polls to empty pending class 1 data before ACD is judged
 CLASS1_POLLS = 3
 
