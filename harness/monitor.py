@@ -133,6 +133,41 @@ def line_envelope_ns(stamps_ns: tuple[int, ...], char_ns: float) -> tuple[int, .
     return tuple(out)
 
 
+def frame_gaps_s(stamps_ns: tuple[int, ...], *, baud: int, time_scale: float = 1.0) -> tuple[float, ...]:
+    """Idle line between consecutive characters of one frame, line seconds (0 = back to back). Pure.
+
+    ``stamps_ns`` holds each byte's arrival at a receiver (a monitor's UART, or a master's read chunk: every
+    byte of a chunk stamped with the chunk's arrival); :func:`line_envelope_ns` takes out what a later byte
+    proves was delivery delay, one character time is the character itself (EN 13757-2 8E1)."""
+    char = char_time_s(baud)
+    env = line_envelope_ns(stamps_ns, char * time_scale / _NS)
+    return tuple((b - a) * _NS / time_scale - char for a, b in itertools.pairwise(env))
+
+
+def judge_gaps(
+    gaps_s: Iterable[float], *, baud: int, uncertainty_s: float, allowance_s: float | None = None
+) -> tuple[TimingCheck, ...]:
+    """Judge every inter-character gap of one frame (line seconds) against the gap allowance. Pure.
+
+    EN 13757-2 / FT1.2: no pause inside a frame; ``allowance_s`` is the tolerance (the device profile's
+    ``link.inter_char_gap_max_bit_times``, an assumption), by default :func:`inter_char_gap_allowance_s`.
+    ``uncertainty_s`` is that of one interval between two timestamps (line seconds)."""
+    allowance = inter_char_gap_allowance_s(baud) if allowance_s is None else allowance_s
+    return tuple(
+        TimingCheck(
+            f"reply_gap[{i}]",
+            gap,
+            None,
+            allowance,
+            uncertainty_s,
+            verdict_of(gap, None, allowance, uncertainty_s),
+            "EN 13757-2 / FT1.2: no pause inside a frame",
+            assumption=True,
+        )
+        for i, gap in enumerate(gaps_s)
+    )
+
+
 @dataclass(frozen=True)
 class Exchange:
     """A master's request and the slave frame that followed it (if any), timed on the monitor's clock."""
@@ -173,8 +208,7 @@ class Exchange:
     def _gaps(self, frame: MonitoredFrame | None) -> tuple[float, ...]:
         if frame is None:
             return ()
-        char = char_time_s(self.baud)
-        return tuple(self._line_s(b - a) - char for a, b in itertools.pairwise(self._envelope(frame)))
+        return frame_gaps_s(frame.stamps_ns, baud=self.baud, time_scale=self.time_scale)
 
     @property
     def request_end_resolved(self) -> bool | None:
@@ -252,13 +286,16 @@ class ExchangeTiming:
         return max(self.gaps, key=lambda c: c.value_s, default=None)
 
 
-def judge_exchange(exchange: Exchange, *, resolution_s: float) -> ExchangeTiming:
+def judge_exchange(
+    exchange: Exchange, *, resolution_s: float, gap_allowance_s: float | None = None
+) -> ExchangeTiming:
     """Judge one exchange's bus-side timing. Pure.
 
     ``resolution_s`` is the monitor's uncertainty of one interval between two of its timestamps, in the
     monitor's (wall) seconds; on a simulated bench it is scaled to line time like the intervals.
     Reply delay: EN 13757-2 reply window (:func:`reply_window`). Gaps: EN 13757-2 / FT1.2 "no pause
-    inside a frame", with the tolerance of :func:`inter_char_gap_allowance_s` (an assumption).
+    inside a frame", with the tolerance ``gap_allowance_s`` (line seconds; the device profile's
+    ``link.inter_char_gap_max_bit_times``), by default :func:`inter_char_gap_allowance_s` (an assumption).
     """
     if resolution_s < 0:
         raise ValueError(f"resolution_s must be >= 0, got {resolution_s}")
@@ -274,20 +311,7 @@ def judge_exchange(exchange: Exchange, *, resolution_s: float) -> ExchangeTiming
                 rule + " (not decided: the request's end reached the monitor late)",
             )
         reply_check = TimingCheck("reply_delay", delay, low, high, u, verdict, rule)
-    allowance = inter_char_gap_allowance_s(exchange.baud)
-    gaps = tuple(
-        TimingCheck(
-            f"reply_gap[{i}]",
-            gap,
-            None,
-            allowance,
-            u,
-            verdict_of(gap, None, allowance, u),
-            "EN 13757-2 / FT1.2: no pause inside a frame",
-            assumption=True,
-        )
-        for i, gap in enumerate(exchange.reply_gaps_s)
-    )
+    gaps = judge_gaps(exchange.reply_gaps_s, baud=exchange.baud, uncertainty_s=u, allowance_s=gap_allowance_s)
     return ExchangeTiming(exchange, reply_check, gaps)
 
 

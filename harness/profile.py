@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.datafile import read_yaml_mapping
 from harness.mbus.model import BAUD_BY_CI, Coding, Function
+from harness.mbus.timing import INTER_CHAR_GAP_MAX_BIT_TIMES
 
 SHIPPED_PROFILE = Path(__file__).resolve().parent / "profiles" / "cmi1020-e350.yaml"
 
@@ -90,6 +91,11 @@ class Link(_Strict):
     #: what a power cycle does to the configured primary address and baud ("keep" or "default")
     address_after_power_cycle: Literal["keep", "default"] = "keep"
     baud_after_power_cycle: Literal["keep", "default"] = "keep"
+    #: longest idle line tolerated between two characters of one frame, in bit times. EN 13757-2 takes its
+    #: frames from IEC 60870-5-1 FT1.2, which admits no idle line inside a frame; our notes give no tolerance
+    #: for a measured gap, so the default (one character time, a third of the 33-bit inter-frame idle) is an
+    #: assumption of this profile section.
+    inter_char_gap_max_bit_times: float = Field(default=INTER_CHAR_GAP_MAX_BIT_TIMES, gt=0, le=33)
     assumption: bool = False
 
     @field_validator("bauds")
@@ -110,6 +116,30 @@ class Link(_Strict):
     def reply_delay_s(self, baud: int) -> float:
         """Nominal delay from the end of a request to the start bit of the reply, unscaled."""
         return self.reply_delay_bit_times / baud + self.reply_delay_extra_s
+
+    def inter_char_gap_allowance_s(self, baud: int) -> float:
+        """Longest idle line tolerated inside a frame at ``baud`` (see ``inter_char_gap_max_bit_times``)."""
+        return self.inter_char_gap_max_bit_times / baud
+
+
+class Startup(_Strict):
+    """Startup after bus power-up (EN 13757-2:2018 4.2.2.11 'Startup delay').
+
+    ``max_delay_s`` is the limit: the module answers correctly within it after the bus voltage appears,
+    and puts nothing on the bus before. The clause's number is not in our notes, so the shipped value is
+    an assumption. ``typical_s`` is how long the module itself needs (what the emulator models, and what
+    the suite waits after every power-up before it talks to the module); it must not exceed the limit.
+    """
+
+    max_delay_s: float = Field(default=3.0, gt=0)
+    typical_s: float = Field(default=0.05, ge=0)
+    assumption: bool = True
+
+    @model_validator(mode="after")
+    def _typical_within_limit(self) -> Startup:
+        if self.typical_s > self.max_delay_s:
+            raise ValueError(f"typical_s {self.typical_s} must not exceed max_delay_s {self.max_delay_s}")
+        return self
 
 
 class MarkCurrentLimits(_Strict):
@@ -341,6 +371,7 @@ class DeviceProfile(_Strict):
     name: str
     identity: Identity
     link: Link
+    startup: Startup = Field(default_factory=Startup)
     supply: Supply
     rate_inputs: RateInputs
     ui: Ui

@@ -17,6 +17,7 @@ import pytest
 
 from fixtures.checks import wait_std
 from fixtures.dut import NOMINAL_VOLTS, answers, set_local_baud
+from fixtures.mbus import wait_started
 from harness.master import NoReply, Reply, raw
 from harness.mbus import AckFrame, LongFrame, LongHeader, ShortFrame, encode
 from harness.mbus.model import (
@@ -39,8 +40,6 @@ C_DFC = 0x10
 SND_UD_IN_A_ROW = 3
 #: power off long enough for any module to lose volatile state (standard seconds, not mandated)
 POWER_OFF_S = 0.5
-#: time at nominal voltage before the module is addressed again (standard seconds, not mandated)
-SETTLE_S = 0.05
 #: REQ_UD1 polls to empty pending class 1 data before ACD is judged
 CLASS1_POLLS = 3
 
@@ -232,7 +231,7 @@ def _power_cycle(bench: Any, master: Any, station: Any, baud: int) -> None:
     bench.power_off()
     wait_std(station, POWER_OFF_S)
     bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S)
+    wait_started(station)
     set_local_baud(master, baud)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from fixtures.checks import measured_supply_v, sweep_volts, wait_std
 from fixtures.dut import NOMINAL_VOLTS, answers
+from fixtures.mbus import wait_started
 from harness.expect import max_quiescent_current_a
 from harness.measure import measure
 
@@ -90,7 +91,7 @@ def test_recovers_from_brownout_with_configuration_kept(
     bench.power_dut(BROWNOUT_VOLTS, "+")
     wait_std(station, 0.5, what=f"brown-out at {BROWNOUT_VOLTS:g} V")
     bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S, what=f"start-up at {NOMINAL_VOLTS:g} V")
+    wait_started(station, what=f"start-up at {NOMINAL_VOLTS:g} V")
     assert answers(master, new_address), (
         f"after a brown-out to {BROWNOUT_VOLTS} V the module no longer answers at primary address "
         f"{new_address} at {slow} Bd: configuration lost"

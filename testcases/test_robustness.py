@@ -13,6 +13,7 @@ import pytest
 from fixtures.bench import expected_slave_count
 from fixtures.checks import wait_std
 from fixtures.dut import NOMINAL_VOLTS, answers, ping
+from fixtures.mbus import wait_started
 from harness.master import CollisionError, LineError
 from harness.mbus import encode
 from harness.mbus.model import (
@@ -81,7 +82,7 @@ def test_repeated_power_cycles_keep_the_configuration(
         bench.power_dut(
             NOMINAL_VOLTS, "+" if cycle % 2 == 0 else "-" if "polarity" in bench.capabilities else "+"
         )
-        wait_std(station, 0.05, what=f"start-up, power cycle {cycle + 1}")
+        wait_started(station, what=f"start-up, power cycle {cycle + 1}")
         assert answers(master, address), f"power cycle {cycle + 1}: no answer at primary address {address}"
 
 

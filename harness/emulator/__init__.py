@@ -172,6 +172,8 @@ class Emulator:
             self.endpoints["pty"] = self._pty.path
         if options.powered:
             self.physics.set_bus_voltage(POWERED_VOLTS)
+            for slave in self.slaves:  # powered from the start: already past its startup time
+                slave.assume_started()
         self._stopped = False
 
     @property

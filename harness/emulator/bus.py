@@ -39,6 +39,12 @@ from harness.mbus.model import Frame, MBusError
 
 _START_BYTES = (0xE5, 0x10, 0x68)
 
+#: fault ``reply_pause``: idle line of 10 character times (110 bits) after character 10 of each reply
+FAULT_PAUSE_AFTER_CHAR = 10
+FAULT_PAUSE_IDLE_BITS = 110
+#: fault ``startup_chatter``: the stray byte leaves this long (emulated s) after bus power-up
+POWER_UP_CHATTER_S = 0.01
+
 NoiseMode = Literal["drop", "garble", "mixed"]
 NOISE_MODES: tuple[NoiseMode, ...] = ("drop", "garble", "mixed")
 
@@ -281,8 +287,34 @@ class Bus:
         with self._lock:
             self.volts = volts
             now = self.clock.now_s()
+            wall = time.monotonic()
             for s in self.slaves:
+                was_powered = s.powered
                 s.set_bus_voltage(volts, now)
+                chatter = s.power_up_chatter() if s.powered and not was_powered else b""
+                if chatter:  # a transmitter that glitches while its supply comes up
+                    self._emit(s, chatter, wall + POWER_UP_CHATTER_S * self.clock.time_scale)
+
+    def _emit(self, slave: Cmi1020, data: bytes, start_wall: float) -> None:
+        """Put bytes from ``slave`` on the line at ``start_wall`` that answer no request (every master port
+        and listener reads them, like any current pulses on the line)."""
+        ts = self.clock.time_scale
+        tx = Transmission(data, slave.fmt)
+        finish = start_wall + len(data) * slave.fmt.bits_per_char / slave.fmt.baud * ts
+        slave.sending_until_wall = finish
+        for port in [*self.ports, *self.monitors]:
+            chars = receive([tx], port.fmt)
+            for ch, at in zip(chars, _char_ends([tx], chars, start_wall, finish, ts), strict=True):
+                self._scheduler.at(at, _deliver(port, bytes([ch.value])))
+
+    def _pauses(self, slave: Cmi1020) -> Pauses:
+        """Idle line inside ``slave``'s replies: set by :meth:`set_reply_pause`, or by the fault
+        ``reply_pause`` (10 character times after character 10)."""
+        if slave.index in self.reply_pauses:
+            return self.reply_pauses[slave.index]
+        if "reply_pause" in slave.faults:
+            return ((FAULT_PAUSE_AFTER_CHAR, FAULT_PAUSE_IDLE_BITS),)
+        return ()
 
     def current_a(self) -> float:
         wall = time.monotonic()
@@ -353,7 +385,7 @@ class Bus:
             # slaves never start on the same bit: each has its own oscillator and firmware timing
             # quantised to whole bits, which keeps the wired-AND of up to 250 replies cheap
             offset_bits = float(round((start - t0) / ts * resp.fmt.baud) + (k % 7))
-            tx = Transmission(resp.data, resp.fmt, offset_bits, self.reply_pauses.get(slave.index, ()))
+            tx = Transmission(resp.data, resp.fmt, offset_bits, self._pauses(slave))
             sources.append(tx)
             bits = len(resp.data) * resp.fmt.bits_per_char + tx.idle_bits
             t_end = t0 + (offset_bits + bits) / resp.fmt.baud * ts

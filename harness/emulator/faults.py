@@ -51,6 +51,25 @@ FAULTS: dict[str, FaultInfo] = dict(
             "EN 13757-2 reply window",
         ),
         _f(
+            "reply_pause",
+            "each reply longer than 11 characters pauses 10 character times (110 idle bits) after "
+            "character 10",
+            "timing",
+            "EN 13757-2 / FT1.2: no pause inside a frame",
+        ),
+        _f(
+            "slow_startup",
+            "after bus power-up the module answers only after 1.5 x the profile's startup delay limit",
+            "physical layer",
+            "EN 13757-2:2018 4.2.2.11 startup delay",
+        ),
+        _f(
+            "startup_chatter",
+            "the module's transmitter puts a stray 00 byte on the bus 10 ms after bus power-up",
+            "physical layer",
+            "EN 13757-2:2018 4.2.2.11 startup delay (no bus disturbance before the first answer)",
+        ),
+        _f(
             "answers_unselected",
             "answers REQ_UD2 to address 253 even when not selected",
             "addressing",

@@ -132,6 +132,7 @@ class Cmi1020:
         self._last_more_follow = False
         self._resume_after_nke = False  # fault nke_no_restart: a SND_NKE that did not reset the read-out
         self._powered_since_s = now
+        self._ready_from_s = now  #: emulated instant the module answers from (end of its startup)
         self._last_exchange_s = float("-inf")
         self._stale: MeterSnapshot | None = None
         #: toggled on each refused rate change (sent in the header status byte, profile refusal_status_bit)
@@ -204,6 +205,7 @@ class Cmi1020:
         link = self.profile.link
         self.powered = True
         self._powered_since_s = now_s
+        self._ready_from_s = now_s + self.startup_s()
         if "loses_address_after_power_cycle" in self.faults:
             self.primary_address = 0
         elif link.address_after_power_cycle == "default":
@@ -263,6 +265,25 @@ class Cmi1020:
         if "space_current_high" in self.faults:
             return 24e-3
         return self.profile.supply.space_current_ma * 1e-3
+
+    def assume_started(self) -> None:
+        """A module found already running (an emulator started with the bus powered): its startup is over."""
+        self._ready_from_s = float("-inf")
+
+    def startup_s(self) -> float:
+        """Emulated seconds from bus power-up until the module answers (EN 13757-2:2018 4.2.2.11)."""
+        startup = self.profile.startup
+        if "slow_startup" in self.faults:
+            return 1.5 * startup.max_delay_s
+        return startup.typical_s
+
+    def ready(self, now_s: float) -> bool:
+        """Powered and past its startup time: until then requests go unanswered."""
+        return self.powered and now_s >= self._ready_from_s
+
+    def power_up_chatter(self) -> bytes:
+        """What the module's transmitter puts on the bus as it powers up: nothing (fault: a stray byte)."""
+        return b"\x00" if "startup_chatter" in self.faults else b""
 
     def current_a(self, wall_now: float) -> float:
         """Bus current drawn at ``wall_now``: the mark current, plus the space current during each space
@@ -365,8 +386,8 @@ class Cmi1020:
 
     def handle(self, frame: Frame, now_s: float) -> Response | None:
         """Process one request frame addressed to the line; return the reply or None (silence)."""
-        if not self.powered or isinstance(frame, AckFrame):
-            return None
+        if not self.ready(now_s) or isinstance(frame, AckFrame):
+            return None  # unpowered, or still starting up (EN 13757-2:2018 4.2.2.11): silence
         if "space_current_when_silent" in self.faults and not self._addressed(frame.a):
             self._key_without_sending()
         if frame.a == ADDR_BROADCAST_NO_REPLY and "broadcast_255_not_executed" in self.faults:

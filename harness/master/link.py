@@ -61,6 +61,9 @@ class Reply:
     #: ``"echo"``: ``latency_s`` runs from ``echo_end_at``; ``"request"``: from the end of the request
     #: (``request_end``, or where an echo and the reply came in one read, the earliest it can have ended)
     latency_from: LatencyReference = "request"
+    #: each read chunk as ``(bytes received so far, monotonic arrival time)``: every byte of a chunk
+    #: had ended on the line by its arrival time; the chunk boundaries bound the byte timing
+    chunks: tuple[tuple[int, float], ...] = field(default=())
 
     @property
     def empty(self) -> bool:
@@ -74,6 +77,14 @@ class Reply:
     @property
     def is_ack(self) -> bool:
         return self.ok and self.data == b"\xe5"
+
+    @property
+    def byte_arrivals(self) -> tuple[float, ...]:
+        """Monotonic arrival time of every byte of ``data``: the arrival of the chunk that carried it."""
+        out: list[float] = []
+        for received, t in self.chunks:
+            out.extend([t] * (received - len(out)))
+        return tuple(out)
 
 
 def _hex(data: bytes) -> str:
@@ -386,6 +397,7 @@ class SerialLink:
         timeout_s: float | None = None,
         listen_until: float | None = None,
         silence_s: float | None = None,
+        incomplete_silence_s: float | None = None,
     ) -> Reply:
         """Collect the reply to ``request``.
 
@@ -393,8 +405,9 @@ class SerialLink:
         byte, then reads until the frame is complete (``frame_length``) and the line has been silent for
         :meth:`silence_s`. With ``listen_until`` it keeps listening until that time after a complete frame,
         so a second, slower responder is seen as a collision instead of being missed. ``silence_s``
-        overrides the end-of-reply silence once a frame is complete (an incomplete one always gets the
-        full :meth:`silence_s`).
+        overrides the end-of-reply silence once a frame is complete; ``incomplete_silence_s`` (default
+        :meth:`silence_s`) is how long a frame still incomplete may pause before the reply is taken as cut
+        off (a gap test listens longer, to measure a pause instead of losing the rest of the frame).
         """
         if timeout_s is None:
             timeout_s = self.reply_timeout_s()
@@ -413,11 +426,17 @@ class SerialLink:
         buf = bytearray(chunk)
         t_last = t_first
         gap_timeout = self.frame_gap_timeout_s()
+        chunks = [(len(buf), t_first)]
         while len(buf) < MAX_REPLY_BYTES:
             complete = _one_frame_length(bytes(buf)) is not None
-            until = t_last + (silence_s if complete and silence_s is not None else silence)
-            if _frame_in_progress(bytes(buf)):
-                until = t_last + gap_timeout
+            if complete:
+                until = t_last + (silence if silence_s is None else silence_s)
+            else:
+                wait = silence if incomplete_silence_s is None else incomplete_silence_s
+                if _frame_in_progress(bytes(buf)):
+                    # a frame in progress also waits the path allowance (a stalled scheduler or TCP hop)
+                    wait = max(wait, gap_timeout)
+                until = t_last + wait
             if complete and listen_until is not None:
                 until = max(until, listen_until)
             chunk, t = self._read_some(until)
@@ -425,7 +444,9 @@ class SerialLink:
                 break
             buf += chunk
             t_last = t
+            chunks.append((len(buf), t))
         reply.data = bytes(buf)
+        reply.chunks = tuple(chunks)
         reply.first_byte_at = t_first
         reply.last_byte_at = t_last
         reply.latency_s = t_first - reference

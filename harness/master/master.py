@@ -131,6 +131,8 @@ class Master:
         parity: str | None = None,
         listen_until_window_end: bool = False,
         note: str = "",
+        frame_pause_s: float | None = None,
+        end_silence_s: float | None = None,
     ) -> Reply:
         """Send one request and collect what comes back, without interpretation or retries.
 
@@ -139,7 +141,11 @@ class Master:
         window is waited and whatever came (possibly nothing) is returned: use it to show a slave stays
         silent.
         ``parity`` ("E"/"N"/"O") sends this request with another parity to test a slave's parity check;
-        ``note`` goes into the transcript beside the request.
+        ``note`` goes into the transcript beside the request. ``frame_pause_s`` is how long a reply frame
+        still incomplete may pause before it is taken as cut off (default: the end-of-reply silence); a
+        test of the gaps inside a frame gives more, so that a pause is measured rather than a frame lost.
+        ``end_silence_s`` is how long the line must stay silent after a complete frame before the reply is
+        taken as ended (default: the end-of-reply silence; 0 returns as soon as the frame is complete).
         """
         data = frame_or_bytes if isinstance(frame_or_bytes, bytes | bytearray) else encode(frame_or_bytes)
         data = bytes(data)
@@ -148,7 +154,9 @@ class Master:
         listen_until = None
         if listen_until_window_end or not expect_reply:
             listen_until = end + self._link.reply_timeout_s()
-        reply = self._link.receive(data, end, listen_until=listen_until)
+        reply = self._link.receive(
+            data, end, listen_until=listen_until, silence_s=end_silence_s, incomplete_silence_s=frame_pause_s
+        )
         if not expect_reply:
             # the whole window must have passed before silence (or a late answer) is established
             remaining = end + self._link.reply_timeout_s() - time.monotonic()

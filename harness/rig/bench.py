@@ -94,6 +94,8 @@ class Bench:
         self.mbus_echo: bool = rig.mbus.echo
         #: what low-latency mode did on the adapter (rig file mbus.low_latency), None when not asked for
         self.mbus_low_latency: str | None = None
+        #: pyserial URL of the bus monitor (rig file mbus.monitor; resolved on a simulated bench), or None
+        self.monitor_url: str | None = rig.mbus.monitor.url if rig.mbus.monitor is not None else None
         self.emulator: Any = None
         self.physics: BenchPhysics | None = None
         #: the meter's own registers read beside the module (simulated bench: its meter model), or None
@@ -675,12 +677,16 @@ def start_simulation(
             time_scale=settings.time_scale,
             seed=settings.seed,
             echo=rig.mbus.echo,  # a sim rig with mbus.echo: true has an echoing adapter
+            monitor_port=0 if rig.mbus.monitor is not None else None,
+            monitor_baud=rig.mbus.monitor_baud,
         )
         emulator = start_emulator(options)
         bench._cleanups.append(emulator.stop)
         bench.emulator = emulator
         bench.time_scale = float(getattr(emulator, "time_scale", settings.time_scale))
         bench.mbus_url = emulator.endpoints["mbus"]
+        if "monitor" in emulator.endpoints:  # the rig's sim://monitor: the emulator's sniffer endpoint
+            bench.monitor_url = emulator.endpoints["monitor"].replace("tcp://", "socket://")
         physics = emulator.physics
         from harness.rig.reference_meter import EmulatedMeterReadout
 

@@ -190,8 +190,44 @@ class MasterFixedSupply(_Model):
     )
 
 
+#: ``mbus.monitor.url`` placeholder of a simulated rig: the emulator's listen-only bus monitor endpoint
+SIM_MONITOR_URL = "sim://monitor"
+
+
+class BusMonitorConfig(_Model):
+    """A bus monitor: a second receiver listening on the M-Bus line (an M-Bus sniffer), issue 14.
+
+    It timestamps the end of each request and every reply byte on one clock, so reply delays and
+    inter-character gaps are judged without the master's path latency; ``resolution_s`` (the jitter of
+    the sniffer's adapter and host) is the uncertainty of each interval it measures.
+    """
+
+    url: str = Field(
+        description="pyserial URL of the sniffer: /dev/ttyUSB1, socket://host:port (tcp://host:port is "
+        "accepted), rfc2217://host:port; sim://monitor in a simulated rig"
+    )
+    baud: Literal[300, 2400, 9600] | None = Field(
+        default=None, description="the sniffer's fixed UART rate; default: mbus.baud"
+    )
+    resolution_s: float = Field(
+        default=0.0025, gt=0, le=0.1, description="uncertainty of one interval between two monitor stamps"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _pyserial_url(cls, value: str) -> str:
+        if value.startswith("tcp://"):  # the form cmi-hil emulate prints; pyserial spells it socket://
+            return "socket://" + value.removeprefix("tcp://")
+        if not value.strip():
+            raise ValueError("expected a serial URL such as /dev/ttyUSB1 or socket://host:port")
+        return value
+
+
 class MBusPort(_Model):
     url: str = Field(description="pyserial URL: /dev/ttyUSB0, rfc2217://host:port, socket://...; sim://mbus")
+    monitor: BusMonitorConfig | None = Field(
+        default=None, description="optional bus monitor (sniffer) on the same line: bus-side timing"
+    )
     baud: Literal[300, 2400, 9600] = 2400
     bus_supply: Literal["external-input"] | MasterFixedSupply = Field(
         default="external-input",
@@ -226,6 +262,13 @@ class MBusPort(_Model):
         raise ValueError(
             f"expected {EXTERNAL_INPUT!r} or a mapping {{{MASTER_FIXED}: <volts>}}, got {value!r}"
         )
+
+    @property
+    def monitor_baud(self) -> int | None:
+        """The bus monitor's UART rate (its own, else the line's), or None without a monitor."""
+        if self.monitor is None:
+            return None
+        return self.monitor.baud or self.baud
 
     @property
     def master_fixed_volts(self) -> float | None:
@@ -420,6 +463,14 @@ class RigConfig(_Model):
         if self.mbus.url.startswith(SIM_PREFIX) != self.simulated:
             want = "sim://mbus" if self.simulated else "a serial URL (/dev/ttyUSB0, rfc2217://host:port)"
             raise ValueError(f"mbus.url {self.mbus.url!r}: expected {want}")
+        monitor = self.mbus.monitor
+        if monitor is not None and monitor.url.startswith(SIM_PREFIX) != self.simulated:
+            want = SIM_MONITOR_URL if self.simulated else "a serial URL (/dev/ttyUSB1, socket://host:port)"
+            raise ValueError(f"mbus.monitor.url {monitor.url!r}: expected {want}")
+        if monitor is not None and self.simulated and monitor.url != SIM_MONITOR_URL:
+            raise ValueError(
+                f"mbus.monitor.url {monitor.url!r}: a simulated rig's monitor is {SIM_MONITOR_URL}"
+            )
         if self.mbus.url == LABGRID_MBUS_URL and self.labgrid is None:
             raise ValueError(f"mbus.url {LABGRID_MBUS_URL!r} needs a labgrid: block naming the place")
         needs_relays = self.wiring.relay_channels()

@@ -95,6 +95,19 @@ class RawLink:
             reader.join(2)
 
 
+def power_cycle(emu: Emulator, volts: float = 36.0) -> None:
+    """Bus supply off and on again, then wait the module's startup time (device profile, EN 13757-2:2018
+    4.2.2.11) before the caller talks to it."""
+    emu.physics.set_bus_voltage(0.0)
+    emu.physics.set_bus_voltage(volts)
+    wait_startup(emu)
+
+
+def wait_startup(emu: Emulator) -> None:
+    """After a power-up: the module's startup time from the device profile, scaled."""
+    time.sleep(emu.profile.startup.typical_s * emu.time_scale)
+
+
 def snd_nke(a: int) -> bytes:
     return encode(ShortFrame(c=SND_NKE, a=a))
 

@@ -18,12 +18,14 @@ from harness.emulator.faults import FAULTS, UnknownFaultError, validate_faults
 from harness.emulator.oracle import Oracle
 from harness.mbus import encode
 from harness.mbus.model import CI_APPLICATION_RESET, REQ_UD1, SND_UD, ControlFrame, ShortFrame
-from harness.mbus.timing import reply_window
+from harness.mbus.timing import char_time_s, reply_window
+from harness.monitor import frame_gaps_s
 
 from .helpers import (
     ACK,
     RawLink,
     baud_switch,
+    power_cycle,
     read_all,
     read_register,
     req_ud2,
@@ -133,8 +135,7 @@ def p_baud_300(emu: Emulator, link: RawLink) -> None:
 
 def p_address_kept(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(set_address(0, 5)) == ACK
-    emu.physics.set_bus_voltage(0.0)
-    emu.physics.set_bus_voltage(36.0)
+    power_cycle(emu)
     assert link.exchange(snd_nke(5)) == ACK
 
 
@@ -155,8 +156,7 @@ def p_button_toggles_breaker(emu: Emulator, link: RawLink) -> None:
 def p_power_fail_counts(emu: Emulator, link: RawLink) -> None:
     """C.7.0 counts the meter's mains losses, not the module's bus supply losses (E350 readouts)."""
     before = read_register(emu, link, "power_fail_count")
-    emu.physics.set_bus_voltage(0.0)
-    emu.physics.set_bus_voltage(36.0)
+    power_cycle(emu)
     assert read_register(emu, link, "power_fail_count") == before, "a bus supply loss was counted"
     emu.physics.set_meter_mains(False)
     emu.physics.set_meter_mains(True)
@@ -269,8 +269,7 @@ def p_a_field_is_own_address(emu: Emulator, link: RawLink) -> None:
 
 def p_deselected_after_power_cycle(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(select(emu.profile.identity.id)) == ACK
-    emu.physics.set_bus_voltage(0.0)
-    emu.physics.set_bus_voltage(36.0)
+    power_cycle(emu)
     assert link.exchange(req_ud2(253), window_factor=SILENCE_WINDOW) == b""
 
 
@@ -334,8 +333,7 @@ def p_app_reset_keeps_address(emu: Emulator, link: RawLink) -> None:
 def p_baud_kept_after_power_cycle(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(baud_switch(0, 0xB8)) == ACK
     link.set_format(baud=300)
-    emu.physics.set_bus_voltage(0.0)
-    emu.physics.set_bus_voltage(36.0)
+    power_cycle(emu)
     assert link.exchange(snd_nke(0)) == ACK, "no answer at 300 Bd after a power cycle (profile: keep)"
 
 
@@ -447,6 +445,42 @@ def p_falling_edge_takes_detection_time(emu: Emulator, link: RawLink) -> None:
     assert read_register(emu, link, "active_tariff") == default, "low level not taken after 5 s"
 
 
+def p_no_pause_inside_a_telegram(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(0)) == ACK
+    link.port.write(req_ud2(0, fcb=1))
+    got, stamps, deadline = bytearray(), [], time.monotonic() + 2.0
+    while time.monotonic() < deadline and (not stamps or time.monotonic() - stamps[-1] < 0.2):
+        b = link.port.read(1)
+        if b:
+            got += b
+            stamps.append(time.monotonic())
+    rsp(bytes(got))
+    # arrival envelope (a later byte proves an earlier one's delay was delivery); 7 character times of
+    # idle line is far beyond any tolerance and below the seeded 10, above loopback jitter
+    gaps = frame_gaps_s(tuple(round(t * 1e9) for t in stamps), baud=2400)
+    worst = max(range(len(gaps)), key=gaps.__getitem__)
+    assert gaps[worst] < 7 * char_time_s(2400), f"{gaps[worst] * 1e3:.1f} ms idle after character {worst + 1}"
+
+
+def p_startup_within_limit(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_bus_voltage(0.0)
+    emu.physics.set_bus_voltage(36.0)
+    limit_wall = time.monotonic() + emu.profile.startup.max_delay_s * emu.time_scale
+    while time.monotonic() < limit_wall:
+        if link.exchange(snd_nke(0)) == ACK:
+            return
+    raise AssertionError(f"no answer within {emu.profile.startup.max_delay_s} s of power-up")
+
+
+def p_quiet_at_power_up(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_bus_voltage(0.0)
+    link.port.read(link.port.in_waiting)
+    emu.physics.set_bus_voltage(36.0)
+    time.sleep(emu.profile.startup.max_delay_s * emu.time_scale / 10)
+    stray = link.port.read(16)
+    assert stray == b"", f"bytes on the line at power-up: [{stray.hex(' ')}]"
+
+
 @dataclass(frozen=True)
 class Probe:
     check: Callable[[Emulator, RawLink], None]
@@ -535,6 +569,9 @@ PROBES: dict[str, Probe] = {
     "space_current_low": Probe(p_space_current_in_range),
     "space_current_high": Probe(p_space_current_in_range),
     "space_current_when_silent": Probe(p_mark_current_while_others_are_asked),
+    "reply_pause": Probe(p_no_pause_inside_a_telegram, REAL_TIME),
+    "slow_startup": Probe(p_startup_within_limit, {"time_scale": 0.02}),
+    "startup_chatter": Probe(p_quiet_at_power_up),
 }
 
 

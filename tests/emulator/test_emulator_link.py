@@ -14,7 +14,7 @@ from harness.mbus import decode, encode
 from harness.mbus.model import CI_APPLICATION_RESET, REQ_UD1, LongFrame, MBusError, ShortFrame
 from harness.mbus.timing import reply_window
 
-from .helpers import RawLink, baud_switch, req_ud2, select, set_address, snd_nke
+from .helpers import RawLink, baud_switch, req_ud2, select, set_address, snd_nke, wait_startup
 
 ACK = b"\xe5"
 
@@ -225,6 +225,8 @@ def test_unpowered_module_is_silent_and_answers_in_both_polarities(emu: Emulator
     assert link.exchange(snd_nke(0)) == b""
     for volts in (21.0, 42.0, -21.0, -42.0):
         emu.physics.set_bus_voltage(volts)
+        if volts == 21.0:  # powered up from 0 V: its startup time first
+            wait_startup(emu)
         assert link.exchange(snd_nke(0)) == ACK, f"no answer at {volts} V"
     for volts in (20.0, -20.0, 43.0):
         emu.physics.set_bus_voltage(volts)
@@ -235,6 +237,7 @@ def test_configuration_survives_brown_out(emu: Emulator, link: RawLink) -> None:
     assert link.exchange(set_address(0, 12)) == ACK
     emu.physics.set_bus_voltage(10.0)
     emu.physics.set_bus_voltage(36.0)
+    wait_startup(emu)
     assert link.exchange(snd_nke(12)) == ACK
 
 

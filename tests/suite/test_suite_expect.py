@@ -219,7 +219,7 @@ def test_identity_tariff_supply_expectations_come_from_the_profile() -> None:
 
 def _assumed_paths(profile: DeviceProfile) -> set[str]:
     """Profile sections and registers marked ``assumption: true`` (as catalogue ``assumes`` names them)."""
-    sections = {"identity", "link", "supply", "rate_inputs", "ui"}
+    sections = {"identity", "link", "startup", "supply", "rate_inputs", "ui"}
     paths = {name for name in sections if getattr(profile, name).assumption}
     mark = profile.supply.mark_current  # the supply's nested limits (EN 13757-2 4.2.2.3/4.2.2.4)
     if mark.assumption:
