@@ -10,6 +10,7 @@ import pytest
 
 from fixtures.checks import StdClock, read_register, register_values, wait_std
 from fixtures.dut import NOMINAL_VOLTS, set_local_baud
+from fixtures.mbus import wait_started
 from harness.expect import (
     expected_identity,
     expected_records,
@@ -27,8 +28,6 @@ from harness.measure import measure
 LIVE_INTERVAL_S = 10.0
 #: standard seconds an outage lasts (bus supply or meter mains): long enough for either to be lost
 OUTAGE_S = 0.5
-#: standard seconds left after the bus supply returns before the module is addressed
-SETTLE_S = 0.05
 
 
 @pytest.mark.requirement("DA-HEADER")
@@ -170,7 +169,7 @@ def _power_fail_count(master: Any, dut: Any, profile: Any) -> int:
 
 
 @pytest.mark.requirement("DA-POWER-FAIL")
-@pytest.mark.time_bound(OUTAGE_S + SETTLE_S)
+@pytest.mark.time_bound(lambda p: OUTAGE_S + p.startup.typical_s)
 @pytest.mark.needs("supply")
 def test_power_fail_counter_ignores_a_bus_supply_loss(
     dut: Any, bench: Any, master: Any, station: Any, profile: Any
@@ -181,7 +180,7 @@ def test_power_fail_counter_ignores_a_bus_supply_loss(
     bench.power_off()
     wait_std(station, OUTAGE_S, what="bus supply off")
     bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S, what=f"start-up at {NOMINAL_VOLTS:g} V")
+    wait_started(station, profile, what=f"start-up at {NOMINAL_VOLTS:g} V")
     set_local_baud(master, dut.baud)
     after = _power_fail_count(master, dut, profile)
     measure("power_fail_count_after_bus_loss", float(after - before), "count", low=0.0, high=0.0)
