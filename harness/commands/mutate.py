@@ -59,6 +59,10 @@ SUBSETS: dict[str, dict[str, tuple[str, ...]]] = {
         "threshold_27vac": ("test_boundaries.py",),
         "falling_edge_immediate": ("test_boundaries.py",),
         "button_dead": ("test_user_interface.py",),
+        "space_current_low": ("test_physical_current.py",),
+        "startup_chatter": ("test_physical_timing.py",),
+        "dfc_set": ("test_link_details.py",),
+        "status_word_split": ("test_data.py",),
     },
 }
 
