@@ -12,9 +12,9 @@ from harness.commands.run import TESTCASES, RunSetupError
 from harness.emulator.faults import FAULTS
 
 
-def test_ci_subset_spans_the_areas_with_about_ten_known_faults() -> None:
+def test_ci_subset_spans_the_areas_with_a_handful_of_known_faults() -> None:
     subset = check_subset("ci", set(FAULTS))
-    assert 8 <= len(subset) <= 14
+    assert 8 <= len(subset) <= 20  # a few minutes of CI at time scale 0.05
     assert len({FAULTS[f].area for f in subset}) >= 6
     assert all(files for files in subset.values())
 
