@@ -52,15 +52,26 @@ class RateInputs:
         self.bench = bench
         self.station = station
         self.settle_s = profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s
+        self.profile = profile
         #: inputs given a level since they last settled low
         self.unsettled: set[int] = set()
+        #: the highest level each input had since it last settled low (VAC)
+        self.levels_vac: dict[int, float] = {}
 
     def set_rate_input(self, index: int, vac: float) -> None:
         self.unsettled.add(index)  # first: a call that fails half-way may still have changed the level
+        self.levels_vac[index] = max(vac, self.levels_vac.get(index, 0.0))
         self.bench.set_rate_input(index, vac)
 
     def clear_rate_inputs(self) -> None:
         self.bench.clear_rate_inputs()
+
+    def seen_low(self) -> None:
+        """The module was read holding every input low after the detection time while they carried only
+        levels below the threshold (the caller checked the tariff): clearing them is no level change for
+        the module, so there is nothing to settle. Inputs that had a high level stay unsettled."""
+        if all(not level_high(self.profile, v) for v in self.levels_vac.values()):
+            self.unsettled.clear()
 
     def settle_low(
         self, what: str = "detection time, all inputs settling low", *, per_input: bool = False
@@ -75,6 +86,7 @@ class RateInputs:
             lanes = [rate_lane(i) for i in changed] if per_input else []
             wait_std(self.station, self.settle_s, mandated="detection", what=what, lanes=lanes)
         self.unsettled.clear()
+        self.levels_vac.clear()
 
 
 @pytest.fixture
@@ -125,6 +137,8 @@ def test_levels_below_threshold_are_not_detected(
     )
     tariff = _tariff(master, dut, profile)
     expected = expected_tariff(profile, [level_high(profile, low_vac)] * ri.count)
+    if tariff == expected:
+        inputs.seen_low()
     assert tariff == expected, (
         f"{low_vac:g} VAC (below the {ri.threshold_vac:g} VAC threshold) on every input for "
         f"{ri.detection_time_s:g} s changed the active tariff to {tariff}; expected {expected}"
@@ -226,14 +240,16 @@ def _staggered_trial(
     tariff while any input is inside its bracket; each input's detection time is judged from its own
     application instant.
 
-    ``stagger`` keeps the inputs' brackets apart: a conforming input is detected by its deadline, so the
-    next input's earliest detection comes at least three reads plus the rig's poll step later, and each
-    detected input's tariff is read before the next one can mask it.
+    ``stagger`` keeps the inputs' brackets apart. A conforming input is taken high within the rig's poll
+    step after the detection time, and a read ends at most two reads after that (its deadline); the next
+    input, applied ``stagger`` = deadline - detection time + one read later, cannot be detected before
+    that read's telegram is composed, and its own early read (composed at most two reads before its
+    detection time) comes after this input was taken high: each input's tariff is read before the next
+    one can mask it, and each early read sees the earlier inputs detected.
     """
     ri = profile.rate_inputs
     detection = ri.detection_time_s
-    step = station.rig.uncertainty.rate_poll_step_s
-    stagger = (deadline - detection) + 3 * read_s + step
+    stagger = (deadline - detection) + read_s
     states = [expected_tariff(profile, _levels(ri.count, set(order[:j]))) for j in range(len(order) + 1)]
     poll_from = detection - EARLY_READ_MARGIN_S - read_s  # after each application
     clock = StdClock(station).start()
@@ -328,7 +344,14 @@ def test_level_above_threshold_is_detected_after_the_detection_time_on_each_inpu
             "detection time not measured",
             pytrace=False,
         )
+    # every input has been off for the detection time + poll step: the module must have taken them low
+    back = _tariff(master, dut, profile)
     problems = []
+    if back != idle:
+        problems.append(
+            f"with every input off for {inputs.settle_s:g} s after the trials the active tariff is {back}, "
+            f"not the idle {idle}: a removed level was not taken low"
+        )
     for index in indices:
         trial = done[index]
         measure(
