@@ -120,3 +120,59 @@ def test_reads_started_before_the_input_was_applied_do_not_count() -> None:
 def test_a_trial_of_a_level_never_seen_has_no_detection_time() -> None:
     trial = _bracket(_reads((6.4, 2), (6.7, 2), *((2.0 + t, 2) for t in (7.0, 9.0, 11.0, 12.3))))
     assert trial.valid and trial.seen_at is None  # measured as no value: a fail
+
+
+class _Bench:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def set_rate_input(self, index: int, vac: float) -> None:
+        self.calls.append(("set", str(index), str(vac)))
+
+    def clear_rate_inputs(self) -> None:
+        self.calls.append(("clear",))
+
+
+@pytest.fixture
+def rate_inputs(monkeypatch: pytest.MonkeyPatch, profile: Any) -> tuple[Any, list[float]]:
+    from testcases.test_rate_inputs import RateInputs
+
+    waits: list[float] = []
+    monkeypatch.setattr(checks, "_sleep_std", lambda station, seconds, what, mandated: waits.append(seconds))
+    station = SimpleNamespace(
+        state=SimpleNamespace(time_scale=1.0),
+        rig=SimpleNamespace(uncertainty=SimpleNamespace(rate_poll_step_s=0.5)),
+    )
+    return RateInputs(_Bench(), station, profile), waits
+
+
+def test_inputs_that_had_a_level_are_held_off_for_the_detection_time(rate_inputs: Any) -> None:
+    inputs, waits = rate_inputs
+    inputs.set_rate_input(2, 28.0)
+    inputs.settle_low()
+    assert waits == [5.5]  # detection time 5 s + the rig's poll step
+    inputs.settle_low()  # settled already: nothing changed since, nothing to wait for
+    assert waits == [5.5] and inputs.bench.calls[-1] == ("clear",)
+
+
+def test_a_low_level_seen_low_needs_no_settling_but_a_high_one_does(rate_inputs: Any) -> None:
+    inputs, waits = rate_inputs
+    inputs.set_rate_input(1, 20.0)
+    inputs.seen_low()  # 20 VAC is below the 24 VAC threshold and was read as low: no level change
+    inputs.settle_low()
+    assert waits == []
+    inputs.set_rate_input(1, 28.0)
+    inputs.seen_low()  # a high level was applied: the module must take it low, whatever was read
+    inputs.settle_low()
+    assert waits == [5.5]
+
+
+def test_one_settling_wait_for_several_inputs_counts_on_each_lane(rate_inputs: Any) -> None:
+    inputs, _ = rate_inputs
+    rec = Recorder(test="t")
+    with recording(rec):
+        for index in (1, 2, 3):
+            inputs.set_rate_input(index, 28.0)
+        inputs.settle_low(per_input=True)
+    assert rec.mandated_waits_s == {"detection": pytest.approx(16.5)}
+    assert critical_path_s(16.5, rec.lane_waits_s) == pytest.approx(5.5)
