@@ -78,14 +78,19 @@ class Recorder:
     measurements: list[Measurement] = field(default_factory=list)
     deferred_failures: list[Measurement] = field(default_factory=list)
     mandated_waits_s: dict[str, float] = field(default_factory=dict)
+    #: the part of ``mandated_waits_s`` spent on independent lanes, by (overlap group, lane)
+    lane_waits_s: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def add(self, m: Measurement) -> None:
         self.measurements.append(m)
         if self.sink is not None:
             self.sink(m)
 
-    def add_wait(self, kind: str, seconds: float) -> None:
+    def add_wait(self, kind: str, seconds: float, lane: str | None = None, group: str | None = None) -> None:
         self.mandated_waits_s[kind] = self.mandated_waits_s.get(kind, 0.0) + seconds
+        if lane is not None:
+            key = (group or self.test, lane)
+            self.lane_waits_s[key] = self.lane_waits_s.get(key, 0.0) + seconds
 
 
 _stack: list[Recorder] = []
@@ -170,12 +175,27 @@ def _allure_step(m: Measurement, *, fail: bool) -> None:
             raise MeasurementFailed(m)
 
 
-def mandated_wait(kind: str, seconds: float) -> None:
+def mandated_wait(kind: str, seconds: float, *, lane: str | None = None, group: str | None = None) -> None:
     """Account a wait the standard or product sheet forces (in standard, unscaled seconds).
 
     ``kind`` e.g. ``detection`` (rate-input 5 s), ``reply_window`` (no-reply timeouts, minimum reply
     delays), ``wire`` (character time of bytes on the bus). The run reports wall time against their sum.
+
+    ``lane`` names the independent resource the wait occupies (e.g. ``rate_input:3``: the relay card
+    switches each input on its own); waits on different lanes of one overlap ``group`` (default: the
+    test) may run at the same time, so the run's critical path counts only the group's longest lane
+    (:func:`critical_path_s`). A wait without a lane (the bus, the supply) is on the critical path in full.
     """
     rec = current_recorder()
     if rec is not None:
-        rec.add_wait(kind, seconds)
+        rec.add_wait(kind, seconds, lane, group)
+
+
+def critical_path_s(total_s: float, lane_waits_s: Mapping[tuple[str, str], float]) -> float:
+    """Mandated waits counted once where they may overlap: ``total_s`` (every mandated wait) less, per
+    overlap group, what its lanes other than the longest one add. Pure; standard seconds."""
+    groups: dict[str, list[float]] = {}
+    for (group, _lane), seconds in lane_waits_s.items():
+        groups.setdefault(group, []).append(seconds)
+    overlapped = sum(sum(lanes) - max(lanes) for lanes in groups.values())
+    return total_s - overlapped

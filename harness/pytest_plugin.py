@@ -49,7 +49,7 @@ from harness.evidence import (
     slug,
     write_run_info,
 )
-from harness.measure import Recorder, describe, recording
+from harness.measure import Recorder, critical_path_s, describe, recording
 from harness.requirements import (
     Catalogue,
     CatalogueError,
@@ -109,6 +109,7 @@ class SuiteState:
         self.results: list[TestResult] = []
         self.measurements: list[Measurement] = []
         self.mandated_waits_s: dict[str, float] = {}
+        self.lane_waits_s: dict[tuple[str, str], float] = {}
         self.suite_items = False
         self.t0 = time.monotonic()
         self.time_scale: float = 1.0
@@ -675,6 +676,8 @@ def _finish_test(state: SuiteState, item: pytest.Item, record: _TestRecord) -> N
     if record.recorder is not None:
         for kind, seconds in record.recorder.mandated_waits_s.items():
             state.mandated_waits_s[kind] = state.mandated_waits_s.get(kind, 0.0) + seconds
+        for key, seconds in record.recorder.lane_waits_s.items():
+            state.lane_waits_s[key] = state.lane_waits_s.get(key, 0.0) + seconds
     if state.run_dir is not None:
         append_jsonl(state.run_dir / TESTS_FILE, result)
 
@@ -766,6 +769,7 @@ def _write_run_end(session: pytest.Session, exitstatus: int) -> None:
         )
         write_run_info(state.run_dir, state.run_info)
     mandated = sum(state.mandated_waits_s.values())
+    critical = critical_path_s(mandated, state.lane_waits_s)
     timing = {
         "wall_s": round(wall_s, 3),
         "time_scale": state.time_scale,
@@ -775,6 +779,12 @@ def _write_run_end(session: pytest.Session, exitstatus: int) -> None:
         "ratio_wall_to_mandated": round(wall_s / mandated, 4) if mandated else None,
         "ratio_wall_to_mandated_scaled": round(wall_s / (mandated * state.time_scale), 4)
         if mandated
+        else None,
+        # waits on independent lanes of one overlap group counted once (harness.measure.critical_path_s)
+        "critical_path_s": round(critical, 6),
+        "overlap_saved_s": round(mandated - critical, 6),
+        "ratio_wall_to_critical_path_scaled": round(wall_s / (critical * state.time_scale), 4)
+        if critical
         else None,
     }
     (state.run_dir / TIMING_FILE).write_text(json.dumps(timing, indent=2), encoding="utf-8")

@@ -4,7 +4,8 @@ withstood and detected, the active tariff in the telegram following the device p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,21 +40,73 @@ pytestmark = [
 ]
 
 
+def rate_lane(index: int) -> str:
+    """The lane of rate input ``index`` in the run's wait accounting: the relay card switches each input on
+    its own, so waits on different inputs may overlap (harness.measure.critical_path_s)."""
+    return f"rate_input:{index}"
+
+
+class RateInputs:
+    """The bench's rate inputs during one test, remembering which inputs had a level since they last
+    settled low.
+
+    The module takes a removed level low only after the detection time (product sheet "minimum detection
+    time 5 s"), so after a level was applied the inputs are held off for the detection time plus the
+    rig's poll step before the next test; inputs that already settled low need no further wait.
+    """
+
+    def __init__(self, bench: Any, station: Any, profile: Any) -> None:
+        self.bench = bench
+        self.station = station
+        self.settle_s = profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s
+        self.profile = profile
+        #: inputs given a level since they last settled low
+        self.unsettled: set[int] = set()
+        #: the highest level each input had since it last settled low (VAC)
+        self.levels_vac: dict[int, float] = {}
+
+    def set_rate_input(self, index: int, vac: float) -> None:
+        self.unsettled.add(index)  # first: a call that fails half-way may still have changed the level
+        self.levels_vac[index] = max(vac, self.levels_vac.get(index, 0.0))
+        self.bench.set_rate_input(index, vac)
+
+    def clear_rate_inputs(self) -> None:
+        self.bench.clear_rate_inputs()
+
+    def seen_low(self) -> None:
+        """The module was read holding every input low after the detection time while they carried only
+        levels below the threshold (the caller checked the tariff): clearing them is no level change for
+        the module, so there is nothing to settle. Inputs that had a high level stay unsettled."""
+        if all(not level_high(self.profile, v) for v in self.levels_vac.values()):
+            self.unsettled.clear()
+
+    def settle_low(
+        self, what: str = "detection time, all inputs settling low", *, per_input: bool = False
+    ) -> None:
+        """Every input off, then held off for the detection time + poll step when any had a level.
+
+        ``per_input``: the one wait serves each changed input's own trial (it is accounted on each
+        input's lane: in the sum once per input, on the critical path once)."""
+        self.bench.clear_rate_inputs()
+        changed = sorted(self.unsettled)
+        if changed:
+            lanes = [rate_lane(i) for i in changed] if per_input else []
+            wait_std(self.station, self.settle_s, mandated="detection", what=what, lanes=lanes)
+        self.unsettled.clear()
+        self.levels_vac.clear()
+
+
 @pytest.fixture
-def inputs(dut: Any, bench: Any, station: Any, profile: Any) -> Iterator[Any]:
-    """Rate inputs off at the start; afterwards off again and held off for the detection time, so the
-    module's detected levels are low for the next test (they change only after the detection time too)."""
+def inputs(dut: Any, bench: Any, station: Any, profile: Any) -> Iterator[RateInputs]:
+    """Rate inputs off at the start; afterwards off again and, when a level was applied since they last
+    settled, held off for the detection time, so the module's detected levels are low for the next test
+    (they change only after the detection time too)."""
     bench.clear_rate_inputs()
+    rate_inputs = RateInputs(bench, station, profile)
     try:
-        yield bench
+        yield rate_inputs
     finally:
-        bench.clear_rate_inputs()
-        wait_std(
-            station,
-            profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s,
-            mandated="detection",
-            what="detection time, all inputs settling low",
-        )
+        rate_inputs.settle_low()
 
 
 def _tariff(master: Any, dut: Any, profile: Any) -> int:
@@ -75,9 +128,6 @@ def _read_duration(master: Any, dut: Any, profile: Any, station: Any) -> tuple[i
     return tariff, min(durations)
 
 
-INPUTS = [1, 2, 3, 4]
-
-
 @pytest.mark.requirement("RI-THRESHOLD")
 def test_levels_below_threshold_are_not_detected(
     dut: Any, master: Any, inputs: Any, station: Any, profile: Any
@@ -94,6 +144,8 @@ def test_levels_below_threshold_are_not_detected(
     )
     tariff = _tariff(master, dut, profile)
     expected = expected_tariff(profile, [level_high(profile, low_vac)] * ri.count)
+    if tariff == expected:
+        inputs.seen_low()
     assert tariff == expected, (
         f"{low_vac:g} VAC (below the {ri.threshold_vac:g} VAC threshold) on every input for "
         f"{ri.detection_time_s:g} s changed the active tariff to {tariff}; expected {expected}"
@@ -101,109 +153,241 @@ def test_levels_below_threshold_are_not_detected(
 
 
 @dataclass
+class Read:
+    """One read-out during a detection trial: when it ended (standard s after the trial started), how
+    long it took, and the active tariff it carried."""
+
+    at: float
+    duration: float
+    tariff: int
+
+
+@dataclass
 class DetectionTrial:
-    """One application of a high level: the read that must not see it yet, and the first read that does.
+    """One input's bracket in a trial: the read that must not see its level yet, and the first read after
+    it that shows a change (times in standard s after the level was applied to this input).
 
     The trial is valid when the early read ended late enough to mean something but before the detection
-    time, and the read that saw the level took no more than twice a normal read: otherwise the bench
+    time, and no read up to the one that decides took more than twice a normal read: otherwise the bench
     stalled and the bracket says nothing.
     """
 
-    early: int
+    index: int
+    before: int  #: tariff the profile gives before this input is detected (earlier inputs detected)
+    after: int  #: tariff the profile gives once it is detected too
+    early: int | None
     early_at: float
-    tariff: int
-    seen_at: float
+    tariff: int | None
+    seen_at: float | None
     last_read_s: float
     valid: bool
 
 
-def _detection_trial(
+def staggered_order(profile: Any, indices: Sequence[int]) -> list[int] | None:
+    """An order to apply ``indices`` one after the other in which each newly detected input changes the
+    active tariff to one not seen before in the trial (the profile's tariff rules give priorities: an
+    input of lower priority is masked once a higher one is detected). None when no order does."""
+    count = profile.rate_inputs.count
+    for order in itertools.permutations(indices):
+        states = [expected_tariff(profile, _levels(count, set(order[:j]))) for j in range(len(order) + 1)]
+        if len(set(states)) == len(states):
+            return list(order)
+    return None
+
+
+def _judge(
+    reads: list[Read],
+    applied_at: float,
+    before: int,
+    after: int,
+    index: int,
+    detection: float,
+    read_s: float,
+    deadline: float,
+) -> DetectionTrial:
+    """The bracket of one input from the trial's reads (see :class:`DetectionTrial`)."""
+    rel = [Read(r.at - applied_at, r.duration, r.tariff) for r in reads if r.at - r.duration >= applied_at]
+    early_reads = [r for r in rel if r.at < detection]
+    if not early_reads:
+        return DetectionTrial(index, before, after, None, 0.0, None, None, 0.0, False)
+    early = early_reads[-1]
+    later = [r for r in rel if r.at > early.at]
+    change = next((r for r in later if r.tariff != early.tariff), None)
+    bracket = later[: later.index(change) + 1] if change is not None else later
+    slowest = max((r.duration for r in bracket), default=0.0)
+    seen_at = change.at if change is not None else None
+    valid = 0.5 * detection <= early.at < detection and slowest <= 2 * read_s
+    if change is None and (not later or later[-1].at < deadline):
+        valid = False  # the trial ended before this input's deadline: nothing to judge
+    return DetectionTrial(
+        index,
+        before,
+        after,
+        early.tariff,
+        early.at,
+        change.tariff if change else early.tariff,
+        seen_at,
+        slowest,
+        valid,
+    )
+
+
+def _staggered_trial(
     master: Any,
     dut: Any,
     profile: Any,
     station: Any,
-    inputs: Any,
-    index: int,
+    inputs: RateInputs,
+    order: list[int],
     vac: float,
-    idle: int,
     read_s: float,
     deadline: float,
-) -> DetectionTrial:
-    detection = profile.rate_inputs.detection_time_s
+) -> list[DetectionTrial]:
+    """Apply ``vac`` to the inputs of ``order`` one after the other, ``stagger`` apart, polling the active
+    tariff while any input is inside its bracket; each input's detection time is judged from its own
+    application instant.
+
+    ``stagger`` keeps the inputs' brackets apart. A conforming input is taken high within the rig's poll
+    step after the detection time, and a read ends at most two reads after that (its deadline); the next
+    input, applied ``stagger`` = deadline - detection time + one read later, cannot be detected before
+    that read's telegram is composed, and its own early read (composed at most two reads before its
+    detection time) comes after this input was taken high: each input's tariff is read before the next
+    one can mask it, and each early read sees the earlier inputs detected.
+    """
+    ri = profile.rate_inputs
+    detection = ri.detection_time_s
+    stagger = (deadline - detection) + read_s
+    states = [expected_tariff(profile, _levels(ri.count, set(order[:j]))) for j in range(len(order) + 1)]
+    poll_from = detection - EARLY_READ_MARGIN_S - read_s  # after each application
     clock = StdClock(station).start()
-    inputs.set_rate_input(index, vac)
-    clock.sleep_until(
-        detection - EARLY_READ_MARGIN_S - read_s,
-        mandated="detection",
-        what=f"detection time, input {index} at {vac:g} VAC (read before detection)",
-    )
-    early = _tariff(master, dut, profile)
-    early_at = clock.elapsed()
-    tariff, seen_at, last_read_s = early, early_at, 0.0
-    while tariff == idle and seen_at < 2 * deadline:
+    applied: list[float] = []
+    reads: list[Read] = []
+
+    def decided(j: int) -> bool:
+        rel = [r for r in reads if r.at - r.duration >= applied[j]]
+        early = [r for r in rel if r.at - applied[j] < detection]
+        after = [r for r in rel if r.at - applied[j] >= detection]
+        changed = bool(early) and any(r.tariff != early[-1].tariff for r in after)
+        return changed or clock.elapsed() - applied[j] >= 2 * deadline
+
+    while True:
+        now = clock.elapsed()
+        next_apply = applied[-1] + stagger if applied else 0.0
+        if len(applied) < len(order) and now >= next_apply:
+            applied.append(clock.elapsed())
+            inputs.set_rate_input(order[len(applied) - 1], vac)
+            continue
+        open_inputs = [j for j in range(len(applied)) if not decided(j)]
+        if len(applied) == len(order) and not open_inputs:
+            break
+        polling = [j for j in open_inputs if now >= applied[j] + poll_from]
+        if not polling:
+            targets = [applied[j] + poll_from for j in open_inputs]
+            if len(applied) < len(order):
+                targets.append(next_apply)
+            clock.sleep_until(
+                min(targets), what=f"detection time, inputs {order[: len(applied)]} at {vac:g} VAC"
+            )
+            continue
+        t0 = clock.elapsed()
         tariff = _tariff(master, dut, profile)
-        last_read_s, seen_at = clock.elapsed() - seen_at, clock.elapsed()
-    mandated_wait("detection", max(0.0, min(seen_at, deadline) - early_at))
-    valid = 0.5 * detection <= early_at < detection and last_read_s <= 2 * read_s
-    return DetectionTrial(early, early_at, tariff, seen_at, last_read_s, valid)
-
-
-def _settle_low(inputs: Any, station: Any, profile: Any) -> None:
-    inputs.clear_rate_inputs()
-    wait_std(
-        station,
-        profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s,
-        mandated="detection",
-        what="detection time, all inputs settling low",
-    )
+        t1 = clock.elapsed()
+        reads.append(Read(t1, t1 - t0, tariff))
+    trials = [
+        _judge(reads, applied[j], states[j], states[j + 1], index, detection, read_s, deadline)
+        for j, index in enumerate(order)
+    ]
+    for trial in trials:  # each input's own detection wait, as a trial of one input alone would count it
+        seen = trial.seen_at if trial.seen_at is not None else deadline
+        mandated_wait("detection", max(0.0, min(seen, deadline) - read_s), lane=rate_lane(trial.index))
+    return trials
 
 
 @pytest.mark.requirement("RI-THRESHOLD", "RI-DETECT-TIME", "RI-TARIFF")
-@pytest.mark.parametrize("index", INPUTS)
-def test_level_above_threshold_is_detected_after_the_detection_time(
-    dut: Any, master: Any, inputs: Any, station: Any, profile: Any, index: int
+@pytest.mark.time_bound(
+    lambda p: TRIALS * p.rate_inputs.count * (p.rate_inputs.detection_time_s + EARLY_READ_MARGIN_S)
+)
+def test_level_above_threshold_is_detected_after_the_detection_time_on_each_input(
+    dut: Any, master: Any, inputs: RateInputs, station: Any, profile: Any
 ) -> None:
+    """Each input's detection time is measured from its own application: the inputs are applied one after
+    the other a few reads apart (the relay card switches each on its own), so their 5 s waits overlap."""
     ri = profile.rate_inputs
-    if index > ri.count:
-        pytest.skip(f"the device profile has {ri.count} rate inputs")
     detection = ri.detection_time_s
     idle, read_s = _read_duration(master, dut, profile, station)
-    assert idle == expected_tariff(profile, _levels(ri.count, set()))
-    expected = expected_tariff(profile, _levels(ri.count, {index}))
+    assert idle == expected_tariff(profile, _levels(ri.count, set())), (
+        f"active tariff {idle} with every input off; the profile's default is "
+        f"{expected_tariff(profile, _levels(ri.count, set()))}"
+    )
     high_vac = ri.threshold_vac + THRESHOLD_MARGIN_VAC
     # polling: each read brackets the detection instant; allow two reads beyond the detection time
     deadline = detection + 2 * read_s + station.rig.uncertainty.rate_poll_step_s
-    trials = 0
+    indices = list(range(1, ri.count + 1))
+    order = staggered_order(profile, indices)
+    # no order where each input shows: one input at a time (no overlap)
+    rounds = [order] if order is not None else [[i] for i in indices]
+    done: dict[int, DetectionTrial] = {}
+    attempts: dict[int, int] = {}
     for _ in range(TRIALS):
-        trials += 1
-        trial = _detection_trial(
-            master, dut, profile, station, inputs, index, high_vac, idle, read_s, deadline
-        )
-        if trial.valid:
+        pending = [r for r in ([i for i in rnd if i not in done] for rnd in rounds) if r]
+        if not pending:
             break
-        _settle_low(inputs, station, profile)  # the bench stalled: the bracket is meaningless, try again
-    else:
+        for batch in pending:
+            for index in batch:
+                attempts[index] = attempts.get(index, 0) + 1
+            for trial in _staggered_trial(
+                master, dut, profile, station, inputs, batch, high_vac, read_s, deadline
+            ):
+                if trial.valid:
+                    done[trial.index] = trial
+                else:
+                    last = trial
+            inputs.settle_low(per_input=True)  # the bench stalled for an invalid one: it is tried again
+    stalled = [i for i in indices if i not in done]
+    if stalled:
         pytest.fail(
-            f"the bench stalled in each of {TRIALS} trials (early read at {trial.early_at:.2f} s, "
-            f"last read {trial.last_read_s:.2f} s vs {read_s:.2f} s normally): detection time not measured",
+            f"the bench stalled in each of {TRIALS} trials of input(s) {stalled} (last early read at "
+            f"{last.early_at:.2f} s, slowest read {last.last_read_s:.2f} s vs {read_s:.2f} s normally): "
+            "detection time not measured",
             pytrace=False,
         )
-    measure(
-        "rate_detection_time",
-        trial.seen_at if trial.tariff != idle else None,
-        "s",
-        low=detection,
-        high=deadline,
-        uncertainty=station.rig.uncertainty.rate_poll_step_s,
-        requirement="RI-DETECT-TIME",
-        conditions={"input": index, "vac": high_vac, "read_s": round(read_s, 3), "trials": trials},
-    )
-    assert trial.early == idle, (
-        f"input {index} was detected {trial.early_at:.2f} s after {high_vac:g} VAC, before {detection:g} s"
-    )
-    assert trial.tariff == expected, (
-        f"{high_vac:g} VAC on input {index}: active tariff {trial.tariff}, the profile expects {expected}"
-    )
+    # every input has been off for the detection time + poll step: the module must have taken them low
+    back = _tariff(master, dut, profile)
+    problems = []
+    if back != idle:
+        problems.append(
+            f"with every input off for {inputs.settle_s:g} s after the trials the active tariff is {back}, "
+            f"not the idle {idle}: a removed level was not taken low"
+        )
+    for index in indices:
+        trial = done[index]
+        measure(
+            "rate_detection_time",
+            trial.seen_at,
+            "s",
+            low=detection,
+            high=deadline,
+            uncertainty=station.rig.uncertainty.rate_poll_step_s,
+            requirement="RI-DETECT-TIME",
+            conditions={
+                "input": index,
+                "vac": high_vac,
+                "read_s": round(read_s, 3),
+                "trials": attempts[index],
+            },
+            defer=True,
+        )
+        if trial.early != trial.before:
+            problems.append(
+                f"input {index}: active tariff {trial.early} {trial.early_at:.2f} s after {high_vac:g} VAC, "
+                f"before {detection:g} s; the profile gives {trial.before} until it is detected"
+            )
+        elif trial.tariff != trial.after:
+            problems.append(
+                f"{high_vac:g} VAC on input {index}: active tariff {trial.tariff}, the profile expects "
+                f"{trial.after}"
+            )
+    assert not problems, "; ".join(problems)
 
 
 @pytest.mark.requirement("RI-GLITCH")
@@ -221,7 +405,7 @@ def test_pulse_shorter_than_detection_time_is_ignored(
         clock.sleep_until(pulse_s - read_s, mandated="detection", what=f"{pulse_s:g} s pulse on every input")
         during = _tariff(master, dut, profile)  # the read's telegram is taken before the pulse ends
         pulse = clock.elapsed()
-        _settle_low(inputs, station, profile)
+        inputs.settle_low()
         if pulse < ri.detection_time_s:
             break  # otherwise the bench stalled and the pulse was not short: try again
     else:
