@@ -366,6 +366,21 @@ def expected_tariff(profile: DeviceProfile, levels: Sequence[bool]) -> int:
     return profile.rate_inputs.tariff_for(list(levels))
 
 
+def expected_rates(profile: DeviceProfile, level_steps: Sequence[Sequence[bool]]) -> list[int]:
+    """Active rate after each step of detected rate-input levels, applied in order (input 1 first).
+
+    The profile's tariff rules map the levels to a rate; a rate the meter does not support (not in
+    ``meter_rates``) is refused and the rate of the step before stays (sibling CMi1020W manual: rates the
+    meter does not support are refused, domain.md section 7; an assumption of the profile)."""
+    rates: list[int] = []
+    for levels in level_steps:
+        rate = expected_tariff(profile, levels)
+        if rate not in profile.meter_rates and rates:
+            rate = rates[-1]
+        rates.append(rate)
+    return rates
+
+
 @dataclass(frozen=True)
 class RateRefusal:
     """A rate change the meter must refuse: with ``first_inputs`` high the rate is ``rate_before``; raising

@@ -19,7 +19,7 @@ from fixtures.checks import (
     request_refused_rate,
     wait_std,
 )
-from harness.expect import expected_tariff, level_high, rate_refusal, refusal_bit
+from harness.expect import expected_rates, expected_tariff, level_high, rate_refusal, refusal_bit
 from harness.measure import mandated_wait, measure
 
 #: margin around the threshold for "clearly low" / "clearly high" levels (VAC)
@@ -185,14 +185,36 @@ class DetectionTrial:
 
 def staggered_order(profile: Any, indices: Sequence[int]) -> list[int] | None:
     """An order to apply ``indices`` one after the other in which each newly detected input changes the
-    active tariff to one not seen before in the trial (the profile's tariff rules give priorities: an
-    input of lower priority is masked once a higher one is detected). None when no order does."""
+    active rate to one not seen before in the trial (the profile's tariff rules give priorities: an input of
+    lower priority is masked once a higher one is detected; a combination selecting a rate the meter lacks
+    is refused and changes nothing, :func:`harness.expect.expected_rates`). None when no order does."""
     count = profile.rate_inputs.count
     for order in itertools.permutations(indices):
-        states = [expected_tariff(profile, _levels(count, set(order[:j]))) for j in range(len(order) + 1)]
+        states = expected_rates(profile, [_levels(count, set(order[:j])) for j in range(len(order) + 1)])
         if len(set(states)) == len(states):
             return list(order)
     return None
+
+
+def staggered_rounds(profile: Any, indices: Sequence[int]) -> list[list[int]]:
+    """Rounds of overlapping trials covering ``indices``, as few as the tariff rules allow: each round is
+    a :func:`staggered_order` of the largest set of the remaining inputs that has one; an input no order
+    can show is tried alone (its trial then judges what the profile expects of it alone)."""
+    rounds: list[list[int]] = []
+    left = list(indices)
+    while left:
+        best: list[int] | None = None
+        for size in range(len(left), 1, -1):
+            for subset in itertools.combinations(left, size):
+                best = staggered_order(profile, subset)
+                if best is not None:
+                    break
+            if best is not None:
+                break
+        chosen = best if best is not None else [left[0]]
+        rounds.append(chosen)
+        left = [i for i in left if i not in chosen]
+    return rounds
 
 
 def _judge(
@@ -257,7 +279,7 @@ def _staggered_trial(
     ri = profile.rate_inputs
     detection = ri.detection_time_s
     stagger = (deadline - detection) + read_s
-    states = [expected_tariff(profile, _levels(ri.count, set(order[:j]))) for j in range(len(order) + 1)]
+    states = expected_rates(profile, [_levels(ri.count, set(order[:j])) for j in range(len(order) + 1)])
     poll_from = detection - EARLY_READ_MARGIN_S - read_s  # after each application
     clock = StdClock(station).start()
     applied: list[float] = []
@@ -323,9 +345,8 @@ def test_level_above_threshold_is_detected_after_the_detection_time_on_each_inpu
     # polling: each read brackets the detection instant; allow two reads beyond the detection time
     deadline = detection + 2 * read_s + station.rig.uncertainty.rate_poll_step_s
     indices = list(range(1, ri.count + 1))
-    order = staggered_order(profile, indices)
-    # no order where each input shows: one input at a time (no overlap)
-    rounds = [order] if order is not None else [[i] for i in indices]
+    # overlapping rounds where the tariff rules let each input show; an input no order shows runs alone
+    rounds = staggered_rounds(profile, indices)
     done: dict[int, DetectionTrial] = {}
     attempts: dict[int, int] = {}
     for _ in range(TRIALS):

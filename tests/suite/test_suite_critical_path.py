@@ -13,7 +13,7 @@ import fixtures.checks as checks
 from harness.commands.run import timing_lines
 from harness.measure import Recorder, critical_path_s, mandated_wait, recording
 from harness.profile import load_profile
-from testcases.test_rate_inputs import Read, _judge, staggered_order
+from testcases.test_rate_inputs import Read, _judge, staggered_order, staggered_rounds
 
 
 def test_without_lanes_the_critical_path_is_the_sum() -> None:
@@ -69,15 +69,25 @@ def profile() -> Any:
 
 
 def test_inputs_are_staggered_lowest_priority_first_so_each_one_shows(profile: Any) -> None:
-    # shipped rules: input 4 wins over 3 over 2 over 1; applied 1..4, each detection changes the tariff
-    assert staggered_order(profile, [1, 2, 3, 4]) == [1, 2, 3, 4]
+    # shipped rules: input 4 wins over 3 over 2 over 1, and 1+2 select rate 6, which the 5-rate meter
+    # refuses (the rate stays): no order of all four shows each input, two rounds do
+    assert staggered_order(profile, [1, 2, 3, 4]) is None
+    assert staggered_rounds(profile, [1, 2, 3, 4]) == [[1, 3, 4], [2]]
     assert staggered_order(profile, [3, 1]) == [1, 3]
+    assert staggered_order(profile, [1, 3, 4]) == [1, 3, 4]
+
+
+def test_rounds_without_refused_rates_take_all_inputs_at_once(profile: Any) -> None:
+    ri = profile.rate_inputs.model_copy(update={"tariff_rules": profile.rate_inputs.tariff_rules[1:]})
+    plain = profile.model_copy(update={"rate_inputs": ri})  # no 1+2 rule: each input alone selects a rate
+    assert staggered_rounds(plain, [1, 2, 3, 4]) == [[1, 2, 3, 4]]
 
 
 def test_no_stagger_when_an_input_never_changes_the_tariff(profile: Any) -> None:
     ri = profile.rate_inputs.model_copy(update={"tariff_rules": [profile.rate_inputs.tariff_rules[-1]]})
     masked = profile.model_copy(update={"rate_inputs": ri})  # only input 1 selects a tariff
     assert staggered_order(masked, [1, 2]) is None
+    assert staggered_rounds(masked, [1, 2]) == [[1], [2]]
 
 
 def _reads(*points: tuple[float, int], duration: float = 0.3) -> list[Read]:
