@@ -211,14 +211,21 @@ class SerialLink:
 
     # --- I/O -------------------------------------------------------------------------------------
     def _read_some(self, until: float) -> tuple[bytes, float]:
-        """Bytes as soon as any arrive, or ``b""`` once ``until`` (monotonic) has passed."""
+        """Bytes as soon as any arrive, or ``b""`` once ``until`` (monotonic) has passed.
+
+        Bytes already waiting are returned even when ``until`` has passed: the master may have been held up
+        (an RFC 2217 parity or baud change waits for the server's acknowledgement, a loaded scheduler) while
+        the adapter buffered a reply, and a reply in the buffer is never silence. Their arrival is then known
+        only to be no later than now, which can only make a latency look longer."""
         while True:
-            now = time.monotonic()
-            if now >= until:
-                return b"", now
             try:
-                n = self.port.in_waiting
-                chunk = self.port.read(n or 1)
+                waiting = self.port.in_waiting
+                if waiting:
+                    return self.port.read(waiting), time.monotonic()
+                now = time.monotonic()
+                if now >= until:
+                    return b"", now
+                chunk = self.port.read(1)
             except (serial.SerialException, OSError) as exc:
                 raise PortError(f"reading from {self.url!r} failed: {exc}; check the connection") from exc
             if chunk:

@@ -87,3 +87,16 @@ def test_a_master_held_up_in_flush_does_not_shorten_the_reply_latency(
         reply = m.transact(REQUEST)
     assert reply.latency_s is not None
     assert reply.latency_s >= 0.025, f"latency {reply.latency_s * 1000:.1f} ms, the slave waited 30 ms"
+
+
+def test_a_reply_buffered_while_the_master_was_held_up_is_not_silence(scripted: ScriptedSlave) -> None:
+    """The master is held up past the reply window (an RFC 2217 parity change waits for the server's
+    acknowledgement; at time scale 0.05 the window is 9 ms) while the adapter buffers the slave's E5: the
+    byte is in the reply, never taken for silence (a slave that answered a bad-parity request would pass)."""
+    scripted.script = [(0.005, [b"\xe5"], 0.0)]
+    with Master(scripted.url, 2400, time_scale=FAST_SCALE, latency_allowance_s=0.01, retries=0) as m:
+        end = m.link.send(REQUEST)
+        time.sleep(0.2)
+        assert time.monotonic() > end + m.reply_timeout_s()
+        reply = m.link.receive(REQUEST, end)
+    assert reply.data == b"\xe5"
