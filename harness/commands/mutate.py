@@ -49,6 +49,7 @@ RUN_TIMEOUT_S = 900.0
 SUBSETS: dict[str, dict[str, tuple[str, ...]]] = {
     "ci": {
         "bad_checksum": ("test_link_layer.py",),
+        "accepts_bad_parity": ("test_link_layer.py",),
         "nke_no_restart": ("test_link_details.py",),
         "rsp_a_echoes_request": ("test_link_details.py",),
         "accepts_reserved_address": ("test_link_details.py",),
