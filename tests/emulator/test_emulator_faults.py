@@ -446,20 +446,24 @@ def p_falling_edge_takes_detection_time(emu: Emulator, link: RawLink) -> None:
 
 
 def p_no_pause_inside_a_telegram(emu: Emulator, link: RawLink) -> None:
+    # three replies: a reader held up across the seeded pause stamps the bytes on both sides of it together
+    # and hides it (a loaded CI machine does that now and then); the fault is in every reply, a clean
+    # reply has none, so each of three must be free of it
     assert link.exchange(snd_nke(0)) == ACK
-    link.port.write(req_ud2(0, fcb=1))
-    got, stamps, deadline = bytearray(), [], time.monotonic() + 2.0
-    while time.monotonic() < deadline and (not stamps or time.monotonic() - stamps[-1] < 0.2):
-        b = link.port.read(1)
-        if b:
-            got += b
-            stamps.append(time.monotonic())
-    rsp(bytes(got))
-    # arrival envelope (a later byte proves an earlier one's delay was delivery); 7 character times of
-    # idle line is far beyond any tolerance and below the seeded 10, above loopback jitter
-    gaps = frame_gaps_s(tuple(round(t * 1e9) for t in stamps), baud=2400)
-    worst = max(range(len(gaps)), key=gaps.__getitem__)
-    assert gaps[worst] < 7 * char_time_s(2400), f"{gaps[worst] * 1e3:.1f} ms idle after character {worst + 1}"
+    for fcb in (1, 0, 1):
+        link.port.write(req_ud2(0, fcb=fcb))
+        got, stamps, deadline = bytearray(), [], time.monotonic() + 2.0
+        while time.monotonic() < deadline and (not stamps or time.monotonic() - stamps[-1] < 0.2):
+            b = link.port.read(1)
+            if b:
+                got += b
+                stamps.append(time.monotonic())
+        rsp(bytes(got))
+        # arrival envelope (a later byte proves an earlier one's delay was delivery); 7 character times of
+        # idle line is far beyond any tolerance and below the seeded 10, above loopback jitter
+        gaps = frame_gaps_s(tuple(round(t * 1e9) for t in stamps), baud=2400)
+        worst = max(range(len(gaps)), key=gaps.__getitem__)
+        assert gaps[worst] < 7 * char_time_s(2400), f"{gaps[worst] * 1e3:.1f} ms idle after character {worst + 1}"
 
 
 def p_startup_within_limit(emu: Emulator, link: RawLink) -> None:
