@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.reply_timing import measure_master_latency, measure_monitor_latency
 from harness.expect import record_head
 from harness.mbus import decode, encode
 from harness.mbus.model import (
@@ -19,9 +20,7 @@ from harness.mbus.model import (
     LongFrame,
     ShortFrame,
 )
-from harness.mbus.timing import char_time_s, reply_window
-from harness.measure import measure
-from harness.monitor import judge_exchange
+from harness.mbus.timing import reply_window
 
 #: transactions per baud for the reply-window measurement
 LATENCY_SAMPLES = 5
@@ -78,21 +77,6 @@ def test_request_with_bad_checksum_is_ignored(dut: Any, master: Any, kind: str) 
     master.link_reset(dut.address)  # still at its address: the bad set-address frame was not executed
 
 
-def reply_start_latency(latency_s: float, baud: int, scale: float, allowance_s: float) -> tuple[float, float]:
-    """The reply's start as the master observes it, in standard seconds: ``(value, uncertainty)``.
-
-    The master timestamps the end of its request and the arrival of the first reply character; a UART
-    delivers a character after its stop bit, so the reply started one 8E1 character time earlier
-    (EN 13757-2 character format). The path (USB latency timer, RFC 2217/TCP, scheduler) can only delay
-    what the master sees, by up to the rig's ``latency_allowance_s``: the start lies in
-    [observed - allowance, observed], reported as its midpoint +/- half the allowance. Wall seconds are
-    divided by the bench's time scale (the allowance too: it does not shrink on a faster simulation).
-    """
-    observed = latency_s / scale - char_time_s(baud)
-    half = allowance_s / scale / 2
-    return observed - half, half
-
-
 @pytest.mark.requirement("LL-REPLY-WINDOW", "PS-STANDARD")
 @pytest.mark.time_bound(lambda p: LATENCY_SAMPLES * reply_window(min(p.link.bauds))[1])
 @pytest.mark.parametrize("baud", [2400, 300])
@@ -105,9 +89,6 @@ def test_reply_starts_inside_the_window(
     uncertainty."""
     if baud != dut.baud:
         master.change_baud(dut.address, baud)
-    low, high = reply_window(baud)
-    scale = station.state.time_scale
-    allowance_s = station.rig.uncertainty.latency_allowance_s
     monitored = bus_monitor is not None and bus_monitor.baud == baud
     if monitored:
         bus_monitor.clear()
@@ -121,21 +102,7 @@ def test_reply_starts_inside_the_window(
         assert reply.latency_s is not None, f"request {i}: the master recorded no first reply byte"
         if monitored:
             continue
-        value, uncertainty = reply_start_latency(reply.latency_s, baud, scale, allowance_s)
-        measure(
-            "reply_latency",
-            value,
-            "s",
-            low=low,
-            high=high,
-            uncertainty=uncertainty,
-            conditions={
-                "baud": baud,
-                "side": "master",
-                "method": "master timestamps",
-                "observed_s": round(reply.latency_s / scale, 6),
-            },
-        )
+        measure_master_latency(reply, baud=baud, station=station, conditions={})
     if monitored:
         seen = bus_monitor.wait_for_replies(LATENCY_SAMPLES, timeout_s=2 * master.reply_timeout_s() + 1.0)
         replied = [ex for ex in seen if ex.reply is not None]
@@ -146,22 +113,10 @@ def test_reply_starts_inside_the_window(
         # an exchange whose request end reached the monitor late (a stalled host) decides nothing
         decided = [ex for ex in replied[:LATENCY_SAMPLES] if ex.request_end_resolved]
         assert decided, "the bus monitor resolved the end of none of the requests; check its host's load"
+        undecided = len(replied[:LATENCY_SAMPLES]) - len(decided)
         for ex in decided:
-            check = judge_exchange(ex, resolution_s=bus_monitor.resolution_s).reply_delay
-            assert check is not None
-            measure(
-                "reply_latency",
-                check.value_s,
-                "s",
-                low=check.low_s,
-                high=check.high_s,
-                uncertainty=check.uncertainty_s,
-                conditions={
-                    "baud": baud,
-                    "side": "line",
-                    "method": "bus monitor",
-                    "undecided_exchanges": len(replied[:LATENCY_SAMPLES]) - len(decided),
-                },
+            measure_monitor_latency(
+                ex, monitor=bus_monitor, baud=baud, conditions={"undecided_exchanges": undecided}
             )
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from fixtures.checks import wait_std
 from fixtures.dut import NOMINAL_VOLTS
+from fixtures.reply_timing import measure_master_latency, measure_monitor_latency
 from harness.mbus import encode
 from harness.mbus.model import C_FCB, C_FCV, REQ_UD2, SND_NKE, LongFrame, ShortFrame
 from harness.mbus.timing import reply_window
@@ -232,15 +233,11 @@ def test_reply_window_holds_while_the_module_reads_its_meter(
     'communication with meter'; its duration is the profile's ``ui.meter_exchange_s``). A SND_NKE sent as
     soon as the telegram is in reaches the module while it is busy with the meter; its reply must still
     start inside the EN 13757-2 window, at both ends, at each baud."""
-    from testcases.test_link_layer import reply_start_latency
-
     if baud not in dut.bauds:
         pytest.skip(f"the device profile does not list {baud} Bd")
     if baud != dut.baud:
         master.change_baud(dut.address, baud)
-    low, high = reply_window(baud)
     scale = station.state.time_scale
-    allowance_s = station.rig.uncertainty.latency_allowance_s
     monitored = bus_monitor is not None and bus_monitor.baud == baud
     if monitored:
         bus_monitor.clear()
@@ -264,16 +261,12 @@ def test_reply_window_holds_while_the_module_reads_its_meter(
     if not monitored:
         for reply, since_s in busy:
             assert reply.latency_s is not None
-            value, uncertainty = reply_start_latency(reply.latency_s, baud, scale, allowance_s)
-            measure(
-                "reply_latency",
-                value,
-                "s",
-                low=low,
-                high=high,
-                uncertainty=uncertainty,
+            measure_master_latency(
+                reply,
+                baud=baud,
+                station=station,
+                conditions={**conditions, "since_read_out_s": round(since_s, 4)},
                 requirement="LL-REPLY-WINDOW",
-                conditions={**conditions, "side": "master", "since_read_out_s": round(since_s, 4)},
                 defer=True,
             )
         return
@@ -282,16 +275,11 @@ def test_reply_window_holds_while_the_module_reads_its_meter(
     decided = [ex for ex in acks[1:] if ex.request_end_resolved]  # the first E5 answers the link reset
     assert decided, "the bus monitor resolved none of the requests sent while the module was busy"
     for ex in decided:
-        check = judge_exchange(ex, resolution_s=bus_monitor.resolution_s).reply_delay
-        assert check is not None
-        measure(
-            "reply_latency",
-            check.value_s,
-            "s",
-            low=low,
-            high=high,
-            uncertainty=check.uncertainty_s,
+        measure_monitor_latency(
+            ex,
+            monitor=bus_monitor,
+            baud=baud,
+            conditions=conditions,
             requirement="LL-REPLY-WINDOW",
-            conditions={**conditions, "side": "line", "method": "bus monitor"},
             defer=True,
         )

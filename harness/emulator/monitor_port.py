@@ -20,12 +20,11 @@ once; a client sees only what the line carries once it is connected.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 
 from harness.emulator.bus import Bus, MasterPort
-from harness.emulator.tcp_port import EndpointError, accept_clients
+from harness.emulator.tcp_port import accept_clients, close_endpoint, listen
 from harness.emulator.wire import CharFormat
 
 
@@ -34,16 +33,7 @@ class MonitorPort:
 
     def __init__(self, bus: Bus, *, baud: int, host: str = "127.0.0.1", port: int = 0) -> None:
         self.bus = bus
-        try:
-            self._listener = socket.create_server((host, port))
-        except OSError as exc:
-            raise EndpointError(
-                f"cannot listen for the bus monitor endpoint on {host}:{port} "
-                f"({os.strerror(exc.errno) if exc.errno else exc}); "
-                "choose another port, or 0 for any free one",
-                option="monitor_port",
-            ) from None
-        self._listener.settimeout(0.2)  # lets the accept loop notice stop()
+        self._listener = listen(host, port, what="bus monitor endpoint", option="monitor_port")
         self.host, self.port = self._listener.getsockname()[:2]
         self._lock = threading.Lock()
         self._clients: list[socket.socket] = []
@@ -97,17 +87,7 @@ class MonitorPort:
         self._drop(sock)
 
     def stop(self) -> None:
-        self._stopped.set()
         self.bus.remove_monitor(self.receiver)
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
-        with contextlib.suppress(OSError):
-            self._listener.close()
         with self._lock:
             clients = list(self._clients)
-        for sock in clients:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        self._accept_thread.join(timeout=2)
-        for t in self._threads:
-            t.join(timeout=2)
+        close_endpoint(self._listener, self._stopped, clients, [self._accept_thread, *self._threads])

@@ -17,6 +17,7 @@ import serial
 from serial.rfc2217 import PortManager
 
 from harness.emulator.bus import Bus, MasterPort
+from harness.emulator.tcp_port import accept_clients, close_endpoint, listen
 from harness.emulator.wire import CharFormat
 
 
@@ -126,8 +127,7 @@ class Rfc2217Server:
         self.bus = bus
         self.master_port = MasterPort("rfc2217", initial or CharFormat(2400), echo=echo)
         bus.add_port(self.master_port)
-        self._listener = socket.create_server((host, port))
-        self._listener.settimeout(0.2)  # lets the accept loop notice stop()
+        self._listener = listen(host, port, what="RFC 2217 endpoint")
         self.host, self.port = self._listener.getsockname()[:2]
         self._stopped = threading.Event()
         self._clients: list[socket.socket] = []
@@ -141,23 +141,19 @@ class Rfc2217Server:
         return f"rfc2217://{self.host}:{self.port}"
 
     def _accept_loop(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            sock.settimeout(None)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                for old in self._clients:
-                    with contextlib.suppress(OSError):
-                        old.shutdown(socket.SHUT_RDWR)
-                self._clients.append(sock)
-                t = threading.Thread(target=self._serve, args=(sock,), name="rfc2217-client", daemon=True)
-                self._threads.append(t)
-            t.start()
+        accept_clients(self._listener, self._stopped, self._take)
+
+    def _take(self, sock: socket.socket) -> None:
+        """A new client takes the port over: older connections are shut down."""
+        with self._lock:
+            for old in self._clients:
+                with contextlib.suppress(OSError):
+                    old.shutdown(socket.SHUT_RDWR)
+            self._clients.append(sock)
+            t = threading.Thread(target=self._serve, args=(sock,), name="rfc2217-client", daemon=True)
+            self._threads = [th for th in self._threads if th.is_alive()]
+            self._threads.append(t)
+        t.start()
 
     def _serve(self, sock: socket.socket) -> None:
         conn = _Connection(sock)
@@ -199,19 +195,7 @@ class Rfc2217Server:
                 sock.close()
 
     def stop(self) -> None:
-        self._stopped.set()
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
-        with contextlib.suppress(OSError):
-            self._listener.close()
         with self._lock:
             clients = list(self._clients)
-        for sock in clients:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                sock.close()
-        self._accept_thread.join(timeout=2)
-        for t in self._threads:
-            t.join(timeout=2)
+        close_endpoint(self._listener, self._stopped, clients, [self._accept_thread, *self._threads])
         self.bus.remove_port(self.master_port)

@@ -59,15 +59,7 @@ class TcpPort:
     ) -> None:
         self.bus = bus
         self.master_port = MasterPort("tcp", CharFormat(baud, 8, "E", 1), echo=echo)
-        try:
-            self._listener = socket.create_server((host, port))
-        except OSError as exc:
-            raise EndpointError(
-                f"cannot listen for the raw TCP endpoint on {host}:{port} "
-                f"({os.strerror(exc.errno) if exc.errno else exc}); "
-                "choose another port, or 0 for any free one"
-            ) from None
-        self._listener.settimeout(0.2)  # lets the accept loop notice stop()
+        self._listener = listen(host, port, what="raw TCP endpoint")
         self.host, self.port = self._listener.getsockname()[:2]
         bus.add_port(self.master_port)
         self._stopped = threading.Event()
@@ -121,21 +113,47 @@ class TcpPort:
                 sock.close()
 
     def stop(self) -> None:
-        self._stopped.set()
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
-        with contextlib.suppress(OSError):
-            self._listener.close()
         with self._lock:
-            client = self._client
+            clients = [] if self._client is None else [self._client]
             self.master_port.sink = None
-        if client is not None:
-            with contextlib.suppress(OSError):
-                client.shutdown(socket.SHUT_RDWR)
-        self._accept_thread.join(timeout=2)
-        for t in self._threads:
-            t.join(timeout=2)
+        close_endpoint(self._listener, self._stopped, clients, [self._accept_thread, *self._threads])
         self.bus.remove_port(self.master_port)
+
+
+def listen(host: str, port: int, *, what: str, option: str = "tcp_port") -> socket.socket:
+    """A listening socket on ``host:port`` for one of the emulator's TCP endpoints (``what`` names it in
+    the error), with a 0.2 s accept timeout so the accept loop notices a stop."""
+    try:
+        listener = socket.create_server((host, port))
+    except OSError as exc:
+        raise EndpointError(
+            f"cannot listen for the {what} on {host}:{port} "
+            f"({os.strerror(exc.errno) if exc.errno else exc}); "
+            "choose another port, or 0 for any free one",
+            option=option,
+        ) from None
+    listener.settimeout(0.2)
+    return listener
+
+
+def close_endpoint(
+    listener: socket.socket,
+    stopped: threading.Event,
+    clients: list[socket.socket],
+    threads: list[threading.Thread],
+) -> None:
+    """Stop a TCP endpoint: the accept loop and every client connection end, their threads are joined.
+    Shared by the emulator's TCP endpoints."""
+    stopped.set()
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
+    with contextlib.suppress(OSError):
+        listener.close()
+    for sock in clients:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    for t in threads:
+        t.join(timeout=2)
 
 
 def accept_clients(

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from fixtures.bench import StationReopened, expected_slave_count
+from fixtures.reply_timing import reply_start_latency
 from harness.master import CollisionError, LineError, NoReply
 from harness.mbus.timing import char_time_s, reply_window
 from harness.measure import verdict_of
-from testcases.test_link_layer import reply_start_latency
 from testcases.test_robustness import collision_problem
 from testcases.test_user_interface import BackgroundReadout
 
@@ -58,6 +58,31 @@ def test_path_allowance_grows_in_standard_time_on_a_faster_simulation() -> None:
     _, u_fast = reply_start_latency(0.003, 2400, 0.1, 0.01)
     assert u_fast == pytest.approx(10 * u_real)  # the 10 ms path does not shrink with the emulator
     assert _latency_verdict(0.02, 0.001, 2400, 0.1, 0.01) == "inconclusive"  # and says so
+
+
+def _echo_latency_verdict(true_start_s: float, echo_path_s: float, reply_path_s: float) -> str:
+    """Verdict of a reply timed from an echoing adapter's echo at 2400 Bd, real time: the echo arrives
+    ``echo_path_s`` late, the reply ``reply_path_s`` late (each up to the 10 ms allowance)."""
+    observed_wall = true_start_s + char_time_s(2400) + reply_path_s - echo_path_s
+    value, uncertainty = reply_start_latency(observed_wall, 2400, 1.0, 0.01, latency_from="echo")
+    low, high = reply_window(2400)
+    return verdict_of(value, low, high, uncertainty)
+
+
+def test_echo_timed_latency_is_two_sided() -> None:
+    low, high = reply_window(2400)
+    # a late echo shortens what is seen: a reply just after the window's end must not pass
+    assert _echo_latency_verdict(high + 0.005, 0.01, 0.0) != "pass"
+    # a late reply lengthens it: a reply just before the minimum must not pass either
+    assert _echo_latency_verdict(low - 0.002, 0.0, 0.01) != "pass"
+    # well inside passes, well outside fails, whatever the two path delays
+    for echo_path_s, reply_path_s in [(0.0, 0.0), (0.01, 0.0), (0.0, 0.01), (0.01, 0.01)]:
+        assert _echo_latency_verdict((low + high) / 2, echo_path_s, reply_path_s) == "pass"
+        assert _echo_latency_verdict(1.3 * high, echo_path_s, reply_path_s) == "fail"
+    # the one-sided budget of a request-timed latency would pass the first case: the rule matters
+    observed_wall = high + 0.005 + char_time_s(2400) - 0.01
+    value, uncertainty = reply_start_latency(observed_wall, 2400, 1.0, 0.01)
+    assert verdict_of(value, low, high, uncertainty) == "pass"
 
 
 def _raise(exc: BaseException) -> Any:
