@@ -11,7 +11,8 @@ with ``killed K/N faults; clean runs: P/P passed``. Exit status 0 only when ever
 every clean run passed.
 
 ``--subset ci`` is the fast check CI runs: :data:`SUBSETS` names about ten faults across the areas, each
-with the test files that decide it; a fault run stops at its first failing test (one kill is enough)
+with the test files that decide it (``--subset timing``: the faults decided by wall-clock timing, to run
+at two time scales); a fault run stops at its first failing test (one kill is enough)
 and the clean runs run the union of those files, so a false failure there is caught too.
 """
 
@@ -64,6 +65,23 @@ SUBSETS: dict[str, dict[str, tuple[str, ...]]] = {
         "startup_chatter": ("test_physical_timing.py",),
         "dfc_set": ("test_link_details.py",),
         "status_word_split": ("test_data.py",),
+    },
+    # the faults a faster simulation could hide: each is decided by wall-clock timing (reply window, gaps
+    # inside a telegram, parity switch, startup, detection time, current captures). Run it at
+    # --time-scale 1.0 and at the scale CI uses to show both are as sharp (issue 11).
+    "timing": {
+        "reply_early": ("test_link_layer.py",),
+        "reply_late": ("test_link_layer.py",),
+        "accepts_bad_parity": ("test_link_layer.py",),
+        "reply_pause": ("test_physical_timing.py",),
+        "slow_startup": ("test_physical_timing.py",),
+        "startup_chatter": ("test_physical_timing.py",),
+        "rate_detect_1s": ("test_boundaries.py",),
+        "rate_detect_4s": ("test_boundaries.py",),
+        "rate_detect_8s": ("test_boundaries.py", "test_rate_inputs.py"),
+        "falling_edge_immediate": ("test_boundaries.py",),
+        "mark_current_wanders": ("test_physical_current.py",),
+        "space_current_when_silent": ("test_physical_current.py",),
     },
 }
 

@@ -19,6 +19,12 @@ def test_ci_subset_spans_the_areas_with_a_handful_of_known_faults() -> None:
     assert all(files for files in subset.values())
 
 
+def test_timing_subset_holds_the_faults_decided_by_wall_clock_timing() -> None:
+    subset = check_subset("timing", set(FAULTS))
+    assert {"reply_early", "reply_late", "reply_pause", "accepts_bad_parity"} <= set(subset)
+    assert {FAULTS[f].area for f in subset} >= {"timing", "rate inputs", "physical layer"}
+
+
 def test_subset_plan_limits_fault_runs_and_gives_clean_runs_the_union() -> None:
     files = {"a_fault": ("test_b.py",), "b_fault": ("test_a.py", "test_b.py")}
     runs = plan(list(files), 1, Path("/tmp/m"), files)
