@@ -33,6 +33,7 @@ from .helpers import (
     select,
     set_address,
     snd_nke,
+    wait_startup,
 )
 
 #: a claim of silence waits this many reply windows: longer is stricter both ways (a late answer still counts)
@@ -485,6 +486,49 @@ def p_quiet_at_power_up(emu: Emulator, link: RawLink) -> None:
     assert stray == b"", f"bytes on the line at power-up: [{stray.hex(' ')}]"
 
 
+# --- robustness: resynchronisation, turnaround, collisions, short outages (EN 13757-2 / FT1.2) ----------
+
+
+def p_request_after_truncated_frame(emu: Emulator, link: RawLink) -> None:
+    cut = set_address(0, 99)[:7]  # a long frame broken off after 7 of its 12 bytes
+    assert link.exchange(cut, window_factor=SILENCE_WINDOW) == b""
+    assert link.exchange(snd_nke(0)) == ACK, "the request after a truncated frame (and line idle) was lost"
+
+
+def p_request_at_minimum_idle_after_a_reply(emu: Emulator, link: RawLink) -> None:
+    # real time (the seeded turnaround is 100 ms, loopback delivery a few ms even on a loaded machine) and
+    # three tries, so a probe held up once still sends inside it; the clean module answers each
+    idle_s = 33 / link.baud * emu.time_scale  # FT1.2: 33 bit times of line idle between frames
+    for _ in range(3):
+        link.port.read(link.port.in_waiting)
+        link.port.write(snd_nke(0))
+        got, deadline = b"", time.monotonic() + 1.0
+        while not got and time.monotonic() < deadline:
+            got = link.port.read(1)
+        assert got == ACK
+        time.sleep(idle_s)
+        assert link.exchange(snd_nke(0)) == ACK, "a request 33 bit times after a reply was lost"
+
+
+def p_answers_after_a_collision(emu: Emulator, link: RawLink) -> None:
+    garbled = link.exchange(req_ud2(254))  # the module and the extra slave answer at once
+    assert garbled, "nobody answered the broadcast"
+    rsp(link.exchange(req_ud2(0, fcb=1)))
+
+
+def p_restarts_after_a_short_outage(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_bus_voltage(0.0)
+    time.sleep(0.2 * emu.time_scale)
+    emu.physics.set_bus_voltage(36.0)
+    wait_startup(emu)
+    assert link.exchange(snd_nke(0)) == ACK, "no answer after a 0.2 s bus outage"
+
+
+def p_status_clear_without_error(emu: Emulator, link: RawLink) -> None:
+    header = rsp(link.exchange(req_ud2(0))).header
+    assert header is not None and header.status & 0x1F == 0, f"status {header.status:#04x}"  # type: ignore[union-attr]
+
+
 @dataclass(frozen=True)
 class Probe:
     check: Callable[[Emulator, RawLink], None]
@@ -576,6 +620,11 @@ PROBES: dict[str, Probe] = {
     "reply_pause": Probe(p_no_pause_inside_a_telegram, REAL_TIME),
     "slow_startup": Probe(p_startup_within_limit, {"time_scale": 0.02}),
     "startup_chatter": Probe(p_quiet_at_power_up),
+    "no_resync_after_garbage": Probe(p_request_after_truncated_frame),
+    "slow_turnaround": Probe(p_request_at_minimum_idle_after_a_reply, REAL_TIME),
+    "mute_after_collision": Probe(p_answers_after_a_collision, {"extra_slaves": 1}),
+    "hangs_after_short_outage": Probe(p_restarts_after_a_short_outage),
+    "status_power_low": Probe(p_status_clear_without_error),
 }
 
 
