@@ -530,7 +530,7 @@ FAULTS: dict[str, FaultInfo] = dict(
             "link layer",
             "EN 13757-2 C field RSP_UD DFC bit",
         ),
-        # --- robustness (EN 13757-2 / IEC 60870-5-1 FT1.2 frame rejection, turnaround, collisions, supply) ----
+        # --- robustness (EN 13757-2 / IEC 60870-5-1 FT1.2 frame rejection, turnaround, collisions, supply) --
         _f(
             "no_resync_after_garbage",
             "the frame assembler has no idle-line timeout: after a start byte it counts characters up to the "

@@ -18,7 +18,7 @@ from harness.emulator.faults import FAULTS, UnknownFaultError, validate_faults
 from harness.emulator.oracle import Oracle
 from harness.mbus import encode
 from harness.mbus.model import CI_APPLICATION_RESET, REQ_UD1, SND_UD, ControlFrame, ShortFrame
-from harness.mbus.timing import char_time_s, reply_window
+from harness.mbus.timing import char_time_s, inter_frame_idle_s, reply_window
 from harness.monitor import frame_gaps_s
 
 from .helpers import (
@@ -464,7 +464,8 @@ def p_no_pause_inside_a_telegram(emu: Emulator, link: RawLink) -> None:
         # idle line is far beyond any tolerance and below the seeded 10, above loopback jitter
         gaps = frame_gaps_s(tuple(round(t * 1e9) for t in stamps), baud=2400)
         worst = max(range(len(gaps)), key=gaps.__getitem__)
-        assert gaps[worst] < 7 * char_time_s(2400), f"{gaps[worst] * 1e3:.1f} ms idle after character {worst + 1}"
+        idle = f"{gaps[worst] * 1e3:.1f} ms idle after character {worst + 1}"
+        assert gaps[worst] < 7 * char_time_s(2400), idle
 
 
 def p_startup_within_limit(emu: Emulator, link: RawLink) -> None:
@@ -498,7 +499,7 @@ def p_request_after_truncated_frame(emu: Emulator, link: RawLink) -> None:
 def p_request_at_minimum_idle_after_a_reply(emu: Emulator, link: RawLink) -> None:
     # real time (the seeded turnaround is 100 ms, loopback delivery a few ms even on a loaded machine) and
     # three tries, so a probe held up once still sends inside it; the clean module answers each
-    idle_s = 33 / link.baud * emu.time_scale  # FT1.2: 33 bit times of line idle between frames
+    idle_s = inter_frame_idle_s(link.baud) * emu.time_scale  # FT1.2: 33 bit times of idle between frames
     for _ in range(3):
         link.port.read(link.port.in_waiting)
         link.port.write(snd_nke(0))
