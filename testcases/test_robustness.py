@@ -16,6 +16,7 @@ from fixtures.checks import wait_std
 from fixtures.dut import NOMINAL_VOLTS, answers, ping
 from fixtures.mbus import wait_started
 from harness.master import CollisionError, LineError, NoReply
+from harness.master.raw import with_bad_stop
 from harness.mbus import encode
 from harness.mbus.model import (
     ADDR_BROADCAST_REPLY,
@@ -67,6 +68,11 @@ def test_garbage_and_broken_frames_are_ignored(dut: Any, master: Any) -> None:
                 pytrace=False,
             )
         assert reply.is_ack, f"SND_NKE after [{junk.hex(' ')}] answered [{reply.data.hex(' ')}], expected E5"
+    set_address = encode(LongFrame(c=SND_UD, a=dut.address, ci=CI_DATA_SEND, data=bytes([0x01, 0x7A, 98])))
+    for broken in (encode(ShortFrame(c=SND_NKE, a=dut.address)), set_address):
+        raw = with_bad_stop(broken)  # checksum right, stop byte 17: FT1.2 discards the frame
+        data = master.send_raw(raw, expect="silence").data
+        assert not data, f"the module answered [{raw.data.hex(' ')}] (stop byte 17) with [{data.hex(' ')}]"
     frames = master.read(dut.address)
     assert frames[0].header.id == dut.header.id and frames[0].a == dut.address
 

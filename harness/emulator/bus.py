@@ -193,19 +193,29 @@ def _with_checksum(raw: bytes) -> bytes:
     return bytes(b)
 
 
-def _decode(raw: bytes) -> tuple[Frame | None, Frame | None]:
-    """(frame if valid, frame if only its checksum is wrong)."""
+def _with_stop(raw: bytes) -> bytes:
+    """The same frame with its stop character 16 (to model a slave that does not check it)."""
+    if raw[:1] in (b"\x10", b"\x68") and len(raw) >= 5:
+        return raw[:-1] + b"\x16"
+    return raw
+
+
+def _decode_fixed(raw: bytes, fixed: bytes) -> Frame | None:
+    if fixed == raw:
+        return None
     try:
-        return frames.decode(raw), None
+        return frames.decode(fixed)
+    except MBusError:
+        return None
+
+
+def _decode(raw: bytes) -> tuple[Frame | None, Frame | None, Frame | None]:
+    """(frame if valid, frame if only its checksum is wrong, frame if only its stop byte is wrong)."""
+    try:
+        return frames.decode(raw), None, None
     except MBusError:
         pass
-    fixed = _with_checksum(raw)
-    if fixed == raw:
-        return None, None
-    try:
-        return None, frames.decode(fixed)
-    except MBusError:
-        return None, None
+    return None, _decode_fixed(raw, _with_checksum(raw)), _decode_fixed(raw, _with_stop(raw))
 
 
 Sink = Callable[[bytes], None]
@@ -346,7 +356,7 @@ class Bus:
                     groups.setdefault((s.fmt, s.checks_parity, s.resyncs_on_idle), []).append(s)
             replies: dict[float, list[tuple[Cmi1020, Response]]] = {}
             requests: dict[float, bytes] = {}
-            decoded: dict[bytes, tuple[Frame | None, Frame | None]] = {}
+            decoded: dict[bytes, tuple[Frame | None, Frame | None, Frame | None]] = {}
             chars_by_fmt: dict[CharFormat, list[RxChar]] = {}
             for key, members in groups.items():
                 rx_fmt, check_parity, resync = key
@@ -362,10 +372,12 @@ class Bus:
                 for raw, end in asm.feed(chars, ends, gap_s):
                     if raw not in decoded:
                         decoded[raw] = _decode(raw)
-                    good, bad_cs = decoded[raw]
+                    good, bad_cs, bad_stop = decoded[raw]
                     now_s = self.clock.at_wall(end)
                     for s in members:
                         frame = good if good is not None else (bad_cs if s.accepts_bad_checksum else None)
+                        if frame is None and s.accepts_bad_stop_byte:
+                            frame = bad_stop
                         if frame is None:
                             continue
                         resp = s.handle(frame, now_s)

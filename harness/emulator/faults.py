@@ -559,6 +559,26 @@ FAULTS: dict[str, FaultInfo] = dict(
             "robustness",
             "product sheet 'supply from M-Bus' (the module restarts with the bus after any outage)",
         ),
+        _f(
+            "accepts_bad_stop_byte",
+            "the frame check ignores the stop byte: a request ending 17 instead of 16 is processed and "
+            "answered",
+            "link layer",
+            "EN 13757-2 / IEC 60870-5-1 FT1.2: a frame without its stop character 16 is discarded",
+        ),
+        _f(
+            "accepts_9600_baud",
+            "a switch to 9600 Bd (CI BD), which the product sheet does not list, is acknowledged and taken",
+            "baud rate",
+            "product sheet 'M-Bus slave 300 and 2400 bit/s'; EN 13757-3 CI B8-BF",
+        ),
+        _f(
+            "last_telegram_more_follow",
+            "the last telegram of the read-out also ends with DIF 1F (more records follow), and the next "
+            "FCB toggle wraps round to the first telegram, so a read-out never ends",
+            "link layer",
+            "EN 13757-3 DIF 1F (more records follow) only on telegrams that are not the last",
+        ),
         # --- application data: EN 13757-3 status byte of the long header ---------------------------------
         _f(
             "status_power_low",

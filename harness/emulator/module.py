@@ -168,6 +168,10 @@ class Cmi1020:
     def accepts_bad_checksum(self) -> bool:
         return "accepts_bad_checksum" in self.faults
 
+    @property
+    def accepts_bad_stop_byte(self) -> bool:
+        return "accepts_bad_stop_byte" in self.faults
+
     def min_volts(self) -> float:
         if "dead_below_24v" in self.faults:
             return 24.0
@@ -489,6 +493,8 @@ class Cmi1020:
         supported = list(self.profile.link.bauds)
         if "no_300_baud" in self.faults and 300 in supported:
             supported.remove(300)
+        if "accepts_9600_baud" in self.faults:
+            supported.append(9600)
         if new_baud not in supported:
             return None
         old_fmt, delay_s = self.fmt, self.reply_delay_s()
@@ -567,7 +573,7 @@ class Cmi1020:
             assert self._last_reply is not None
             return self._last_reply
         elif (fcv and self._last_fcb is not None and self._last_more_follow) or resume:
-            index = self._telegram_index + 1
+            index = (self._telegram_index + 1) % count  # wraps only with fault last_telegram_more_follow
         else:
             index = 0
         self._last_fcb = fcb if fcv else None
@@ -576,7 +582,7 @@ class Cmi1020:
             step = 2 if "access_number_skips" in self.faults else 1
             self.access_number = (self.access_number + step) & 0xFF
         records = self.telegram(index, now_s)
-        more = index < count - 1
+        more = index < count - 1 or "last_telegram_more_follow" in self.faults
         own = a if "rsp_a_echoes_request" in self.faults and a >= ADDR_SELECTED else self.primary_address
         frame = rsp_ud(address=own, header=self.header(), records=records, more_follow=more)
         if "acd_set_without_alarm" in self.faults:

@@ -530,6 +530,22 @@ def p_status_clear_without_error(emu: Emulator, link: RawLink) -> None:
     assert header is not None and header.status & 0x1F == 0, f"status {header.status:#04x}"  # type: ignore[union-attr]
 
 
+def p_bad_stop_byte_ignored(emu: Emulator, link: RawLink) -> None:
+    frame = bytearray(snd_nke(0))
+    frame[-1] = 0x17
+    assert link.exchange(bytes(frame), window_factor=SILENCE_WINDOW) == b""
+
+
+def p_baud_9600_refused(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(baud_switch(0, 0xBD), window_factor=SILENCE_WINDOW) == b""
+    assert link.exchange(snd_nke(0)) == ACK, "no answer at 2400 Bd after a refused switch to 9600 Bd"
+
+
+def p_last_telegram_ends_readout(emu: Emulator, link: RawLink) -> None:
+    frames = read_all(link)
+    assert len(frames) == emu.profile.telegram_count and not frames[-1].more_records_follow
+
+
 @dataclass(frozen=True)
 class Probe:
     check: Callable[[Emulator, RawLink], None]
@@ -626,6 +642,9 @@ PROBES: dict[str, Probe] = {
     "mute_after_collision": Probe(p_answers_after_a_collision, {"extra_slaves": 1}),
     "hangs_after_short_outage": Probe(p_restarts_after_a_short_outage),
     "status_power_low": Probe(p_status_clear_without_error),
+    "accepts_bad_stop_byte": Probe(p_bad_stop_byte_ignored),
+    "accepts_9600_baud": Probe(p_baud_9600_refused),
+    "last_telegram_more_follow": Probe(p_last_telegram_ends_readout),
 }
 
 
