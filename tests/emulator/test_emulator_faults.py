@@ -542,8 +542,10 @@ def p_baud_9600_refused(emu: Emulator, link: RawLink) -> None:
 
 
 def p_last_telegram_ends_readout(emu: Emulator, link: RawLink) -> None:
-    frames = read_all(link)
-    assert len(frames) == emu.profile.telegram_count and not frames[-1].more_records_follow
+    assert link.exchange(snd_nke(0)) == ACK
+    count = emu.profile.telegram_count
+    frames = [rsp(link.exchange(req_ud2(0, fcb=i % 2))) for i in range(count)]
+    assert [f.more_records_follow for f in frames] == [True] * (count - 1) + [False]
 
 
 @dataclass(frozen=True)
