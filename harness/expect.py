@@ -418,6 +418,36 @@ def refusal_bit(profile: DeviceProfile, header_status: int) -> int | None:
     return None if bit is None else (header_status >> bit) & 1
 
 
+#: EN 13757-3 status field of the long header, the bits the standard defines: bits 0-1 application status
+#: (00 no error, 01 application busy, 10 any application error, 11 abnormal condition / alarm), bit 2 power
+#: low, bit 3 permanent error, bit 4 temporary error. Bits 5-7 are manufacturer specific.
+STATUS_APPLICATION_MASK = 0x03
+STATUS_APPLICATION = {0b01: "application busy", 0b10: "any application error", 0b11: "abnormal condition"}
+STATUS_FLAGS = {0x04: "power low", 0x08: "permanent error", 0x10: "temporary error"}
+
+
+def header_status_problems(profile: DeviceProfile, status: int) -> list[str]:
+    """Why a long header's status byte is not what a module reports with no error on a nominal bench
+    (bus supply in range, meter reachable): every bit EN 13757-3 defines (0-4) clear. The manufacturer bits
+    5-7 are not judged: the profile declares one of them, the refused-rate-change bit
+    (``rate_inputs.refusal_status_bit``), which toggles and so has no expected state, and no other."""
+    if not 0 <= status <= 0xFF:
+        raise ExpectationError(f"a status byte is 0..255, got {status}")
+    problems = []
+    app = status & STATUS_APPLICATION_MASK
+    if app:
+        problems.append(f"application status {app:02b} ({STATUS_APPLICATION[app]}), expected 00 (no error)")
+    for mask, name in STATUS_FLAGS.items():
+        if status & mask:
+            problems.append(f"bit {mask.bit_length() - 1} ({name}) set, expected clear")
+    bit = profile.rate_inputs.refusal_status_bit
+    if bit is not None and bit < 5:
+        problems.append(
+            f"profile rate_inputs.refusal_status_bit {bit} is a bit EN 13757-3 defines; it must be 5-7"
+        )
+    return problems
+
+
 def level_high(profile: DeviceProfile, vac: float) -> bool:
     """Comparator level of a rate input (product sheet: low < 24 VAC, high > 24 VAC)."""
     return vac > profile.rate_inputs.threshold_vac

@@ -14,6 +14,7 @@ from fixtures.mbus import wait_started
 from harness.expect import (
     expected_identity,
     expected_records,
+    header_status_problems,
     rate_sum_problem,
     rate_sums,
     readings_by_register,
@@ -32,6 +33,8 @@ OUTAGE_S = 0.5
 
 @pytest.mark.requirement("DA-HEADER")
 def test_identity_header(dut: Any, master: Any, profile: Any) -> None:
+    """Every telegram: CI 72 and a long header with the profile's identity, and a status byte with every bit
+    EN 13757-3 defines clear (no error, not busy, power not low on a bus at nominal voltage)."""
     ident = expected_identity(profile)
     for i, frame in enumerate(master.read(dut.address)):
         assert frame.ci == CI_RESPONSE_LONG, f"telegram {i}: CI {frame.ci:02X}, expected 72 (long header)"
@@ -48,6 +51,8 @@ def test_identity_header(dut: Any, master: Any, profile: Any) -> None:
             f"telegram {i}: version {h.version:#04x}, expected {ident.version:#04x}"
         )
         assert h.medium == ident.medium, f"telegram {i}: medium {h.medium:#04x}, expected {ident.medium:#04x}"
+        status = header_status_problems(profile, h.status)
+        assert not status, f"telegram {i}: status byte {h.status:#04x}: " + "; ".join(status)
 
 
 @pytest.mark.requirement("DA-REGISTERS")

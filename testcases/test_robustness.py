@@ -5,6 +5,7 @@ slaves. Nothing may crash; the module answers correctly afterwards."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,7 +15,8 @@ from fixtures.bench import expected_slave_count
 from fixtures.checks import wait_std
 from fixtures.dut import NOMINAL_VOLTS, answers, ping
 from fixtures.mbus import wait_started
-from harness.master import CollisionError, LineError
+from harness.master import CollisionError, LineError, NoReply
+from harness.master.raw import with_bad_stop
 from harness.mbus import encode
 from harness.mbus.model import (
     ADDR_BROADCAST_REPLY,
@@ -28,6 +30,7 @@ from harness.mbus.model import (
     SecondaryAddress,
     ShortFrame,
 )
+from harness.mbus.timing import inter_frame_idle_s
 
 POWER_CYCLES = 5
 #: reply allowance during the secondary search: every empty probe waits it (timeout only, not a limit)
@@ -49,23 +52,63 @@ def _noise() -> list[bytes]:
 
 @pytest.mark.requirement("RB-NOISE")
 def test_garbage_and_broken_frames_are_ignored(dut: Any, master: Any) -> None:
+    """Each piece of garbage gets silence, and the very next valid request (sent once, after the line idle
+    of one reply window) is answered: line idle ends any frame in progress and a broken frame is discarded
+    (EN 13757-2 / IEC 60870-5-1 FT1.2), so a truncated frame never swallows the request after it."""
+    nke = encode(ShortFrame(c=SND_NKE, a=dut.address))
     for junk in _noise():
         data = master.transact(junk, expect_reply=False).data
         assert not data, f"the module answered garbage [{junk.hex(' ')}] with [{data.hex(' ')}]"
+        try:
+            reply = master.transact(nke)
+        except NoReply:
+            pytest.fail(
+                f"no answer to the SND_NKE sent once after the garbage [{junk.hex(' ')}] and a reply window "
+                "of line idle: the module did not resynchronise (EN 13757-2 / FT1.2 frame rejection)",
+                pytrace=False,
+            )
+        assert reply.is_ack, f"SND_NKE after [{junk.hex(' ')}] answered [{reply.data.hex(' ')}], expected E5"
+    set_address = encode(LongFrame(c=SND_UD, a=dut.address, ci=CI_DATA_SEND, data=bytes([0x01, 0x7A, 98])))
+    for broken in (encode(ShortFrame(c=SND_NKE, a=dut.address)), set_address):
+        raw = with_bad_stop(broken)  # checksum right, stop byte 17: FT1.2 discards the frame
+        data = master.send_raw(raw, expect="silence").data
+        assert not data, f"the module answered [{raw.data.hex(' ')}] (stop byte 17) with [{data.hex(' ')}]"
     frames = master.read(dut.address)
     assert frames[0].header.id == dut.header.id and frames[0].a == dut.address
 
 
 @pytest.mark.requirement("RB-BACK-TO-BACK")
 def test_back_to_back_requests_are_each_answered(dut: Any, master: Any) -> None:
+    """Each request is sent once, the minimum line idle between frames (33 bit times, IEC 60870-5-1 FT1.2 /
+    EN 13757-2) after the last byte of the previous reply arrived (the path can only make the idle on the
+    line longer), and must be answered: a slow half-duplex turnaround loses it."""
     master.link_reset(dut.address)
+    idle_s = inter_frame_idle_s(master.baud) * master.time_scale
+    last_byte_at = time.monotonic()
     for i in range(BACK_TO_BACK):
-        if i % 2:
-            reply = master.transact(encode(ShortFrame(c=SND_NKE, a=dut.address)))
+        time.sleep(max(0.0, last_byte_at + idle_s - time.monotonic()))
+        nke = bool(i % 2)
+        request = (
+            ShortFrame(c=SND_NKE, a=dut.address)
+            if nke
+            else ShortFrame(c=REQ_UD2 | C_FCV | C_FCB, a=dut.address)
+        )
+        try:  # no end-of-reply silence: the frame is complete when its last byte is in
+            reply = master.transact(encode(request), end_silence_s=0.0)
+        except NoReply:
+            pytest.fail(
+                f"request {i} ({'SND_NKE' if nke else 'REQ_UD2'}), sent at least "
+                f"{idle_s / master.time_scale * 1e3:.2f} ms (33 bit times at {master.baud} Bd) after the "
+                "previous reply, got no answer: the module does not hear a request at the minimum idle "
+                "between frames (EN 13757-2 / FT1.2)",
+                pytrace=False,
+            )
+        if nke:
             assert reply.data == b"\xe5", f"request {i}: SND_NKE answered [{reply.data.hex(' ')}]"
         else:
-            reply = master.transact(encode(ShortFrame(c=REQ_UD2 | C_FCV | C_FCB, a=dut.address)))
             assert reply.ok and isinstance(reply.frame, LongFrame), f"request {i}: {reply.problem}"
+        assert reply.last_byte_at is not None
+        last_byte_at = reply.last_byte_at
 
 
 @pytest.mark.requirement("RB-POWER-CYCLE")
@@ -145,6 +188,16 @@ def test_module_keeps_working_after_a_collision(crowd: Any, profile: Any) -> Non
     )
     assert problem is None, problem
     master.deselect()
+    # the first request after the collisions is a read-out without SND_NKE: a link reset must not be needed
+    try:
+        frames = master.read(address, reset=False)
+    except NoReply:
+        pytest.fail(
+            f"no answer to REQ_UD2 at primary address {address} after colliding with other slaves (no "
+            "SND_NKE sent since): the module must keep working after a collision (EN 13757-2)",
+            pytrace=False,
+        )
+    assert frames[0].header.id == profile.identity.id
     assert ping(master, address), "the module no longer answers after colliding with other slaves"
     frames = master.read(address)
     assert frames[0].header.id == profile.identity.id

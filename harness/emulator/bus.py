@@ -116,6 +116,8 @@ class _Assembler:
     """Cuts frames out of the characters a UART group reads; a bad character spoils the frame in progress."""
 
     check_parity: bool
+    #: line idle ends a frame in progress (EN 13757-2 / FT1.2); False models fault no_resync_after_garbage
+    resync_on_idle: bool = True
     buf: bytearray = field(default_factory=bytearray)
     last_end: float = float("-inf")
     discarding: bool = False
@@ -124,7 +126,8 @@ class _Assembler:
         out: list[tuple[bytes, float]] = []
         for ch, t in zip(chars, ends, strict=True):
             if t - self.last_end > gap_s:  # line silence ends any frame in progress (EN 13757-2)
-                self.buf.clear()
+                if self.resync_on_idle:
+                    self.buf.clear()
                 self.discarding = False
             self.last_end = t
             if not ch.framing_ok or (self.check_parity and not ch.parity_ok):
@@ -190,19 +193,29 @@ def _with_checksum(raw: bytes) -> bytes:
     return bytes(b)
 
 
-def _decode(raw: bytes) -> tuple[Frame | None, Frame | None]:
-    """(frame if valid, frame if only its checksum is wrong)."""
+def _with_stop(raw: bytes) -> bytes:
+    """The same frame with its stop character 16 (to model a slave that does not check it)."""
+    if raw[:1] in (b"\x10", b"\x68") and len(raw) >= 5:
+        return raw[:-1] + b"\x16"
+    return raw
+
+
+def _decode_fixed(raw: bytes, fixed: bytes) -> Frame | None:
+    if fixed == raw:
+        return None
     try:
-        return frames.decode(raw), None
+        return frames.decode(fixed)
+    except MBusError:
+        return None
+
+
+def _decode(raw: bytes) -> tuple[Frame | None, Frame | None, Frame | None]:
+    """(frame if valid, frame if only its checksum is wrong, frame if only its stop byte is wrong)."""
+    try:
+        return frames.decode(raw), None, None
     except MBusError:
         pass
-    fixed = _with_checksum(raw)
-    if fixed == raw:
-        return None, None
-    try:
-        return None, frames.decode(fixed)
-    except MBusError:
-        return None, None
+    return None, _decode_fixed(raw, _with_checksum(raw)), _decode_fixed(raw, _with_stop(raw))
 
 
 Sink = Callable[[bytes], None]
@@ -237,7 +250,7 @@ class Bus:
         self.lock = threading.RLock()  #: guards every slave's state (bus, physics and scheduler threads)
         self._lock = self.lock
         self._wire_free_wall = 0.0
-        self._assemblers: dict[tuple[CharFormat, bool], _Assembler] = {}
+        self._assemblers: dict[tuple[CharFormat, bool, bool], _Assembler] = {}
         self._scheduler = Scheduler()
         self.noise: LineNoise | None = None
 
@@ -337,16 +350,16 @@ class Bus:
                 self._to_listener(mon, [Transmission(data, fmt)], start, start + duration)
             if port.echo:
                 self._to_listener(port, [Transmission(data, fmt)], start, start + duration)
-            groups: dict[tuple[CharFormat, bool], list[Cmi1020]] = {}
+            groups: dict[tuple[CharFormat, bool, bool], list[Cmi1020]] = {}
             for s in self.slaves:
-                if s.powered:
-                    groups.setdefault((s.fmt, s.checks_parity), []).append(s)
+                if s.powered and s.hears(start):
+                    groups.setdefault((s.fmt, s.checks_parity, s.resyncs_on_idle), []).append(s)
             replies: dict[float, list[tuple[Cmi1020, Response]]] = {}
             requests: dict[float, bytes] = {}
-            decoded: dict[bytes, tuple[Frame | None, Frame | None]] = {}
+            decoded: dict[bytes, tuple[Frame | None, Frame | None, Frame | None]] = {}
             chars_by_fmt: dict[CharFormat, list[RxChar]] = {}
             for key, members in groups.items():
-                rx_fmt, check_parity = key
+                rx_fmt, check_parity, resync = key
                 chars = chars_by_fmt.get(rx_fmt)
                 if chars is None:
                     chars = chars_by_fmt[rx_fmt] = receive([Transmission(data, fmt)], rx_fmt)
@@ -355,14 +368,16 @@ class Bus:
                 step = duration / len(chars)
                 ends = [start + (i + 1) * step for i in range(len(chars))]
                 gap_s = max(33 / rx_fmt.baud, 0.010) * ts  # about 3 characters of silence
-                asm = self._assemblers.setdefault(key, _Assembler(check_parity))
+                asm = self._assemblers.setdefault(key, _Assembler(check_parity, resync))
                 for raw, end in asm.feed(chars, ends, gap_s):
                     if raw not in decoded:
                         decoded[raw] = _decode(raw)
-                    good, bad_cs = decoded[raw]
+                    good, bad_cs, bad_stop = decoded[raw]
                     now_s = self.clock.at_wall(end)
                     for s in members:
                         frame = good if good is not None else (bad_cs if s.accepts_bad_checksum else None)
+                        if frame is None and s.accepts_bad_stop_byte:
+                            frame = bad_stop
                         if frame is None:
                             continue
                         resp = s.handle(frame, now_s)
@@ -402,6 +417,9 @@ class Bus:
             ts,
         )
         self.timing_log.append(record)
+        if len(responders) > 1:  # each sender's read-back of the line differs from what it sent
+            for slave, _ in responders:
+                slave.reply_collided()
         hit = self.noise.hit() if self.noise is not None else None
         if hit == "drop":
             assert self.noise is not None

@@ -530,6 +530,62 @@ FAULTS: dict[str, FaultInfo] = dict(
             "link layer",
             "EN 13757-2 C field RSP_UD DFC bit",
         ),
+        # --- robustness (EN 13757-2 / IEC 60870-5-1 FT1.2 frame rejection, turnaround, collisions, supply) --
+        _f(
+            "no_resync_after_garbage",
+            "the frame assembler has no idle-line timeout: after a start byte it counts characters up to the "
+            "declared length, so the valid request after a truncated frame is swallowed as its remainder",
+            "robustness",
+            "EN 13757-2 / IEC 60870-5-1 FT1.2: line idle (33 bits) ends a frame; a broken frame is discarded",
+        ),
+        _f(
+            "slow_turnaround",
+            "the receiver is re-enabled only 100 ms after the end of each reply (slow half-duplex "
+            "turnaround): a request sent at the standard's minimum idle of 33 bit times is lost",
+            "robustness",
+            "EN 13757-2 / IEC 60870-5-1 FT1.2: 33 bit times of line idle between frames suffice",
+        ),
+        _f(
+            "mute_after_collision",
+            "after a reply of the module collided with another slave's, it stays silent to every request "
+            "until a SND_NKE to its own address or a power cycle",
+            "robustness",
+            "EN 13757-2 collisions (domain.md section 2): the slave keeps working after one",
+        ),
+        _f(
+            "hangs_after_short_outage",
+            "a bus outage shorter than 1 s leaves the module hung (no brown-out reset: its reservoir keeps "
+            "the microcontroller above power-on reset) and silent until an outage of at least 1 s",
+            "robustness",
+            "product sheet 'supply from M-Bus' (the module restarts with the bus after any outage)",
+        ),
+        _f(
+            "accepts_bad_stop_byte",
+            "the frame check ignores the stop byte: a request ending 17 instead of 16 is processed and "
+            "answered",
+            "link layer",
+            "EN 13757-2 / IEC 60870-5-1 FT1.2: a frame without its stop character 16 is discarded",
+        ),
+        _f(
+            "accepts_9600_baud",
+            "a switch to 9600 Bd (CI BD), which the product sheet does not list, is acknowledged and taken",
+            "baud rate",
+            "product sheet 'M-Bus slave 300 and 2400 bit/s'; EN 13757-3 CI B8-BF",
+        ),
+        _f(
+            "last_telegram_more_follow",
+            "the last telegram of the read-out also ends with DIF 1F (more records follow), and the next "
+            "FCB toggle wraps round to the first telegram, so a read-out never ends",
+            "link layer",
+            "EN 13757-3 DIF 1F (more records follow) only on telegrams that are not the last",
+        ),
+        # --- application data: EN 13757-3 status byte of the long header ---------------------------------
+        _f(
+            "status_power_low",
+            "the long header's status byte has the power-low bit (0x04) set at every bus voltage",
+            "application data",
+            "EN 13757-3 status field: bit 2 power low (clear while the supply is nominal)",
+        ),
     ]
 )
 

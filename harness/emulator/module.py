@@ -47,6 +47,11 @@ ACK = b"\xe5"
 _FCB_FCV = 0x30  # FCB and FCV bits of a master C field (EN 13757-2)
 _ACD = 0x20  # access demand bit of the slave's C field: class 1 data waiting (EN 13757-2)
 _DFC = 0x10  # data flow control bit of the slave's C field: no further data accepted (EN 13757-2)
+_POWER_LOW = 0x04  # status byte of the long header: bit 2 power low (EN 13757-3 status field)
+#: fault ``slow_turnaround``: emulated seconds the receiver stays off after the end of each reply
+SLOW_TURNAROUND_S = 0.1
+#: fault ``hangs_after_short_outage``: a bus outage shorter than this (emulated s) leaves the module hung
+HANG_OUTAGE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,11 @@ class Cmi1020:
         self._powered_since_s = now
         self._ready_from_s = now  #: emulated instant the module answers from (end of its startup)
         self._last_exchange_s = float("-inf")
+        self._off_since_s = float("-inf")  #: emulated instant the bus supply was last lost
+        #: fault hangs_after_short_outage: powered after a short outage but never started
+        self.hung = False
+        #: fault mute_after_collision: silent after a collided reply until SND_NKE to its address
+        self.muted = False
         self._stale: MeterSnapshot | None = None
         #: toggled on each refused rate change (sent in the header status byte, profile refusal_status_bit)
         self.refusal_toggle = 0
@@ -157,6 +167,10 @@ class Cmi1020:
     @property
     def accepts_bad_checksum(self) -> bool:
         return "accepts_bad_checksum" in self.faults
+
+    @property
+    def accepts_bad_stop_byte(self) -> bool:
+        return "accepts_bad_stop_byte" in self.faults
 
     def min_volts(self) -> float:
         if "dead_below_24v" in self.faults:
@@ -187,6 +201,8 @@ class Cmi1020:
     def _power_down(self, now_s: float) -> None:
         self.sync(now_s)
         self.powered = False
+        self._off_since_s = now_s
+        self.muted = False
         if "selection_survives_power_cycle" not in self.faults:
             self.selected = False
         self._last_fcb = None
@@ -206,6 +222,7 @@ class Cmi1020:
         self.powered = True
         self._powered_since_s = now_s
         self._ready_from_s = now_s + self.startup_s()
+        self.hung = "hangs_after_short_outage" in self.faults and now_s - self._off_since_s < HANG_OUTAGE_S
         if "loses_address_after_power_cycle" in self.faults:
             self.primary_address = 0
         elif link.address_after_power_cycle == "default":
@@ -279,7 +296,26 @@ class Cmi1020:
 
     def ready(self, now_s: float) -> bool:
         """Powered and past its startup time: until then requests go unanswered."""
-        return self.powered and now_s >= self._ready_from_s
+        return self.powered and not self.hung and now_s >= self._ready_from_s
+
+    def hears(self, wall_s: float) -> bool:
+        """Whether the module's receiver is on at wall instant ``wall_s``: always, but with the fault
+        ``slow_turnaround`` not until SLOW_TURNAROUND_S after the end of its last reply."""
+        if "slow_turnaround" not in self.faults:
+            return True
+        return wall_s >= self.sending_until_wall + SLOW_TURNAROUND_S * self.clock.time_scale
+
+    @property
+    def resyncs_on_idle(self) -> bool:
+        """Whether line idle ends a frame in progress (EN 13757-2 / FT1.2); not with the fault
+        ``no_resync_after_garbage``, whose assembler counts characters up to the declared length."""
+        return "no_resync_after_garbage" not in self.faults
+
+    def reply_collided(self) -> None:
+        """The bus tells the module its reply was on the line with another slave's (the read-back of its
+        own transmission differs); with the fault ``mute_after_collision`` it falls silent."""
+        if "mute_after_collision" in self.faults:
+            self.muted = True
 
     def power_up_chatter(self) -> bytes:
         """What the module's transmitter puts on the bus as it powers up: nothing (fault: a stray byte)."""
@@ -388,6 +424,11 @@ class Cmi1020:
         """Process one request frame addressed to the line; return the reply or None (silence)."""
         if not self.ready(now_s) or isinstance(frame, AckFrame):
             return None  # unpowered, or still starting up (EN 13757-2:2018 4.2.2.11): silence
+        if self.muted:
+            own_nke = isinstance(frame, ShortFrame) and frame.c == SND_NKE and frame.a == self.primary_address
+            if not own_nke:
+                return None
+            self.muted = False
         if "space_current_when_silent" in self.faults and not self._addressed(frame.a):
             self._key_without_sending()
         if frame.a == ADDR_BROADCAST_NO_REPLY and "broadcast_255_not_executed" in self.faults:
@@ -452,6 +493,8 @@ class Cmi1020:
         supported = list(self.profile.link.bauds)
         if "no_300_baud" in self.faults and 300 in supported:
             supported.remove(300)
+        if "accepts_9600_baud" in self.faults:
+            supported.append(9600)
         if new_baud not in supported:
             return None
         old_fmt, delay_s = self.fmt, self.reply_delay_s()
@@ -530,7 +573,7 @@ class Cmi1020:
             assert self._last_reply is not None
             return self._last_reply
         elif (fcv and self._last_fcb is not None and self._last_more_follow) or resume:
-            index = self._telegram_index + 1
+            index = (self._telegram_index + 1) % count  # wraps only with fault last_telegram_more_follow
         else:
             index = 0
         self._last_fcb = fcb if fcv else None
@@ -539,7 +582,7 @@ class Cmi1020:
             step = 2 if "access_number_skips" in self.faults else 1
             self.access_number = (self.access_number + step) & 0xFF
         records = self.telegram(index, now_s)
-        more = index < count - 1
+        more = index < count - 1 or "last_telegram_more_follow" in self.faults
         own = a if "rsp_a_echoes_request" in self.faults and a >= ADDR_SELECTED else self.primary_address
         frame = rsp_ud(address=own, header=self.header(), records=records, more_follow=more)
         if "acd_set_without_alarm" in self.faults:
@@ -567,7 +610,8 @@ class Cmi1020:
     def header_status(self) -> int:
         """EN 13757-3 status byte: the refused-rate-change toggle in the profile's manufacturer bit."""
         bit = self.profile.rate_inputs.refusal_status_bit
-        return self.refusal_toggle << bit if bit is not None else 0
+        status = self.refusal_toggle << bit if bit is not None else 0
+        return status | _POWER_LOW if "status_power_low" in self.faults else status
 
     def snapshot(self, now_s: float) -> MeterSnapshot:
         """What the module reads from the meter now (an exchange: the LED lights)."""

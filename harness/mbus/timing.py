@@ -14,6 +14,9 @@ REPLY_MIN_BIT_TIMES = 11
 #: latest reply: 330 bit times + 50 ms after the end of the request (EN 13757-2 reply timing)
 REPLY_MAX_BIT_TIMES = 330
 REPLY_MAX_EXTRA_S = 0.050
+#: line idle between two frames: at least 33 bit times (IEC 60870-5-1 FT1.2, the frame format of EN 13757-2);
+#: a master may send its next request that soon after a reply, and a slave must hear it
+FRAME_IDLE_MIN_BIT_TIMES = 33
 #: silence, in character times, after which a reply is taken as ended (a gap inside a frame is far shorter)
 END_OF_FRAME_CHAR_TIMES = 4
 
@@ -43,6 +46,11 @@ def reply_window(baud: int) -> tuple[float, float]:
     """
     bit = bit_time_s(baud)
     return REPLY_MIN_BIT_TIMES * bit, REPLY_MAX_BIT_TIMES * bit + REPLY_MAX_EXTRA_S
+
+
+def inter_frame_idle_s(baud: int) -> float:
+    """Shortest line idle between two frames (FT1.2, EN 13757-2): 33 bit times; 13.75 ms at 2400 Bd."""
+    return FRAME_IDLE_MIN_BIT_TIMES * bit_time_s(baud)
 
 
 def end_of_frame_silence_s(baud: int) -> float:

@@ -18,7 +18,7 @@ from harness.emulator.faults import FAULTS, UnknownFaultError, validate_faults
 from harness.emulator.oracle import Oracle
 from harness.mbus import encode
 from harness.mbus.model import CI_APPLICATION_RESET, REQ_UD1, SND_UD, ControlFrame, ShortFrame
-from harness.mbus.timing import char_time_s, reply_window
+from harness.mbus.timing import char_time_s, inter_frame_idle_s, reply_window
 from harness.monitor import frame_gaps_s
 
 from .helpers import (
@@ -33,6 +33,7 @@ from .helpers import (
     select,
     set_address,
     snd_nke,
+    wait_startup,
 )
 
 #: a claim of silence waits this many reply windows: longer is stricter both ways (a late answer still counts)
@@ -463,7 +464,8 @@ def p_no_pause_inside_a_telegram(emu: Emulator, link: RawLink) -> None:
         # idle line is far beyond any tolerance and below the seeded 10, above loopback jitter
         gaps = frame_gaps_s(tuple(round(t * 1e9) for t in stamps), baud=2400)
         worst = max(range(len(gaps)), key=gaps.__getitem__)
-        assert gaps[worst] < 7 * char_time_s(2400), f"{gaps[worst] * 1e3:.1f} ms idle after character {worst + 1}"
+        idle = f"{gaps[worst] * 1e3:.1f} ms idle after character {worst + 1}"
+        assert gaps[worst] < 7 * char_time_s(2400), idle
 
 
 def p_startup_within_limit(emu: Emulator, link: RawLink) -> None:
@@ -483,6 +485,67 @@ def p_quiet_at_power_up(emu: Emulator, link: RawLink) -> None:
     time.sleep(emu.profile.startup.max_delay_s * emu.time_scale / 10)
     stray = link.port.read(16)
     assert stray == b"", f"bytes on the line at power-up: [{stray.hex(' ')}]"
+
+
+# --- robustness: resynchronisation, turnaround, collisions, short outages (EN 13757-2 / FT1.2) ----------
+
+
+def p_request_after_truncated_frame(emu: Emulator, link: RawLink) -> None:
+    cut = set_address(0, 99)[:7]  # a long frame broken off after 7 of its 12 bytes
+    assert link.exchange(cut, window_factor=SILENCE_WINDOW) == b""
+    assert link.exchange(snd_nke(0), window_factor=SILENCE_WINDOW) == ACK, "the request after it was lost"
+
+
+def p_request_at_minimum_idle_after_a_reply(emu: Emulator, link: RawLink) -> None:
+    # real time (the seeded turnaround is 100 ms, loopback delivery a few ms even on a loaded machine) and
+    # three tries, so a probe held up once still sends inside it; the clean module answers each
+    idle_s = inter_frame_idle_s(link.baud) * emu.time_scale  # FT1.2: 33 bit times of idle between frames
+    for _ in range(3):
+        link.port.read(link.port.in_waiting)
+        link.port.write(snd_nke(0))
+        got, deadline = b"", time.monotonic() + 1.0
+        while not got and time.monotonic() < deadline:
+            got = link.port.read(1)
+        assert got == ACK
+        time.sleep(idle_s)
+        assert link.exchange(snd_nke(0)) == ACK, "a request 33 bit times after a reply was lost"
+
+
+def p_answers_after_a_collision(emu: Emulator, link: RawLink) -> None:
+    garbled = link.exchange(req_ud2(254))  # the module and the extra slave answer at once
+    assert garbled, "nobody answered the broadcast"
+    rsp(link.exchange(req_ud2(0, fcb=1)))
+
+
+def p_restarts_after_a_short_outage(emu: Emulator, link: RawLink) -> None:
+    emu.physics.set_bus_voltage(0.0)
+    time.sleep(0.2 * emu.time_scale)
+    emu.physics.set_bus_voltage(36.0)
+    wait_startup(emu)
+    assert link.exchange(snd_nke(0)) == ACK, "no answer after a 0.2 s bus outage"
+
+
+def p_status_clear_without_error(emu: Emulator, link: RawLink) -> None:
+    header = rsp(link.exchange(req_ud2(0))).header
+    assert header is not None and header.status & 0x1F == 0, f"status {header.status:#04x}"  # type: ignore[union-attr]
+
+
+def p_bad_stop_byte_ignored(emu: Emulator, link: RawLink) -> None:
+    frame = bytearray(snd_nke(0))
+    frame[-1] = 0x17
+    assert link.exchange(bytes(frame), window_factor=SILENCE_WINDOW) == b""
+
+
+def p_baud_9600_refused(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(baud_switch(0, 0xBD), window_factor=SILENCE_WINDOW) == b""
+    assert link.exchange(snd_nke(0)) == ACK, "no answer at 2400 Bd after a refused switch to 9600 Bd"
+
+
+def p_last_telegram_ends_readout(emu: Emulator, link: RawLink) -> None:
+    assert link.exchange(snd_nke(0)) == ACK
+    count = emu.profile.telegram_count
+    frames = [rsp(link.exchange(req_ud2(0, fcb=i % 2))) for i in range(count)]
+    assert [f.more_records_follow for f in frames] == [True] * (count - 1) + [False]
 
 
 @dataclass(frozen=True)
@@ -576,6 +639,14 @@ PROBES: dict[str, Probe] = {
     "reply_pause": Probe(p_no_pause_inside_a_telegram, REAL_TIME),
     "slow_startup": Probe(p_startup_within_limit, {"time_scale": 0.02}),
     "startup_chatter": Probe(p_quiet_at_power_up),
+    "no_resync_after_garbage": Probe(p_request_after_truncated_frame),
+    "slow_turnaround": Probe(p_request_at_minimum_idle_after_a_reply, REAL_TIME),
+    "mute_after_collision": Probe(p_answers_after_a_collision, {"extra_slaves": 1}),
+    "hangs_after_short_outage": Probe(p_restarts_after_a_short_outage),
+    "status_power_low": Probe(p_status_clear_without_error),
+    "accepts_bad_stop_byte": Probe(p_bad_stop_byte_ignored),
+    "accepts_9600_baud": Probe(p_baud_9600_refused),
+    "last_telegram_more_follow": Probe(p_last_telegram_ends_readout),
 }
 
 
