@@ -65,6 +65,7 @@ SUBSETS: dict[str, dict[str, tuple[str, ...]]] = {
         "startup_chatter": ("test_physical_timing.py",),
         "dfc_set": ("test_link_details.py",),
         "status_word_split": ("test_data.py",),
+        "no_resync_after_garbage": ("test_robustness.py",),
     },
     # the faults a faster simulation could hide: each is decided by wall-clock timing (reply window, gaps
     # inside a telegram, parity switch, startup, detection time, current captures). Run it at
@@ -82,6 +83,7 @@ SUBSETS: dict[str, dict[str, tuple[str, ...]]] = {
         "falling_edge_immediate": ("test_boundaries.py",),
         "mark_current_wanders": ("test_physical_current.py",),
         "space_current_when_silent": ("test_physical_current.py",),
+        "slow_turnaround": ("test_robustness.py",),
     },
 }
 
