@@ -25,8 +25,8 @@ A slave acknowledges SND_NKE with E5 within the EN 13757-2 reply window (11 bit 
     search cannot place every slave it found (a duplicate or unreadable id, an A field outside 0..250) or
     does not converge, the scan falls back to ``"silent"``. A slave without secondary addressing is not
     covered by this second look: on such a bus use ``"silent"``. The search must place a slave at every
-    address the scan found; where it does not, noise erased one of its answers too, and it takes its own
-    second look at its silent masks.
+    address the scan found; where it does not, noise erased one of its answers too: the slave there is
+    read by its primary address and the search looks again at the silent mask its id falls in.
   - ``"silent"``: every silent address is probed a second time (libmbus's ``-r 1``): a miss needs two
     lost replies at the same address; costs one more window per empty address.
   - ``"none"``: one look per address (``confirm_silent=False`` says the same).
@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Literal
 
 from harness.master.link import Reply
 from harness.master.search import SearchNotConverging, SearchResult, search_secondary
-from harness.mbus import ShortFrame, encode
-from harness.mbus.model import SND_NKE
+from harness.mbus import LongFrame, LongHeader, ShortFrame, encode
+from harness.mbus.model import REQ_UD2, SND_NKE
 
 if TYPE_CHECKING:
     from harness.master.master import Master
@@ -73,7 +73,8 @@ class ScanResult:
     before a later request, ``elapsed_s`` the wall time, ``allowance_s`` the latency allowance at the end.
     ``confirm`` is the second look taken (``"silent"`` also after a secondary confirmation fell back, with
     the reason in ``fallback``); ``search`` the confirming secondary search (its own probes and reads);
-    ``unconfirmed`` addresses a slave named in its RSP_UD but that never acknowledged SND_NKE there.
+    ``unconfirmed`` addresses a slave named in its RSP_UD but that never acknowledged SND_NKE there;
+    ``reads`` the REQ_UD2 sent to identify a slave the scan found and the search missed.
     """
 
     addresses: list[int] = field(default_factory=list)
@@ -91,6 +92,7 @@ class ScanResult:
     search: SearchResult | None = None
     unconfirmed: list[int] = field(default_factory=list)
     probes_secondary: int = 0  #: selects and reads the confirming secondary search sent
+    reads: int = 0  #: REQ_UD2 to a found address whose slave the confirming search had missed
 
 
 def _ping(master: Master, address: int, result: ScanResult) -> tuple[Reply, bool]:
@@ -209,21 +211,32 @@ def _placed_by_search(master: Master, order: list[int], found: set[int], result:
     """One pass of the secondary search; the scanned addresses its slaves answer with that the scan missed.
 
     The two methods check each other: a search that does not place a slave at every address the scan
-    found has itself lost an answer to noise, and takes its own second look at its silent masks before
-    it is believed. Sets ``result.fallback`` when a slave it found cannot be placed (a duplicate or
-    unreadable id, an A field outside 0..250: EN 13757-2 primary addresses) or the search does not
-    converge: the scan then looks at every silent address again instead.
+    found has itself lost an answer to noise. The slave at such an address is read (REQ_UD2 to its
+    primary address); its id names the silent mask that hid it, and the search takes its second look
+    at that mask only (at every silent mask when the slave cannot be read). Sets ``result.fallback``
+    when a slave it found cannot be placed (a duplicate or unreadable id, an A field outside 0..250:
+    EN 13757-2 primary addresses) or the search does not converge: the scan then looks at every silent
+    address again instead.
     """
     scanned = set(order)
 
-    def places_every_found_address(search: SearchResult) -> bool:
+    def missing_ids(search: SearchResult) -> list[str] | None:
+        """Ids of slaves the scan found that the search missed (None: not all can be read)."""
         if search.duplicates or search.unreadable:
-            return True  # ids without a readable header cannot be placed: the scan falls back anyway
+            return []  # ids without a readable header cannot be placed: the scan falls back anyway
         placed = {search.reply_addresses.get(h.id) for h in search}
-        return found <= placed
+        known = set(search.ids())
+        missing: list[str] = []
+        for address in sorted(found - placed):
+            ident = _read_id(master, address, result)
+            if ident is None:
+                return None
+            if ident not in known:
+                missing.append(ident)
+        return missing
 
     try:
-        search = search_secondary(master, confirm_silent=False, complete=places_every_found_address)
+        search = search_secondary(master, confirm_silent=False, recheck=missing_ids)
     except SearchNotConverging as exc:
         result.fallback = f"secondary search did not converge ({', '.join(exc.masks)})"
         return []
@@ -243,6 +256,22 @@ def _placed_by_search(master: Master, order: list[int], found: set[int], result:
         if a in scanned and a not in found and a not in hinted:
             hinted.append(a)
     return hinted
+
+
+def _read_id(master: Master, address: int, result: ScanResult) -> str | None:
+    """Identification number of the slave at ``address`` (REQ_UD2, EN 13757-2; RSP_UD long header,
+    EN 13757-3), asked up to ``HINT_LOOKS`` times; None when no readable header comes."""
+    link = master.link
+    data = encode(ShortFrame(c=REQ_UD2, a=address))
+    for _ in range(HINT_LOOKS):
+        end = link.send(data)
+        master.requests_sent += 1
+        result.reads += 1
+        reply = link.receive(data, end)
+        frame = reply.frame
+        if reply.ok and isinstance(frame, LongFrame) and isinstance(frame.header, LongHeader):
+            return frame.header.id
+    return None
 
 
 # --- libmbus baseline ------------------------------------------------------------------------------

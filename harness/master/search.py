@@ -290,7 +290,7 @@ def search_secondary(
     progress: ProgressFn | None = None,
     confirm_silent: bool = True,
     max_probes: int = DEFAULT_MAX_PROBES,
-    complete: Callable[[SearchResult], bool] | None = None,
+    recheck: Callable[[SearchResult], Sequence[str] | None] | None = None,
 ) -> SearchResult:
     """Find every slave on the bus by secondary address (our strategy; see module docstring).
 
@@ -300,9 +300,10 @@ def search_secondary(
     probed once more at the end: line noise can erase an E5 without a trace, and only a second look
     finds that slave. A search still splitting collisions after ``max_probes`` selects raises
     :class:`SearchNotConverging` naming the masks it could not resolve. A caller that knows slaves the
-    search must find (the primary scan, :mod:`harness.master.scan`) passes ``complete``: without
-    ``confirm_silent`` the second look is then taken only when ``complete(result)`` is False after the
-    first pass (evidence that noise erased an answer the first pass needed).
+    search must find (the primary scan, :mod:`harness.master.scan`) passes ``recheck``: without
+    ``confirm_silent`` it is called after the first pass and returns the ids it knows are on the bus but
+    missing from the result (evidence that noise erased an answer the first pass needed); only the
+    silent masks matching those ids get their second look (``None``: every silent mask does).
     """
     if sorted(order) != list(range(ID_DIGITS)):
         raise ValueError(f"order must be a permutation of 0..7, got {list(order)}")
@@ -321,8 +322,12 @@ def search_secondary(
     elif outcome in ("collision", "unreadable"):
         _split_fast(ctx, root, order)
     _recheck_suspects(ctx, order)
-    if confirm_silent or (complete is not None and not complete(ctx.result)):
+    if confirm_silent:
         _confirm_silent(ctx, order)
+    elif recheck is not None:
+        missing = recheck(ctx.result)
+        if missing is None or missing:
+            _confirm_silent(ctx, order, only=missing)
     ctx.result.allowance_s = master.link.latency_allowance_s
     master.link.latency_allowance_s = allowance_s
     ctx.result.sort(key=lambda h: (h.id, h.manufacturer, h.version, h.medium))
@@ -346,11 +351,14 @@ def _recheck_suspects(ctx: _Ctx, order: Sequence[int]) -> None:
             _split_fast(ctx, mask, order)
 
 
-def _confirm_silent(ctx: _Ctx, order: Sequence[int]) -> None:
-    """Look once more at every mask that was silent (and still holds no slave found since)."""
+def _confirm_silent(ctx: _Ctx, order: Sequence[int], only: Sequence[str] | None = None) -> None:
+    """Look once more at every mask that was silent (and still holds no slave found since); with
+    ``only``, at those of them matching one of these ids."""
     done: set[str] = set()
     for mask in list(ctx.silent_masks):
         if mask in done or any(_matches(mask, h.id) for h in ctx.result):
+            continue
+        if only is not None and not any(_matches(mask, ident) for ident in only):
             continue
         done.add(mask)
         ctx.result.confirmed += 1

@@ -202,7 +202,7 @@ def _one_seed(args: argparse.Namespace, seed: int, summary: Summary) -> None:
 
                 def ours_p(m: Master, _pty: str, confirm: ConfirmMode = confirm, label: str = label) -> Row:
                     r = scan_primary(m, confirm=confirm)
-                    probes = r.probes + r.probes_secondary
+                    probes = r.probes + r.probes_secondary + r.reads
                     return Row(
                         label, [str(a) for a in r.addresses], probes, r.silent, r.elapsed_s, _breakdown(m)
                     )

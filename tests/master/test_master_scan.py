@@ -165,3 +165,17 @@ def test_addresses_outside_the_primary_range_are_refused(
     m = _bus(make_emulator, make_master, 0.0, "mixed", 0)
     with pytest.raises(ValueError, match=r"0\.\.250"):
         scan_primary(m, [0, 251])
+
+
+def test_a_slave_the_search_lost_is_read_and_only_its_mask_looked_at_again(
+    make_emulator: MakeEmu, make_master: MakeMaster
+) -> None:
+    # seed 13 erases an answer the confirming search needed: the scan found a slave the search did not
+    # place; that slave is read by its primary address and its id names the one silent mask to look at
+    m = _bus(make_emulator, make_master, 0.1, "drop", 13)
+    result = scan_primary(m, ADDRESSES)
+    assert result.addresses == list(range(SLAVES)) and result.fallback == ""
+    assert result.reads >= 1, "the seed no longer makes the search lose a slave the scan found"
+    search = result.search
+    assert search is not None and len(search) == SLAVES  # every slave placed after the second look
+    assert 1 <= search.confirmed < search.silent - search.confirmed  # only the masks the ids fall in
