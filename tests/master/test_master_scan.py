@@ -96,26 +96,19 @@ def _searched(monkeypatch: pytest.MonkeyPatch, slaves: list[tuple[str, int]], du
     monkeypatch.setattr(scan_module, "search_secondary", fake)
 
 
-@pytest.mark.parametrize(
-    ("slaves", "duplicates", "reason"),
-    [
-        ([], ["11112222"], "cannot place: 11112222"),
-        ([("71234567", 0), ("22223333", 253)], [], "A field 253"),
-    ],
-)
 def test_slaves_the_search_cannot_place_fall_back_to_a_second_look_everywhere(
-    make_emulator: MakeEmu,
-    make_master: MakeMaster,
-    monkeypatch: pytest.MonkeyPatch,
-    slaves: list[tuple[str, int]],
-    duplicates: list[str],
-    reason: str,
+    make_emulator: MakeEmu, make_master: MakeMaster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     m = make_master(make_emulator(time_scale=SCALE), time_scale=SCALE, latency_allowance_s=ALLOWANCE_S)
-    _searched(monkeypatch, slaves, duplicates)
-    result = scan_primary(m, range(0, 4))
-    assert result.addresses == [0] and result.confirm == "silent" and reason in result.fallback
-    assert result.confirmed == 3  # every silent address looked at again
+    cases: list[tuple[list[tuple[str, int]], list[str], str]] = [
+        ([], ["11112222"], "cannot place: 11112222"),  # two slaves share an id: no header to read
+        ([("71234567", 0), ("22223333", 253)], [], "A field 253"),  # no primary address in its reply
+    ]
+    for slaves, duplicates, reason in cases:
+        _searched(monkeypatch, slaves, duplicates)
+        result = scan_primary(m, range(0, 4))
+        assert result.addresses == [0] and result.confirm == "silent" and reason in result.fallback
+        assert result.confirmed == 3  # every silent address looked at again
 
 
 def test_an_address_the_search_names_is_looked_at_and_reported_when_silent(
@@ -135,7 +128,7 @@ def test_two_slaves_on_one_primary_address_are_a_collision(
 ) -> None:
     m = _bus(make_emulator, make_master, 0.0, "mixed", 0)
     m.set_primary_address(2, 1)  # slave 2 now answers at address 1 as well as slave 1
-    result = scan_primary(m, ADDRESSES, confirm="none")
+    result = scan_primary(m, range(0, SLAVES), confirm="none")
     assert result.collisions == [1] and result.addresses == [0, 1, 3, 4, 5]
     assert result.repeats == GARBLE_REPEATS  # a real collision stays garbled on every repeat
     with pytest.raises(ValueError, match="confirm must be one of"):
