@@ -10,15 +10,31 @@ A slave acknowledges SND_NKE with E5 within the EN 13757-2 reply window (11 bit 
 * takes bytes found waiting before a request (a late answer to the previous address) and replies close to
   the timeout as evidence: the previous address is probed again, and the allowance widened as in
   :mod:`harness.master.search`;
-* with ``confirm_silent`` probes every silent address a second time, after the first pass. Line noise can
-  erase a reply without a trace (the request destroyed before the slave read it, or the current pulses of a
-  one-byte E5 masked); only a second look at the address can find that slave. One look per address
-  misses each slave with the probability of a lost reply (0.1 -> 65 % chance to miss one of ten); two looks
-  with its square (1 %). The second pass costs one more window per empty address: that is the price.
+* then takes a second look where the first one can have missed a slave. Line noise can erase a reply
+  without a trace (the request destroyed before the slave read it, or the current pulses of a one-byte E5
+  masked): one look per address misses each slave with the probability of a lost reply (0.1 -> 65 %
+  chance to miss one of ten), and only another request can find it. ``confirm`` chooses that request:
+
+  - ``"secondary"`` (default): one pass of the secondary search (EN 13757-3 wildcard selects,
+    :func:`harness.master.search.search_secondary`) finds the slaves by identification number; a wildcard
+    select reaches many addresses in one reply window, so this costs some tens of windows instead of one
+    per silent address. Each slave's RSP_UD names its primary address in the A field (EN 13757-2); an
+    address the scan found silent but a slave answers with is probed again by SND_NKE (its E5 is the
+    evidence, the A field only says where to look). A slave is then missed only when noise erases both
+    its SND_NKE answer and its secondary-search answer (0.1 x 0.1 per slave at 1-in-10 loss). Where the
+    search cannot place every slave it found (a duplicate or unreadable id, an A field outside 0..250) or
+    does not converge, the scan falls back to ``"silent"``. A slave without secondary addressing is not
+    covered by this second look: on such a bus use ``"silent"``. The search must place a slave at every
+    address the scan found; where it does not, noise erased one of its answers too: the slave there is
+    read by its primary address and the search looks again at the silent mask its id falls in.
+  - ``"silent"``: every silent address is probed a second time (libmbus's ``-r 1``): a miss needs two
+    lost replies at the same address; costs one more window per empty address.
+  - ``"none"``: one look per address (``confirm_silent=False`` says the same).
 
 Compared with libmbus's ``mbus-serial-scan`` (one ping per address by default, a fixed 0.3 s timeout at
-2400 Bd), the first pass is faster (window + allowance instead of 0.3 s), and the confirmation pass is
-what libmbus's ``-r 1`` does, at the same per-address saving.
+2400 Bd), the first pass is faster (window + allowance instead of 0.3 s per empty address); that bounds
+the ratio of one pass at (request + window + allowance) / (request + 0.3 s) = 0.68 at 2400 Bd with a
+10 ms allowance, and any second look adds to it.
 """
 
 from __future__ import annotations
@@ -29,8 +45,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from harness.master.link import Reply
-from harness.mbus import ShortFrame, encode
-from harness.mbus.model import SND_NKE
+from harness.master.search import SearchNotConverging, SearchResult, search_secondary
+from harness.mbus import LongFrame, LongHeader, ShortFrame, encode
+from harness.mbus.model import REQ_UD2, SND_NKE
 
 if TYPE_CHECKING:
     from harness.master.master import Master
@@ -39,6 +56,11 @@ MAX_PRIMARY = 250  #: highest primary address a slave can have (EN 13757-2; 251.
 GARBLE_REPEATS = 2  #: repeats of a garbled answer before it is taken as two slaves on one address
 
 Presence = Literal["empty", "present", "collision"]
+#: how the scan takes its second look (see the module docstring)
+ConfirmMode = Literal["secondary", "silent", "none"]
+CONFIRM_MODES: tuple[ConfirmMode, ...] = ("secondary", "silent", "none")
+#: SND_NKE looks at an address the secondary search placed a slave at, before it is given up
+HINT_LOOKS = 2
 ScanProgressFn = Callable[[int, Presence], None]
 
 
@@ -49,6 +71,10 @@ class ScanResult:
     ``probes`` counts SND_NKE sent, ``silent`` those that got no answer, ``repeats`` the garbled answers
     asked again, ``confirmed`` the second looks at silent addresses, ``late`` the answers found waiting
     before a later request, ``elapsed_s`` the wall time, ``allowance_s`` the latency allowance at the end.
+    ``confirm`` is the second look taken (``"silent"`` also after a secondary confirmation fell back, with
+    the reason in ``fallback``); ``search`` the confirming secondary search (its own probes and reads);
+    ``unconfirmed`` addresses a slave named in its RSP_UD but that never acknowledged SND_NKE there;
+    ``reads`` the REQ_UD2 sent to identify a slave the scan found and the search missed.
     """
 
     addresses: list[int] = field(default_factory=list)
@@ -61,6 +87,12 @@ class ScanResult:
     elapsed_s: float = 0.0
     allowance_s: float = 0.0
     strategy: str = "ours"
+    confirm: ConfirmMode = "none"
+    fallback: str = ""
+    search: SearchResult | None = None
+    unconfirmed: list[int] = field(default_factory=list)
+    probes_secondary: int = 0  #: selects and reads the confirming secondary search sent
+    reads: int = 0  #: REQ_UD2 to a found address whose slave the confirming search had missed
 
 
 def _ping(master: Master, address: int, result: ScanResult) -> tuple[Reply, bool]:
@@ -103,15 +135,23 @@ def scan_primary(
     master: Master,
     addresses: Iterable[int] = range(0, MAX_PRIMARY + 1),
     *,
+    confirm: ConfirmMode = "secondary",
     confirm_silent: bool = True,
     progress: ScanProgressFn | None = None,
 ) -> ScanResult:
-    """Find the primary addresses that acknowledge SND_NKE (see the module docstring)."""
+    """Find the primary addresses that acknowledge SND_NKE (see the module docstring).
+
+    ``confirm`` chooses the second look (``"secondary"``, ``"silent"``, ``"none"``);
+    ``confirm_silent=False`` means ``"none"`` whatever ``confirm`` says.
+    """
     order = list(addresses)
     bad = [a for a in order if not 0 <= a <= MAX_PRIMARY]
     if bad:
         raise ValueError(f"primary scan covers 0..{MAX_PRIMARY} (EN 13757-2), got {bad}")
-    result = ScanResult()
+    if confirm not in CONFIRM_MODES:
+        raise ValueError(f"confirm must be one of {', '.join(CONFIRM_MODES)}, got {confirm!r}")
+    mode: ConfirmMode = confirm if confirm_silent else "none"
+    result = ScanResult(confirm=mode)
     link = master.link
     allowance_s = link.latency_allowance_s
     t0 = time.monotonic()
@@ -141,19 +181,97 @@ def scan_primary(
     if link.drain_stray() and previous is not None and previous not in found:
         result.late += 1
         suspects.append(previous)
-    again = [a for a in silent if a not in found] if confirm_silent else []
-    again += [a for a in suspects if a not in again and a not in found]
+    hinted: list[int] = []
+    if mode == "secondary":
+        hinted = _placed_by_search(master, order, found, result)
+        if result.fallback:
+            mode = result.confirm = "silent"
+    again = [a for a in silent if a not in found] if mode == "silent" else []
+    again += [a for a in suspects + hinted if a not in again and a not in found]
     for address in again:
         result.confirmed += 1
-        presence, _ = _probe(master, address, result)
-        if presence != "empty":
-            record(address, presence)
+        looks = HINT_LOOKS if address in hinted else 1
+        seen: Presence = "empty"
+        for _ in range(looks):
+            seen, _ = _probe(master, address, result)
+            if seen != "empty":
+                record(address, seen)
+                break
+        if seen == "empty" and address in hinted:
+            result.unconfirmed.append(address)
     result.addresses = sorted(found)
     result.collisions.sort()
     result.allowance_s = link.latency_allowance_s
     link.latency_allowance_s = allowance_s
     result.elapsed_s = time.monotonic() - t0
     return result
+
+
+def _placed_by_search(master: Master, order: list[int], found: set[int], result: ScanResult) -> list[int]:
+    """One pass of the secondary search; the scanned addresses its slaves answer with that the scan missed.
+
+    The two methods check each other: a search that does not place a slave at every address the scan
+    found has itself lost an answer to noise. The slave at such an address is read (REQ_UD2 to its
+    primary address); its id names the silent mask that hid it, and the search takes its second look
+    at that mask only (at every silent mask when the slave cannot be read). Sets ``result.fallback``
+    when a slave it found cannot be placed (a duplicate or unreadable id, an A field outside 0..250:
+    EN 13757-2 primary addresses) or the search does not converge: the scan then looks at every silent
+    address again instead.
+    """
+    scanned = set(order)
+
+    def missing_ids(search: SearchResult) -> list[str] | None:
+        """Ids of slaves the scan found that the search missed (None: not all can be read)."""
+        if search.duplicates or search.unreadable:
+            return []  # ids without a readable header cannot be placed: the scan falls back anyway
+        placed = {search.reply_addresses.get(h.id) for h in search}
+        known = set(search.ids())
+        missing: list[str] = []
+        for address in sorted(found - placed):
+            ident = _read_id(master, address, result)
+            if ident is None:
+                return None
+            if ident not in known:
+                missing.append(ident)
+        return missing
+
+    try:
+        search = search_secondary(master, confirm_silent=False, recheck=missing_ids)
+    except SearchNotConverging as exc:
+        result.fallback = f"secondary search did not converge ({', '.join(exc.masks)})"
+        return []
+    result.search = search
+    result.probes_secondary = search.requests
+    if search.duplicates or search.unreadable:
+        result.fallback = "secondary search found ids it cannot place: " + ", ".join(
+            search.duplicates + search.unreadable
+        )
+        return []
+    hinted: list[int] = []
+    for header in search:
+        a = search.reply_addresses.get(header.id)
+        if a is None or not 0 <= a <= MAX_PRIMARY:
+            result.fallback = f"slave {header.id} answers with A field {a}, not a primary address"
+            return []
+        if a in scanned and a not in found and a not in hinted:
+            hinted.append(a)
+    return hinted
+
+
+def _read_id(master: Master, address: int, result: ScanResult) -> str | None:
+    """Identification number of the slave at ``address`` (REQ_UD2, EN 13757-2; RSP_UD long header,
+    EN 13757-3), asked up to ``HINT_LOOKS`` times; None when no readable header comes."""
+    link = master.link
+    data = encode(ShortFrame(c=REQ_UD2, a=address))
+    for _ in range(HINT_LOOKS):
+        end = link.send(data)
+        master.requests_sent += 1
+        result.reads += 1
+        reply = link.receive(data, end)
+        frame = reply.frame
+        if reply.ok and isinstance(frame, LongFrame) and isinstance(frame.header, LongHeader):
+            return frame.header.id
+    return None
 
 
 # --- libmbus baseline ------------------------------------------------------------------------------

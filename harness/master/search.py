@@ -23,7 +23,8 @@ Two strategies share the same transport so they can be compared in one run:
   slave stands behind, or a collision without two slaves in its subtree make the preceding silent masks
   suspect, and they are searched again at the end; a reply close to the timeout widens the allowance.
   Line noise: a garbled answer to a select is asked again once before the mask is split (a real collision
-  stays garbled), a damaged RSP_UD is read again, and with ``confirm_silent`` every silent mask gets a
+  stays garbled), a damaged or missing RSP_UD after a clean E5 is asked again with the same REQ_UD2 (the
+  slave stays selected, so the select is not repeated), and with ``confirm_silent`` every silent mask gets a
   second look at the end (noise can erase an E5 without a trace; only a second look finds that slave:
   skipping the children of a collision two found slaves explain was tried and missed a third slave).
   A search still splitting after ``max_probes`` selects stops with :class:`SearchNotConverging`.
@@ -98,6 +99,8 @@ class SearchResult(list[LongHeader]):
         #: garbled answers asked again before splitting; silent masks looked at a second time
         self.repeats = 0
         self.confirmed = 0
+        #: A field of each found slave's RSP_UD, by id: the primary address it answers with (EN 13757-2)
+        self.reply_addresses: dict[str, int] = {}
 
     @property
     def requests(self) -> int:
@@ -125,6 +128,8 @@ class _Ctx:
     #: masks that collided and are being split (the recursion path): unresolved if the search gives up
     open_masks: list[str] = field(default_factory=list)
     max_probes: int = 0
+    #: A field of the latest RSP_UD read per id (copied to the result when the slave is found)
+    reply_a: dict[str, int] = field(default_factory=dict)
 
     def anomaly(self) -> None:
         """A late or unexplained answer: the latest silent masks may have hidden a slow slave."""
@@ -147,6 +152,8 @@ class _Ctx:
         if key not in self.seen:
             self.seen.add(key)
             self.result.append(header)
+            if header.id in self.reply_a:
+                self.result.reply_addresses[header.id] = self.reply_a[header.id]
 
 
 def _matches(mask: str, ident: str) -> bool:
@@ -225,6 +232,7 @@ def _read_header(
     header = None
     if reply.ok and isinstance(reply.frame, LongFrame) and isinstance(reply.frame.header, LongHeader):
         header = reply.frame.header
+        ctx.reply_a[header.id] = reply.frame.a
     return reply, header
 
 
@@ -251,9 +259,11 @@ def _probe_fast(ctx: _Ctx, mask: str, *, careful: bool = False) -> tuple[Outcome
     if not reply.is_ack:
         return "collision", None
     read, header = _read_header(ctx, silence_s=short)
-    if header is None and not read.empty and not read.ok and read.frames_seen <= 1 and not careful:
-        # one telegram that arrived damaged (checksum, parity): line noise on a long reply is the likely
-        # cause; the same REQ_UD2 again makes the selected slave repeat it (EN 13757-2, FCB unchanged)
+    if header is None and not careful and (read.empty or (not read.ok and read.frames_seen <= 1)):
+        # one telegram that arrived damaged (checksum, parity) or not at all after a clean E5: line noise
+        # on the reply is the likely cause. Only the disturbed query is repeated: the slave that
+        # acknowledged the select stays selected (EN 13757-3) and answers the same REQ_UD2 again
+        # (EN 13757-2, FCB unchanged); selecting again would cost one more select and its window
         ctx.result.repeats += 1
         read, header = _read_header(ctx, silence_s=short)
     if header is not None and _matches(mask, header.id):
@@ -280,6 +290,7 @@ def search_secondary(
     progress: ProgressFn | None = None,
     confirm_silent: bool = True,
     max_probes: int = DEFAULT_MAX_PROBES,
+    recheck: Callable[[SearchResult], Sequence[str] | None] | None = None,
 ) -> SearchResult:
     """Find every slave on the bus by secondary address (our strategy; see module docstring).
 
@@ -288,7 +299,11 @@ def search_secondary(
     the search (``None`` = wildcard, EN 13757-3). With ``confirm_silent`` every mask that got no answer is
     probed once more at the end: line noise can erase an E5 without a trace, and only a second look
     finds that slave. A search still splitting collisions after ``max_probes`` selects raises
-    :class:`SearchNotConverging` naming the masks it could not resolve.
+    :class:`SearchNotConverging` naming the masks it could not resolve. A caller that knows slaves the
+    search must find (the primary scan, :mod:`harness.master.scan`) passes ``recheck``: without
+    ``confirm_silent`` it is called after the first pass and returns the ids it knows are on the bus but
+    missing from the result (evidence that noise erased an answer the first pass needed); only the
+    silent masks matching those ids get their second look (``None``: every silent mask does).
     """
     if sorted(order) != list(range(ID_DIGITS)):
         raise ValueError(f"order must be a permutation of 0..7, got {list(order)}")
@@ -309,6 +324,10 @@ def search_secondary(
     _recheck_suspects(ctx, order)
     if confirm_silent:
         _confirm_silent(ctx, order)
+    elif recheck is not None:
+        missing = recheck(ctx.result)
+        if missing is None or missing:
+            _confirm_silent(ctx, order, only=missing)
     ctx.result.allowance_s = master.link.latency_allowance_s
     master.link.latency_allowance_s = allowance_s
     ctx.result.sort(key=lambda h: (h.id, h.manufacturer, h.version, h.medium))
@@ -332,11 +351,14 @@ def _recheck_suspects(ctx: _Ctx, order: Sequence[int]) -> None:
             _split_fast(ctx, mask, order)
 
 
-def _confirm_silent(ctx: _Ctx, order: Sequence[int]) -> None:
-    """Look once more at every mask that was silent (and still holds no slave found since)."""
+def _confirm_silent(ctx: _Ctx, order: Sequence[int], only: Sequence[str] | None = None) -> None:
+    """Look once more at every mask that was silent (and still holds no slave found since); with
+    ``only``, at those of them matching one of these ids."""
     done: set[str] = set()
     for mask in list(ctx.silent_masks):
         if mask in done or any(_matches(mask, h.id) for h in ctx.result):
+            continue
+        if only is not None and not any(_matches(mask, ident) for ident in only):
             continue
         done.add(mask)
         ctx.result.confirmed += 1

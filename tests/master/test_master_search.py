@@ -167,3 +167,16 @@ def test_a_search_that_cannot_converge_names_the_masks_it_could_not_resolve(
         search_secondary(m, max_probes=25)
     assert err.value.masks[0] == "FFFFFFFF" and len(err.value.masks) >= 2
     assert "FFFFFFFF" in str(err.value) and "did not converge after 25 selects" in str(err.value)
+
+
+def test_a_lost_rsp_ud_is_asked_for_again_without_a_new_select(scripted: ScriptedSlave) -> None:
+    # the only slave acknowledges the select, its RSP_UD is lost on the line: the slave is still selected
+    # (EN 13757-3), so the same REQ_UD2 again gets the header; the select is not repeated
+    header = LongHeader(id="12345678", manufacturer="ELV", version=1, medium=2)
+    rsp_ud = encode(LongFrame(c=RSP_UD, a=7, ci=CI_RESPONSE_LONG, header=header))
+    # replies 20 ms after each request left the line (78 ms select, 23 ms REQ_UD2 at 2400 Bd)
+    scripted.script = [(0.1, [b"\xe5"], 0.0), None, (0.045, [rsp_ud], 0.0)]
+    with Master(scripted.url, 2400, latency_allowance_s=0.02) as m:
+        result = search_secondary(m)
+    assert result.ids() == ["12345678"] and result.reply_addresses == {"12345678": 7}
+    assert (result.probes, result.reads, result.repeats) == (1, 2, 1)
