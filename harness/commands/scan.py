@@ -15,7 +15,7 @@ import sys
 
 from harness.master import MasterError, ProbeEvent, search_secondary
 from harness.master.cli_options import add_port_options, open_master
-from harness.master.scan import Presence, scan_primary
+from harness.master.scan import CONFIRM_MODES, Presence, scan_primary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--single-pass",
         action="store_true",
         help="look at each silent address/mask once (faster; a reply lost to line noise hides that slave)",
+    )
+    parser.add_argument(
+        "--confirm",
+        choices=CONFIRM_MODES,
+        default="secondary",
+        help="primary scan, second look after the first pass: 'secondary' (default) a secondary search names "
+        "where slaves sit and only those silent addresses are asked again; 'silent' every silent address "
+        "again (a bus with slaves that lack secondary addressing); 'none' one pass",
     )
     parser.set_defaults(func=run, mode="primary")
 
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 scan = scan_primary(
                     master,
                     range(args.first, args.last + 1),
+                    confirm=args.confirm,
                     confirm_silent=not args.single_pass,
                     progress=_primary_progress,
                 )
@@ -104,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
                                 "collisions": scan.collisions,
                                 "probes": scan.probes,
                                 "silent_probes": scan.silent,
+                                "confirm": scan.confirm,
                                 "elapsed_s": round(scan.elapsed_s, 3),
                             },
                             indent=2,

@@ -172,3 +172,20 @@ def test_a_slave_the_search_lost_is_read_and_only_its_mask_looked_at_again(
     search = result.search
     assert search is not None and len(search) == SLAVES  # every slave placed after the second look
     assert 1 <= search.confirmed < search.silent - search.confirmed  # only the masks the ids fall in
+
+
+@pytest.mark.parametrize("confirm", ["none", "silent"])
+def test_scan_command_takes_the_confirm_mode(
+    make_emulator: MakeEmu, confirm: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cmi-hil scan --confirm` reaches the scan: one look per address, or a second at each silent one."""
+    import json
+
+    from harness.cli import main
+
+    emu = make_emulator(time_scale=SCALE, extra_slaves=1)
+    argv = ["scan", "--port", emu.endpoints["mbus"], "--to", "3", "--time-scale", str(SCALE)]
+    assert main([*argv, "--latency-allowance-ms", "20", "--confirm", confirm, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["addresses"] == [0, 1] and out["confirm"] == confirm
+    assert out["probes"] == 4 + (2 if confirm == "silent" else 0)
