@@ -1,0 +1,62 @@
+"""Which waits the suite counts as mandated (issue 16): only the kinds named with their source in
+harness.measure, and a DMM capture counted only beyond the bus waits inside it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fixtures.current import LONGEST_FRAME_BYTES, account_capture, reply_capture_s
+from harness.evidence import TranscriptEntry
+from harness.measure import MANDATED_WAIT_KINDS, Recorder, mandated_wait, recording
+
+REPO = Path(__file__).resolve().parents[2]
+#: a kind named where a wait is accounted: ``mandated="kind"`` or ``mandated_wait("kind", ...)``
+_KIND_USE = re.compile(r"""mandated(?:_wait\(|=)\s*["']([a-z_]+)["']""")
+
+
+def _entry(direction: str, data: str, summary: str) -> TranscriptEntry:
+    return TranscriptEntry(direction=direction, t_us=0, data=data, summary=summary)
+
+
+def test_an_unknown_kind_is_refused_with_the_known_ones() -> None:
+    with recording(Recorder(test="t")), pytest.raises(ValueError, match="not one of .*'detection'"):
+        mandated_wait("settling_guess", 0.05)
+
+
+def test_every_kind_the_suite_accounts_is_named_with_its_source() -> None:
+    used = {
+        kind
+        for folder in ("testcases", "fixtures")
+        for path in (REPO / folder).glob("*.py")
+        for kind in _KIND_USE.findall(path.read_text(encoding="utf-8"))
+    }
+    assert used, "the scan found no accounted wait: the pattern no longer matches the suite's calls"
+    assert used <= set(MANDATED_WAIT_KINDS), f"kinds without a source: {used - set(MANDATED_WAIT_KINDS)}"
+    assert {"hold", "capture", "startup"} <= used
+
+
+def test_a_capture_across_a_silent_request_adds_only_the_longest_frame() -> None:
+    """Request and whole reply window are the bus's waits; the capture's rest is the longest frame."""
+    request = _entry("tx", "10 7B 01 7C 16", "REQ_UD2 FCB=1 a=1")
+    rec = Recorder(test="t")
+    with recording(rec):
+        account_capture(reply_capture_s(2400), [request], 2400)
+    assert rec.mandated_waits_s == {"capture": pytest.approx(LONGEST_FRAME_BYTES * 11 / 2400)}
+
+
+def test_a_capture_across_a_reply_adds_what_the_reply_left_of_it() -> None:
+    request = _entry("tx", "10 7B 00 7B 16", "REQ_UD2 FCB=1 a=0")
+    reply = _entry("rx", " ".join(["00"] * 100), "RSP_UD a=0")
+    capture = reply_capture_s(2400)
+    rec = Recorder(test="t")
+    with recording(rec):
+        account_capture(capture, [request, reply], 2400)
+    on_bus = (5 + 100) * 11 / 2400 + 11 / 2400  # request and reply on the wire, minimum reply delay
+    assert rec.mandated_waits_s["capture"] == pytest.approx(capture - on_bus)
+    empty = Recorder(test="t")
+    with recording(empty):
+        account_capture(capture, [], 2400)  # nothing on the bus: the capture is all the wait
+    assert empty.mandated_waits_s["capture"] == pytest.approx(capture)
