@@ -15,8 +15,14 @@ from typing import Any
 
 import pytest
 
-from fixtures.checks import StdClock, measured_supply_v, sweep_volts, time_scale, wait_std
-from fixtures.current import account_capture, dmm_range, reply_capture_s, reply_current_capture
+from fixtures.checks import StdClock, measured_supply_v, sweep_volts, time_scale
+from fixtures.current import (
+    account_capture,
+    dmm_range,
+    power_and_settle,
+    reply_capture_s,
+    reply_current_capture,
+)
 from fixtures.dut import NOMINAL_VOLTS
 from harness.current_interface import difference_uncertainty_a, span_a, split_levels
 from harness.expect import max_quiescent_current_a
@@ -24,8 +30,6 @@ from harness.mbus import ShortFrame, encode
 from harness.mbus.model import C_FCB, C_FCV, REQ_UD2
 from harness.measure import mandated_wait, measure
 
-#: time the module is left at a voltage before its current is read (standard seconds, not mandated)
-SETTLE_S = 0.05
 #: a capture whose samples spread less than this shows no sending at all (A); far below the 11 mA a space
 #: must add, so a too-small space current is measured and judged, never mistaken for silence
 MIN_SPACE_STEP_A = 1e-3
@@ -37,10 +41,10 @@ POLARITIES = [
 
 
 def read_mark_current(bench: Any, station: Any, volts: float, polarity: str) -> tuple[float, float, float]:
-    """Power the module at ``polarity`` ``volts``, let it settle, and read the supply's voltage and the bus
-    current: (measured V, current A, its uncertainty A). The module is idle (nobody addresses it)."""
-    bench.power_dut(volts, polarity)
-    wait_std(station, SETTLE_S, what=f"settling at {polarity}{volts:g} V supply")
+    """Power the module at ``polarity`` ``volts``, let the supply settle (the rig's time), and read the
+    supply's voltage and the bus current: (measured V, current A, its uncertainty A). The module is idle
+    (nobody addresses it)."""
+    power_and_settle(bench, volts, polarity)
     measured = measured_supply_v(bench, polarity)
     current_a = bench.bus_current_a()
     return measured, current_a, bench.dmm_uncertainty_a(current_a)
@@ -158,8 +162,7 @@ def test_space_current_while_the_module_sends(
     """A timed DMM capture across a reply to REQ_UD2 shows two current levels: mark and space. The space
     level exceeds the mark level by 11-20 mA (4.2.2.9), judged with the DMM's uncertainty of both."""
     supply = profile.supply
-    bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S, what=f"settling at {NOMINAL_VOLTS:g} V supply")
+    power_and_settle(bench, NOMINAL_VOLTS, "+")
     master.link_reset(dut.address)  # the read-out starts at telegram 1 whatever happened before
     largest_a = max_quiescent_current_a(profile) + supply.space_current_max_ma * 1e-3
     capture_s = reply_capture_s(dut.baud)
@@ -206,8 +209,7 @@ def test_no_space_current_while_another_address_is_asked(
 ) -> None:
     """A timed capture across a REQ_UD2 to another address and its whole reply window: the module is not
     sending, so its current stays within the mark current's short-term variation (4.2.2.9, 4.2.2.4)."""
-    bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S, what=f"settling at {NOMINAL_VOLTS:g} V supply")
+    power_and_settle(bench, NOMINAL_VOLTS, "+")
     other = foreign_address(dut.address)
     request = encode(ShortFrame(c=REQ_UD2 | C_FCV | C_FCB, a=other))
     capture_s = reply_capture_s(dut.baud)

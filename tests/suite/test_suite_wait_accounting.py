@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from fixtures.current import LONGEST_FRAME_BYTES, account_capture, reply_capture_s
+from fixtures.current import (
+    LONGEST_FRAME_BYTES,
+    UNDECLARED_SUPPLY_SETTLE_S,
+    account_capture,
+    reply_capture_s,
+    supply_settle_s,
+)
 from harness.evidence import TranscriptEntry
 from harness.measure import MANDATED_WAIT_KINDS, Recorder, mandated_wait, recording
 
@@ -60,3 +67,26 @@ def test_a_capture_across_a_reply_adds_what_the_reply_left_of_it() -> None:
     with recording(empty):
         account_capture(capture, [], 2400)  # nothing on the bus: the capture is all the wait
     assert empty.mandated_waits_s["capture"] == pytest.approx(capture)
+
+
+def _rig(simulated: bool, settle_s: float | None) -> SimpleNamespace:
+    supply = SimpleNamespace(settle_s=settle_s)
+    return SimpleNamespace(simulated=simulated, instruments=SimpleNamespace(supply=supply))
+
+
+def test_supply_settling_is_the_rigs_and_never_counted_as_mandated() -> None:
+    assert supply_settle_s(_rig(False, 0.2)) == 0.2  # the supply manual's time, as the rig file declares it
+    assert supply_settle_s(_rig(True, 0.3)) == 0.3
+    assert supply_settle_s(_rig(True, None)) == 0.0  # a simulated supply is at its setpoint at once
+    assert supply_settle_s(_rig(False, None)) == UNDECLARED_SUPPLY_SETTLE_S
+    assert "settling" not in " ".join(MANDATED_WAIT_KINDS)
+
+
+def test_a_rig_file_with_a_negative_supply_settling_time_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from harness.rig.config import SupplyConfig
+
+    with pytest.raises(ValidationError, match="settle_s"):
+        SupplyConfig(resource="sim://supply", settle_s=-0.1)
+    assert SupplyConfig(resource="sim://supply", settle_s=0.1).settle_s == 0.1
