@@ -682,6 +682,7 @@ def _finish_test(state: SuiteState, item: pytest.Item, record: _TestRecord) -> N
             state.lane_waits_s[key] = state.lane_waits_s.get(key, 0.0) + seconds
         total = sum(record.recorder.mandated_waits_s.values())
         state.test_waits_s[item.nodeid] = {
+            "wall_s": result.duration_s,
             "mandated_s": round(total, 6),
             "critical_path_s": round(critical_path_s(total, record.recorder.lane_waits_s), 6),
         }

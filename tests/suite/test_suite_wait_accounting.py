@@ -16,6 +16,7 @@ from fixtures.current import (
     reply_capture_s,
     supply_settle_s,
 )
+from harness.commands.run import timing_lines
 from harness.evidence import TranscriptEntry
 from harness.measure import MANDATED_WAIT_KINDS, Recorder, mandated_wait, recording
 
@@ -90,3 +91,25 @@ def test_a_rig_file_with_a_negative_supply_settling_time_is_refused() -> None:
     with pytest.raises(ValidationError, match="settle_s"):
         SupplyConfig(resource="sim://supply", settle_s=-0.1)
     assert SupplyConfig(resource="sim://supply", settle_s=0.1).settle_s == 0.1
+
+
+def test_the_run_summary_names_the_tests_with_the_most_wall_time_beyond_their_waits() -> None:
+    timing: dict[str, object] = {
+        "wall_s": 100.0,
+        "time_scale": 0.5,
+        "mandated_waits_s": {"wire": 40.0},
+        "mandated_total_s": 40.0,
+        "critical_path_s": 40.0,
+        "per_test": {
+            "testcases/test_a.py::test_slow_io": {"wall_s": 9.0, "mandated_s": 2.0},  # 8 s beyond
+            "testcases/test_b.py::test_waits": {"wall_s": 10.0, "mandated_s": 18.0},  # 1 s beyond
+            "testcases/test_c.py::test_quick": {"wall_s": 0.5, "mandated_s": 0.0},
+            "testcases/test_d.py::test_mid": {"wall_s": 3.0, "mandated_s": 0.0},
+        },
+    }
+    last = timing_lines(timing, 0.0)[-1]
+    assert last.endswith(
+        "test_a.py::test_slow_io +8.0 s, test_d.py::test_mid +3.0 s, test_b.py::test_waits +1.0 s"
+    )
+    del timing["per_test"]  # an older run folder: no such line
+    assert "beyond" not in timing_lines(timing, 0.0)[-1]
