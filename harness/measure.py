@@ -182,6 +182,8 @@ MANDATED_WAIT_KINDS: dict[str, str] = {
     "wire": "EN 13757-2 (FT1.2 8E1): 11 bit times of every character on the bus",
     "reply_window": "EN 13757-2: the minimum reply delay (11 bit times) before a reply, the whole reply "
     "window (330 bit times + 50 ms) after a request that gets none",
+    "frame_idle": "IEC 60870-5-1 FT1.2 (the frames of EN 13757-2): at least 33 idle bits on the line "
+    "between a reply and the next request",
     "detection": "product sheet 'minimum detection time 5 s' of the rate inputs (+ the rig's poll step)",
     "hold": "EN 13757-2:2018 4.2.2.4: the mark current is watched over the hold period "
     "(device profile supply.mark_current.short_term_hold_s)",

@@ -16,6 +16,7 @@ from fixtures.current import (
     reply_capture_s,
     supply_settle_s,
 )
+from fixtures.mbus import FRAME_IDLE_BIT_TIMES, mandated_waits
 from harness.commands.run import timing_lines
 from harness.evidence import TranscriptEntry
 from harness.measure import MANDATED_WAIT_KINDS, Recorder, mandated_wait, recording
@@ -113,3 +114,19 @@ def test_the_run_summary_names_the_tests_with_the_most_wall_time_beyond_their_wa
     )
     del timing["per_test"]  # an older run folder: no such line
     assert "beyond" not in timing_lines(timing, 0.0)[-1]
+
+
+def test_a_request_after_a_reply_waits_the_line_idle_between_frames() -> None:
+    entries = [
+        _entry("tx", "10 40 00 40 16", "SND_NKE"),
+        _entry("rx", "E5", "E5 (ack)"),
+        _entry("tx", "10 5B 00 5B 16", "REQ_UD2"),  # after a 2400 Bd reply: 33 bit times idle
+        _entry("tx", "10 40 FE 3E 16", "SND_NKE a=254"),  # after silence: the reply window was idle enough
+        _entry("rx", "E5", "E5 (ack)"),
+        _entry("tx", "", "master port switched from 2400 Bd to 300 Bd"),
+        _entry("tx", "10 40 00 40 16", "SND_NKE"),  # the idle follows the 2400 Bd reply
+        _entry("rx", "E5", "E5 (ack)"),  # the last reply: no request follows it here
+    ]
+    waits = mandated_waits(entries, 2400)
+    assert waits["frame_idle"] == pytest.approx(2 * FRAME_IDLE_BIT_TIMES / 2400)
+    assert mandated_waits(entries[:2], 2400)["frame_idle"] == 0.0
