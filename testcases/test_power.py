@@ -75,7 +75,7 @@ def test_quiescent_current_is_one_unit_load(
 
 
 @pytest.mark.requirement("PS-SUPPLY-BROWNOUT")
-@pytest.mark.time_bound(0.5)
+@pytest.mark.time_bound(lambda p: 0.5 + p.startup.typical_s)
 @pytest.mark.needs("supply")
 def test_recovers_from_brownout_with_configuration_kept(
     dut: Any, bench: Any, master: Any, station: Any
