@@ -175,17 +175,46 @@ def _allure_step(m: Measurement, *, fail: bool) -> None:
             raise MeasurementFailed(m)
 
 
+#: The kinds of mandated wait the suite counts, each with what forces it. Only waits the physics, the
+#: standard, the product sheet or an instrument's own manual force are counted: harness overhead (instrument
+#: I/O, timeouts' allowances, settling guesses of the test) never is.
+MANDATED_WAIT_KINDS: dict[str, str] = {
+    "wire": "EN 13757-2 (FT1.2 8E1): 11 bit times of every character on the bus",
+    "reply_window": "EN 13757-2: the minimum reply delay (11 bit times) before a reply, the whole reply "
+    "window (330 bit times + 50 ms) after a request that gets none",
+    "frame_idle": "IEC 60870-5-1 FT1.2 (the frames of EN 13757-2): at least 33 idle bits on the line "
+    "between a reply and the next request",
+    "detection": "product sheet 'minimum detection time 5 s' of the rate inputs (+ the rig's poll step)",
+    "hold": "EN 13757-2:2018 4.2.2.4: the mark current is watched over the hold period "
+    "(device profile supply.mark_current.short_term_hold_s)",
+    "capture": "EN 13757-2 4.2.2.9 + the DMM's timed capture: it must span the longest reply frame "
+    "(261 bytes) after the request, whatever the reply is; counted beyond the bus waits inside it",
+    "startup": "EN 13757-2:2018 4.2.2.11 startup delay: the module's own startup time after bus power-up "
+    "(device profile startup.typical_s) before it can answer",
+    "meter_poll": "the module refreshes its copy of the meter's registers once per poll interval (device "
+    "profile ui.meter_poll_interval_s): what it shows of the meter changes only after one interval",
+    "led_observation": "the red LED's flash period (sibling CMi1020W manual, device profile "
+    "ui.red_flash_period_s): steady and flashing differ only over a window of whole flash periods",
+}
+
+
 def mandated_wait(kind: str, seconds: float, *, lane: str | None = None, group: str | None = None) -> None:
     """Account a wait the standard or product sheet forces (in standard, unscaled seconds).
 
-    ``kind`` e.g. ``detection`` (rate-input 5 s), ``reply_window`` (no-reply timeouts, minimum reply
-    delays), ``wire`` (character time of bytes on the bus). The run reports wall time against their sum.
+    ``kind`` is one of :data:`MANDATED_WAIT_KINDS` (e.g. ``detection``: rate-input 5 s; ``reply_window``:
+    no-reply timeouts, minimum reply delays; ``wire``: character time of bytes on the bus); an unknown kind
+    is a programming error (ValueError). The run reports wall time against their sum.
 
     ``lane`` names the independent resource the wait occupies (e.g. ``rate_input:3``: the relay card
     switches each input on its own); waits on different lanes of one overlap ``group`` (default: the
     test) may run at the same time, so the run's critical path counts only the group's longest lane
     (:func:`critical_path_s`). A wait without a lane (the bus, the supply) is on the critical path in full.
     """
+    if kind not in MANDATED_WAIT_KINDS:
+        raise ValueError(
+            f"mandated wait kind {kind!r} is not one of {sorted(MANDATED_WAIT_KINDS)}: add it with its "
+            "source to harness.measure.MANDATED_WAIT_KINDS, or do not count the wait (harness overhead)"
+        )
     rec = current_recorder()
     if rec is not None:
         rec.add_wait(kind, seconds, lane, group)

@@ -110,6 +110,8 @@ class SuiteState:
         self.measurements: list[Measurement] = []
         self.mandated_waits_s: dict[str, float] = {}
         self.lane_waits_s: dict[tuple[str, str], float] = {}
+        #: each test's mandated waits and their critical path (standard s), for the per-test time table
+        self.test_waits_s: dict[str, dict[str, float]] = {}
         self.suite_items = False
         self.t0 = time.monotonic()
         self.time_scale: float = 1.0
@@ -678,6 +680,12 @@ def _finish_test(state: SuiteState, item: pytest.Item, record: _TestRecord) -> N
             state.mandated_waits_s[kind] = state.mandated_waits_s.get(kind, 0.0) + seconds
         for key, seconds in record.recorder.lane_waits_s.items():
             state.lane_waits_s[key] = state.lane_waits_s.get(key, 0.0) + seconds
+        total = sum(record.recorder.mandated_waits_s.values())
+        state.test_waits_s[item.nodeid] = {
+            "wall_s": result.duration_s,
+            "mandated_s": round(total, 6),
+            "critical_path_s": round(critical_path_s(total, record.recorder.lane_waits_s), 6),
+        }
     if state.run_dir is not None:
         append_jsonl(state.run_dir / TESTS_FILE, result)
 
@@ -786,6 +794,7 @@ def _write_run_end(session: pytest.Session, exitstatus: int) -> None:
         "ratio_wall_to_critical_path_scaled": round(wall_s / (critical * state.time_scale), 4)
         if critical
         else None,
+        "per_test": state.test_waits_s,
     }
     (state.run_dir / TIMING_FILE).write_text(json.dumps(timing, indent=2), encoding="utf-8")
     cov = coverage(state.catalogue, state.cited)

@@ -206,6 +206,11 @@ def test_power_fail_counter_counts_a_meter_mains_loss(
         wait_std(station, OUTAGE_S, what="meter mains interrupted")
     finally:
         bench.set_meter_mains(True)
-    wait_std(station, profile.ui.meter_poll_interval_s, what="the module reading the restarted meter")
+    wait_std(
+        station,
+        profile.ui.meter_poll_interval_s,
+        mandated="meter_poll",
+        what="the module reading the restarted meter",
+    )
     after = _power_fail_count(master, dut, profile)
     measure("power_fail_count_after_mains_loss", float(after - before), "count", low=1.0, high=1.0)

@@ -15,17 +15,21 @@ from typing import Any
 
 import pytest
 
-from fixtures.checks import measured_supply_v, sweep_volts, time_scale, wait_std
-from fixtures.current import dmm_range, reply_capture_s, reply_current_capture
+from fixtures.checks import StdClock, measured_supply_v, sweep_volts, time_scale
+from fixtures.current import (
+    account_capture,
+    dmm_range,
+    power_and_settle,
+    reply_capture_s,
+    reply_current_capture,
+)
 from fixtures.dut import NOMINAL_VOLTS
 from harness.current_interface import difference_uncertainty_a, span_a, split_levels
 from harness.expect import max_quiescent_current_a
 from harness.mbus import ShortFrame, encode
 from harness.mbus.model import C_FCB, C_FCV, REQ_UD2
-from harness.measure import measure
+from harness.measure import mandated_wait, measure
 
-#: time the module is left at a voltage before its current is read (standard seconds, not mandated)
-SETTLE_S = 0.05
 #: a capture whose samples spread less than this shows no sending at all (A); far below the 11 mA a space
 #: must add, so a too-small space current is measured and judged, never mistaken for silence
 MIN_SPACE_STEP_A = 1e-3
@@ -37,10 +41,10 @@ POLARITIES = [
 
 
 def read_mark_current(bench: Any, station: Any, volts: float, polarity: str) -> tuple[float, float, float]:
-    """Power the module at ``polarity`` ``volts``, let it settle, and read the supply's voltage and the bus
-    current: (measured V, current A, its uncertainty A). The module is idle (nobody addresses it)."""
-    bench.power_dut(volts, polarity)
-    wait_std(station, SETTLE_S, what=f"settling at {polarity}{volts:g} V supply")
+    """Power the module at ``polarity`` ``volts``, let the supply settle (the rig's time), and read the
+    supply's voltage and the bus current: (measured V, current A, its uncertainty A). The module is idle
+    (nobody addresses it)."""
+    power_and_settle(bench, volts, polarity)
     measured = measured_supply_v(bench, polarity)
     current_a = bench.bus_current_a()
     return measured, current_a, bench.dmm_uncertainty_a(current_a)
@@ -127,12 +131,14 @@ def test_mark_current_is_stable_over_the_hold_period(
     with dmm_range(bench, max_quiescent_current_a(profile)):
         measured, current_a, u_a = read_mark_current(bench, station, NOMINAL_VOLTS, "+")
         readings.append((current_a, u_a))
+        clock = StdClock(station).start()  # readings k * step after the first: the reads do not stretch it
         for k in range(1, limits.short_term_readings):
-            wait_std(
-                station, step_s, what=f"mark current hold, reading {k + 1} of {limits.short_term_readings}"
+            clock.sleep_until(
+                k * step_s, what=f"mark current hold, reading {k + 1} of {limits.short_term_readings}"
             )
             current_a = bench.bus_current_a()
             readings.append((current_a, bench.dmm_uncertainty_a(current_a)))
+        mandated_wait("hold", limits.short_term_hold_s)  # 4.2.2.4: the hold period, whatever the reads took
     low, high = min(readings), max(readings)
     measure(
         "mark_current_short_term_variation",
@@ -156,14 +162,16 @@ def test_space_current_while_the_module_sends(
     """A timed DMM capture across a reply to REQ_UD2 shows two current levels: mark and space. The space
     level exceeds the mark level by 11-20 mA (4.2.2.9), judged with the DMM's uncertainty of both."""
     supply = profile.supply
-    bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S, what=f"settling at {NOMINAL_VOLTS:g} V supply")
+    power_and_settle(bench, NOMINAL_VOLTS, "+")
     master.link_reset(dut.address)  # the read-out starts at telegram 1 whatever happened before
     largest_a = max_quiescent_current_a(profile) + supply.space_current_max_ma * 1e-3
-    with reply_current_capture(bench, largest_a, reply_capture_s(dut.baud), time_scale(station)) as dmm:
+    capture_s = reply_capture_s(dut.baud)
+    with reply_current_capture(bench, largest_a, capture_s, time_scale(station)) as dmm:
+        start = len(master.transcript)
         dmm.trigger_sampling()
         master.request_ud2(dut.address, fcb=True)
         samples = dmm.fetch_samples_a()
+        account_capture(capture_s, master.transcript[start:], dut.baud)
         levels = split_levels(samples, min_step_a=MIN_SPACE_STEP_A)
         space_above_mark = levels.space_above_mark_a
         u_a = 0.0
@@ -201,16 +209,17 @@ def test_no_space_current_while_another_address_is_asked(
 ) -> None:
     """A timed capture across a REQ_UD2 to another address and its whole reply window: the module is not
     sending, so its current stays within the mark current's short-term variation (4.2.2.9, 4.2.2.4)."""
-    bench.power_dut(NOMINAL_VOLTS, "+")
-    wait_std(station, SETTLE_S, what=f"settling at {NOMINAL_VOLTS:g} V supply")
+    power_and_settle(bench, NOMINAL_VOLTS, "+")
     other = foreign_address(dut.address)
     request = encode(ShortFrame(c=REQ_UD2 | C_FCV | C_FCB, a=other))
-    with reply_current_capture(
-        bench, max_quiescent_current_a(profile), reply_capture_s(dut.baud), time_scale(station)
-    ) as dmm:
+    capture_s = reply_capture_s(dut.baud)
+    mark_a = max_quiescent_current_a(profile)
+    with reply_current_capture(bench, mark_a, capture_s, time_scale(station)) as dmm:
+        start = len(master.transcript)
         dmm.trigger_sampling()
         master.send_raw(request, expect="silence")
         samples = dmm.fetch_samples_a()
+        account_capture(capture_s, master.transcript[start:], dut.baud)
         overloaded = sum(1 for sample in samples if math.isinf(sample))
         finite = [sample for sample in samples if not math.isinf(sample)]
         span = span_a(finite) if finite and not overloaded else None  # an overload is no mark current

@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 
 from fixtures.checks import measured_supply_v, sweep_volts, wait_std
+from fixtures.current import power_and_settle
 from fixtures.dut import NOMINAL_VOLTS, answers
 from fixtures.mbus import wait_started
 from harness.expect import max_quiescent_current_a
 from harness.measure import measure
 
-#: time the module is left at a voltage before it is addressed (standard seconds, not mandated)
-SETTLE_S = 0.05
 #: supply below the product sheet's range, where the module may brown out
 BROWNOUT_VOLTS = 12.0
 
@@ -38,8 +37,7 @@ def test_answers_at_every_supply_voltage(
     """At each point of the profile's supply range the module answers; each point is recorded with the
     voltage the supply measured on its output, not the setpoint."""
     for setpoint in sweep_volts(profile, suite.supply_step_v):
-        bench.power_dut(setpoint, polarity)
-        wait_std(station, SETTLE_S, what=f"settling at {polarity}{setpoint:g} V supply")
+        power_and_settle(bench, setpoint, polarity)
         measured = measured_supply_v(bench, polarity)
         ok = answers(master, dut.address)
         measure(
@@ -61,8 +59,7 @@ def test_quiescent_current_is_one_unit_load(
 ) -> None:
     limit_a = max_quiescent_current_a(profile)  # product sheet 1T: unit loads x 1.5 mA (EN 13757-2)
     for setpoint in sweep_volts(profile, suite.supply_step_v):
-        bench.power_dut(setpoint, polarity)
-        wait_std(station, SETTLE_S, what=f"settling at {polarity}{setpoint:g} V supply")
+        power_and_settle(bench, setpoint, polarity)
         measured = measured_supply_v(bench, polarity)
         current_a = bench.bus_current_a()
         measure(
@@ -78,7 +75,7 @@ def test_quiescent_current_is_one_unit_load(
 
 
 @pytest.mark.requirement("PS-SUPPLY-BROWNOUT")
-@pytest.mark.time_bound(0.5 + SETTLE_S)
+@pytest.mark.time_bound(lambda p: 0.5 + p.startup.typical_s)
 @pytest.mark.needs("supply")
 def test_recovers_from_brownout_with_configuration_kept(
     dut: Any, bench: Any, master: Any, station: Any

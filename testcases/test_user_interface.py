@@ -25,7 +25,7 @@ from fixtures.operator import (
     record_answer,
 )
 from harness.expect import rate_refusal
-from harness.measure import measure
+from harness.measure import mandated_wait, measure
 
 #: LED sampling period in standard seconds (finer than the LED's on time)
 LED_SAMPLE_S = 0.1
@@ -79,6 +79,7 @@ def test_green_led_lights_while_the_module_talks_to_the_meter(
     samples say nothing about the LED. Without an LED sensor the operator watches and answers.
     """
     span = 1.2 * profile.ui.meter_poll_interval_s
+    mandated_wait("meter_poll", profile.ui.meter_poll_interval_s)  # the span's margin beyond it is not
     console = instrument_or_operator(station.capabilities, "led", operator_console)
     if console is not None:
         operator_watches_led(
@@ -144,6 +145,7 @@ def test_push_button_toggles_the_breaker(
 def _red_samples(bench: Any, station: Any, span_s: float) -> list[bool]:
     """The red LED sampled every :data:`LED_SAMPLE_S` for ``span_s`` (standard s)."""
     period_s = max(LED_SAMPLE_S * station.state.time_scale, 0.001)
+    mandated_wait("led_observation", span_s)
     clock = StdClock(station).start()
     samples: list[bool] = []
     while clock.elapsed() < span_s:
@@ -205,7 +207,12 @@ def test_red_led_is_steady_while_the_meter_id_is_missing(
     ui = profile.ui
     bench.set_meter_mains(False)
     try:
-        wait_std(station, ui.meter_poll_interval_s, what="the module polling a meter without mains")
+        wait_std(
+            station,
+            ui.meter_poll_interval_s,
+            mandated="meter_poll",
+            what="the module polling a meter without mains",
+        )
         if console is not None:
             answer = operator_confirms(console, "Is the red LED lit steadily (on, not flashing)?")
             record_answer("red_led_steady_seen_by_operator", answer, requirement="UI-RED-LED")
@@ -221,7 +228,12 @@ def test_red_led_is_steady_while_the_meter_id_is_missing(
             )
     finally:
         bench.set_meter_mains(True)
-    wait_std(station, ui.meter_poll_interval_s, what="the module reading the restarted meter")
+    wait_std(
+        station,
+        ui.meter_poll_interval_s,
+        mandated="meter_poll",
+        what="the module reading the restarted meter",
+    )
     if console is None:
         lit = sum(_red_samples(bench, station, 2 * ui.red_flash_period_s))
         measure("red_led_on_samples_with_meter_id", lit, "samples", high=0)

@@ -552,7 +552,27 @@ def timing_lines(timing: dict[str, Any], wall_s: float) -> list[str]:
             f"overlap saved {mandated - critical:.1f} s of waits); ratio wall/critical path "
             f"{suite_s / (critical * scale):.3f}"
         )
+    beyond = overhead_by_test(timing)[:OVERHEAD_SHOWN]
+    if beyond:
+        shown = ", ".join(f"{nodeid.split('/')[-1]} +{over:.1f} s" for nodeid, over in beyond)
+        lines.append(f"timing: most wall time beyond a test's own mandated waits: {shown}")
     return lines
+
+
+#: tests the run summary names as the largest overhead (wall time beyond their own mandated waits)
+OVERHEAD_SHOWN = 3
+
+
+def overhead_by_test(timing: dict[str, Any]) -> list[tuple[str, float]]:
+    """(test, wall s - its mandated waits at the run's time scale), largest first, from timing.json's
+    ``per_test`` (empty for a run folder of an older release)."""
+    scale = float(timing.get("time_scale") or 1.0)
+    rows = [
+        (nodeid, float(w["wall_s"]) - float(w.get("mandated_s", 0.0)) * scale)
+        for nodeid, w in (timing.get("per_test") or {}).items()
+        if "wall_s" in w
+    ]
+    return sorted(rows, key=lambda row: row[1], reverse=True)
 
 
 def format_verdict_table(verdicts: dict[str, RequirementVerdict]) -> str:

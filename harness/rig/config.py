@@ -113,6 +113,14 @@ class SupplyConfig(InstrumentConfig):
     driver: str = "scpi-psu"
     outputs: int = Field(default=1, ge=1, le=4, description="outputs the supply has (INST:NSEL 1..outputs)")
     output: int = Field(default=1, ge=1, le=4, description="output wired to the M-Bus (positive polarity)")
+    settle_s: float | None = Field(
+        default=None,
+        ge=0,
+        le=5,
+        description="wait after a setpoint change before the output is read or the DUT addressed (the "
+        "supply's settling / transient recovery time from its manual); unset: 0 on a simulated rig, "
+        "0.05 s otherwise",
+    )
 
     @model_validator(mode="after")
     def _outputs_exist(self) -> SupplyConfig:

@@ -1,7 +1,7 @@
 """Benchmark: the suite's wall time against the waits the standard forces (issue 16).
 
     python tests/benchmarks/bench_suite_time.py [--time-scale 1.0] [-k EXPR] [--baseline RUN_DIR]
-    python tests/benchmarks/bench_suite_time.py --run RUN_DIR [--baseline RUN_DIR]
+    python tests/benchmarks/bench_suite_time.py --run RUN_DIR [--baseline RUN_DIR] [--table 20]
 
 Runs ``cmi-hil run`` on the simulated bench (real time by default: about 10 minutes for the whole suite;
 run it alone on the machine, other load stretches every read) or reads an existing run folder, and prints
@@ -10,7 +10,9 @@ counted them), their critical path (waits on independent lanes of one overlap gr
 ``harness.measure.critical_path_s``), what overlapping saved, and the ratios. With ``--baseline`` (a run
 folder of an earlier release, e.g. the main branch, on the same rig and time scale) it also prints the
 wall-time difference per test file and the ratio of the new wall time to the baseline's mandated sum (the
-goal: <= 1.2x the mandated waits "as today's suite counts them").
+goal: <= 1.2x the mandated waits "as today's suite counts them"). With ``--table N`` it prints the N tests
+whose wall time exceeds their own mandated waits the most (wall - mandated, from ``timing.json``'s
+``per_test`` and ``tests.jsonl``): where the overhead is.
 """
 
 from __future__ import annotations
@@ -56,6 +58,35 @@ def wall_by_file(run: Path) -> dict[str, float]:
     return dict(per_file)
 
 
+def wall_by_test(run: Path) -> dict[str, float]:
+    return {
+        result["nodeid"]: float(result["duration_s"])
+        for result in map(json.loads, (run / "tests.jsonl").read_text(encoding="utf-8").splitlines())
+    }
+
+
+def overhead_table(run: Path, t: dict[str, Any], rows: int) -> list[str]:
+    """The ``rows`` tests with the most wall time beyond their mandated waits (wall seconds)."""
+    scale = float(t.get("time_scale") or 1.0)
+    per_test: dict[str, dict[str, float]] = t.get("per_test") or {}
+    if not per_test:
+        return ["no per-test waits in this run folder (an older release): no overhead table"]
+    walls = wall_by_test(run)
+    table = []
+    for nodeid, wall in walls.items():
+        waits = per_test.get(nodeid, {})
+        mandated = float(waits.get("mandated_s", 0.0)) * scale
+        critical = float(waits.get("critical_path_s", waits.get("mandated_s", 0.0))) * scale
+        table.append((wall - mandated, wall, mandated, critical, nodeid))
+    table.sort(reverse=True)
+    total = sum(row[0] for row in table)
+    lines = [f"overhead (wall - mandated) per test, {total:.1f} s in all; the {rows} largest:"]
+    lines.append(f"  {'over':>7s} {'wall':>7s} {'mandated':>8s} {'critical':>8s}  test")
+    for over, wall, mandated, critical, nodeid in table[:rows]:
+        lines.append(f"  {over:7.1f} {wall:7.1f} {mandated:8.1f} {critical:8.1f}  {nodeid}")
+    return lines
+
+
 def describe(label: str, t: dict[str, Any]) -> list[str]:
     scale = float(t.get("time_scale") or 1.0)
     wall = float(t["wall_s"])
@@ -80,12 +111,16 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, help="a run folder of an earlier release to compare with")
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("-k", dest="keyword", default=None, help="a subset of the suite (pytest -k)")
+    parser.add_argument("--table", type=int, default=0, help="print the N tests with the most overhead")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run = opts.run or run_suite(Path(tmp), opts.time_scale, opts.keyword)
         new = timing(run)
         for line in describe("this run", new):
             print(line)
+        if opts.table:
+            for line in overhead_table(run, new, opts.table):
+                print(line)
         if opts.baseline is None:
             return 0
         base = timing(opts.baseline)

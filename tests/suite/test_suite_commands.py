@@ -78,6 +78,9 @@ def test_run_on_the_sim_rig_leaves_a_complete_run_folder(tmp_path: Path) -> None
     assert json.loads((run_dir / "requirements.json").read_text())
     timing = json.loads((run_dir / "timing.json").read_text())
     assert timing["time_scale"] == 0.5 and timing["mandated_total_s"] > 0
+    per_test = timing["per_test"]  # each test's own waits, for the overhead table of bench_suite_time.py
+    assert set(per_test) == {t.nodeid for t in tests}
+    assert sum(w["mandated_s"] for w in per_test.values()) == pytest.approx(timing["mandated_total_s"])
     assert "LL-SND-NKE" in proc.stdout and "PASS" in proc.stdout and "ratio wall/mandated" in proc.stdout
 
 
