@@ -16,7 +16,7 @@ from fixtures.current import (
     reply_capture_s,
     supply_settle_s,
 )
-from fixtures.mbus import FRAME_IDLE_BIT_TIMES, mandated_waits
+from fixtures.mbus import mandated_waits
 from harness.commands.run import timing_lines
 from harness.evidence import TranscriptEntry
 from harness.measure import MANDATED_WAIT_KINDS, Recorder, mandated_wait, recording
@@ -128,5 +128,5 @@ def test_a_request_after_a_reply_waits_the_line_idle_between_frames() -> None:
         _entry("rx", "E5", "E5 (ack)"),  # the last reply: no request follows it here
     ]
     waits = mandated_waits(entries, 2400)
-    assert waits["frame_idle"] == pytest.approx(2 * FRAME_IDLE_BIT_TIMES / 2400)
+    assert waits["frame_idle"] == pytest.approx(2 * 33 / 2400)  # FT1.2: 33 idle bits, twice
     assert mandated_waits(entries[:2], 2400)["frame_idle"] == 0.0
