@@ -30,6 +30,14 @@ ACK = b"\xe5"
 SCALE = 0.1
 #: loopback TCP + thread scheduling allowance on the master side
 ALLOWANCE_S = 0.05
+#: wall seconds a long frame whose L field announces more bytes may wait for its next byte: a reader or
+#: emulator thread held up mid-frame on a loaded machine must not cut the frame in two
+INCOMPLETE_FRAME_WAIT_S = 0.5
+
+
+def frame_incomplete(data: bytes | bytearray) -> bool:
+    """A long/control frame (68 L L 68 ...) with fewer bytes than its L field announces (EN 13757-2)."""
+    return len(data) >= 2 and data[0] == 0x68 and len(data) < data[1] + 6
 
 
 class RawLink:
@@ -71,7 +79,9 @@ class RawLink:
             now = time.monotonic()
             if last_rx is None and now > deadline:
                 break
-            if last_rx is not None and now - last_rx > gap_s:
+            if last_rx is not None and now - last_rx > (
+                INCOMPLETE_FRAME_WAIT_S if frame_incomplete(data) else gap_s
+            ):
                 break
             chunk = self.port.read(256)
             if chunk:
