@@ -31,8 +31,10 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
 
 import uvicorn  # noqa: E402
 from PIL import Image  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from harness.dashboard import create_app  # noqa: E402
 
@@ -101,8 +103,14 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         driver.quit()
 
 
-def visible_text(browser: Any) -> str:
-    return str(browser.find_element(By.TAG_NAME, "body").text)
+def visible_text(browser: Any, containing: str = "") -> str:
+    """The page's visible text once it holds ``containing``; a page still being replaced after a click
+    (a stale body element) is read again, up to 10 s."""
+    wait = WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,))
+    text: str = wait.until(
+        lambda b: (t := str(b.find_element(By.TAG_NAME, "body").text)) and containing in t and t
+    )
+    return text
 
 
 def screenshot(browser: Any, path: Path) -> Path:
@@ -133,7 +141,7 @@ def test_runs_page_in_a_browser(browser: Any, base_url: str, lab: Lab, tmp_path:
     select = browser.find_element(By.ID, "rig-filter")
     select.find_element(By.CSS_SELECTOR, "option[value='bench-b']").click()
     browser.find_element(By.CSS_SELECTOR, "form.filter button").click()
-    text = visible_text(browser)
+    text = visible_text(browser, containing="Runs on rig bench-b")
     assert "Runs on rig bench-b" in text and lab.other_rig_run in text and lab.pass_run not in text
 
 
