@@ -14,5 +14,6 @@ pytest_plugins = [
     "fixtures.mbus",
     "fixtures.dut",
     "fixtures.operator",
+    "fixtures.rate_inputs",
     "pytester",
 ]

@@ -13,6 +13,7 @@ Pure functions, no I/O.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -379,6 +380,87 @@ def expected_rates(profile: DeviceProfile, level_steps: Sequence[Sequence[bool]]
             rate = rates[-1]
         rates.append(rate)
     return rates
+
+
+def levels_of(count: int, high: Iterable[int]) -> list[bool]:
+    """Detected levels of ``count`` rate inputs (input 1 first) with the inputs numbered in ``high`` high."""
+    on = set(high)
+    return [i + 1 in on for i in range(count)]
+
+
+def staggered_order(profile: DeviceProfile, indices: Sequence[int]) -> list[int] | None:
+    """An order to apply ``indices`` one after the other in which each newly detected input changes the
+    active rate to one not seen before in the trial (the profile's tariff rules give priorities: an input of
+    lower priority is masked once a higher one is detected; a combination selecting a rate the meter lacks
+    is refused and changes nothing, :func:`harness.expect.expected_rates`). None when no order does."""
+    count = profile.rate_inputs.count
+    for order in itertools.permutations(indices):
+        states = expected_rates(profile, [levels_of(count, set(order[:j])) for j in range(len(order) + 1)])
+        if len(set(states)) == len(states):
+            return list(order)
+    return None
+
+
+def staggered_rounds(profile: DeviceProfile, indices: Sequence[int]) -> list[list[int]]:
+    """Rounds of overlapping trials covering ``indices``, as few as the tariff rules allow: each round is
+    a :func:`staggered_order` of the largest set of the remaining inputs that has one; an input no order
+    can show is tried alone (its trial then judges what the profile expects of it alone)."""
+    rounds: list[list[int]] = []
+    left = list(indices)
+    while left:
+        best: list[int] | None = None
+        for size in range(len(left), 1, -1):
+            for subset in itertools.combinations(left, size):
+                best = staggered_order(profile, subset)
+                if best is not None:
+                    break
+            if best is not None:
+                break
+        chosen = best if best is not None else [left[0]]
+        rounds.append(chosen)
+        left = [i for i in left if i not in chosen]
+    return rounds
+
+
+#: one step of a walk over the rate inputs: (input, True = raised / False = removed)
+EdgeStep = tuple[int, bool]
+
+
+def walk_states(walk: Sequence[EdgeStep]) -> list[frozenset[int]]:
+    """The inputs high before a walk (none) and after each of its steps."""
+    high: set[int] = set()
+    states = [frozenset(high)]
+    for index, up in walk:
+        if up:
+            high.add(index)
+        else:
+            high.discard(index)
+        states.append(frozenset(high))
+    return states
+
+
+def edge_walks(profile: DeviceProfile, indices: Iterable[int]) -> list[list[EdgeStep]]:
+    """Walks covering a rising and a falling edge of each of ``indices``: per :func:`staggered_rounds`
+    round, its inputs raised in the round's order and then removed in the reverse order.
+
+    Every step must change the active rate (:func:`expected_rates`, refusals included) so its detection
+    instant shows in the telegram; a round whose walk has a step that changes nothing is walked input by
+    input, and an input whose own edge changes nothing (the profile maps it high and all inputs low to one
+    rate) is left out."""
+    count = profile.rate_inputs.count
+
+    def shows(walk: Sequence[EdgeStep]) -> bool:
+        rates = expected_rates(profile, [levels_of(count, s) for s in walk_states(walk)])
+        return all(a != b for a, b in zip(rates, rates[1:], strict=False))
+
+    walks: list[list[EdgeStep]] = []
+    for order in staggered_rounds(profile, list(indices)):
+        walk = [(i, True) for i in order] + [(i, False) for i in reversed(order)]
+        if shows(walk):
+            walks.append(walk)
+            continue
+        walks += [[(i, True), (i, False)] for i in order if shows([(i, True), (i, False)])]
+    return walks
 
 
 @dataclass(frozen=True)

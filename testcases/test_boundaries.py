@@ -1,7 +1,11 @@
 """Boundaries on both sides for the rate inputs (product sheet: low < 24 VAC, high > 24 VAC, minimum
-detection time 5 s): a level just below and just above the threshold on every input, the rising edge
-bracketed close to both ends of the detection window on every input, and the falling edge (a removed
-level) held to the same detection time as the rising one, on every input.
+detection time 5 s): a level just below and just above the threshold on every input, and every input's
+rising edge and falling edge (a removed level) bracketed close to both ends of the detection window.
+
+The inputs are walked in rounds (:func:`harness.expect.staggered_rounds`): within a round each input is
+raised while the ones before it stay high, in an order where every step changes the active rate, and then
+removed again in the reverse order. Each step starts from a state the module was just read to hold, so no
+step waits for the inputs to settle low first: one detection time per edge instead of two or three.
 
 The active rate is read from the telegram through the device profile's ``active_tariff`` register and
 compared with the profile's own mapping of input levels to rates; nothing here asks the emulator.
@@ -9,12 +13,15 @@ compared with the profile's own mapping of input levels to rates; nothing here a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from fixtures.checks import StdClock, time_scale, wait_std
+from fixtures.rate_inputs import BenchRateInputs
+from harness.expect import edge_walks, expected_rates, levels_of, staggered_rounds, walk_states
 from harness.master import NoReply
 from harness.mbus import LongFrame, ShortFrame, encode
 from harness.mbus.model import C_FCB, C_FCV, REQ_UD2
@@ -24,13 +31,12 @@ from harness.measure import mandated_wait, measure
 #: "just below" / "just above" the threshold (VAC): close enough that a threshold off by more than this
 #: reads wrong, far enough for a real comparator's spread (the product sheet gives no hysteresis)
 NEAR_THRESHOLD_VAC = 1.0
-#: a clearly high level for the falling-edge test (VAC above the threshold)
+#: a clearly high level for the edge tests (VAC above the threshold)
 HIGH_MARGIN_VAC = 4.0
 #: the read that must still see the old level ends this long (standard s) before the detection time
 EARLY_READ_MARGIN_S = 1.0
-#: attempts before a stalled bench is reported (each costs two detection times)
+#: attempts before a stalled bench is reported (each retry costs two detection times)
 TRIALS = 3
-INPUTS = [1, 2, 3, 4]
 
 pytestmark = pytest.mark.needs("ac_source")
 
@@ -50,17 +56,6 @@ def _rate(profile: Any, value: float | int | str | None) -> int:
 
 def _settle_s(station: Any, profile: Any) -> float:
     return float(profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s)
-
-
-@pytest.fixture
-def rate_inputs_off(dut: Any, bench: Any, station: Any, profile: Any) -> Iterator[Any]:
-    """Every rate input off before and after; held off for the detection time so the next test starts low."""
-    bench.clear_rate_inputs()
-    try:
-        yield bench
-    finally:
-        bench.clear_rate_inputs()
-        wait_std(station, _settle_s(station, profile), mandated="detection")
 
 
 def _tariff_register(profile: Any) -> Any:
@@ -94,48 +89,66 @@ def _tariff(master: Any, dut: Any, profile: Any) -> int:
     )
 
 
-def _expected(profile: Any, high: set[int]) -> int:
-    """The rate the device profile maps these detected levels to (input 1 first)."""
-    ri = profile.rate_inputs
-    return int(ri.tariff_for([i + 1 in high for i in range(ri.count)]))
-
-
-def _skip_missing(profile: Any, index: int) -> None:
-    if index > profile.rate_inputs.count:
-        pytest.skip(f"the device profile has {profile.rate_inputs.count} rate inputs")
+def _time_bound(edges_per_input: int) -> Callable[[Any], float]:
+    """Mandated waits of a walk: one detection time (+ margin) per edge of every input, twice over for
+    the settling of a round (fixtures/time_bounds.py multiplies it for retries)."""
+    return lambda p: 2 * edges_per_input * p.rate_inputs.count * (
+        p.rate_inputs.detection_time_s + EARLY_READ_MARGIN_S
+    )
 
 
 @pytest.mark.requirement("RI-THRESHOLD-NEAR", "RI-THRESHOLD")
 def test_level_just_below_the_threshold_is_low_on_every_input(
-    dut: Any, master: Any, rate_inputs_off: Any, station: Any, profile: Any
+    dut: Any, master: Any, rate_inputs: BenchRateInputs, station: Any, profile: Any
 ) -> None:
     ri = profile.rate_inputs
     vac = ri.threshold_vac - NEAR_THRESHOLD_VAC
     for index in range(1, ri.count + 1):  # one AC source: every input at the same level
-        rate_inputs_off.set_rate_input(index, vac)
+        rate_inputs.set_rate_input(index, vac)
     wait_std(station, _settle_s(station, profile), mandated="detection")
-    tariff, expected = _tariff(master, dut, profile), _expected(profile, set())
+    tariff, expected = _tariff(master, dut, profile), expected_rates(profile, [levels_of(ri.count, ())])[0]
     assert tariff == expected, (
         f"{vac:g} VAC (just below the {ri.threshold_vac:g} VAC threshold) on every input for "
         f"{ri.detection_time_s:g} s changed the active rate to {tariff}; expected {expected} (all inputs low)"
     )
+    rate_inputs.seen_low()  # read low after the detection time: removing a level it never took is no change
 
 
 @pytest.mark.requirement("RI-THRESHOLD-NEAR", "RI-THRESHOLD")
-@pytest.mark.parametrize("index", INPUTS)
+@pytest.mark.time_bound(_time_bound(1))
 def test_level_just_above_the_threshold_is_high_on_each_input(
-    dut: Any, master: Any, rate_inputs_off: Any, station: Any, profile: Any, index: int
+    dut: Any, master: Any, rate_inputs: BenchRateInputs, station: Any, profile: Any
 ) -> None:
-    _skip_missing(profile, index)
+    """Each input is raised just above the threshold while the inputs before it in its round stay there;
+    after the detection time the active rate must be the one the profile maps that set of inputs to (a
+    round's order makes each step change the rate, so an input read low shows)."""
     ri = profile.rate_inputs
     vac = ri.threshold_vac + NEAR_THRESHOLD_VAC
-    rate_inputs_off.set_rate_input(index, vac)
-    wait_std(station, _settle_s(station, profile), mandated="detection")
-    tariff, expected = _tariff(master, dut, profile), _expected(profile, {index})
-    assert tariff == expected, (
-        f"{vac:g} VAC (just above the {ri.threshold_vac:g} VAC threshold) on input {index} for "
-        f"{ri.detection_time_s:g} s: active rate {tariff}, the profile maps input {index} high to {expected}"
-    )
+    problems: list[str] = []
+    for order in staggered_rounds(profile, range(1, ri.count + 1)):
+        rates = expected_rates(profile, [levels_of(ri.count, order[:j]) for j in range(len(order) + 1)])
+        for j, index in enumerate(order):
+            rate_inputs.set_rate_input(index, vac)
+            wait_std(
+                station,
+                _settle_s(station, profile),
+                mandated="detection",
+                what=f"detection time, inputs {order[: j + 1]} at {vac:g} VAC",
+            )
+            tariff = _tariff(master, dut, profile)
+            if tariff != rates[j + 1]:
+                problems.append(
+                    f"{vac:g} VAC (just above the {ri.threshold_vac:g} VAC threshold) on input {index}"
+                    f"{_with_others(order[:j])} for {ri.detection_time_s:g} s: active rate {tariff}, the "
+                    f"profile maps it to {rates[j + 1]}"
+                )
+        rate_inputs.settle_low()
+    assert not problems, "; ".join(problems)
+
+
+def _with_others(high: Any) -> str:
+    others = sorted(high)
+    return f" (input(s) {others} already high)" if others else ""
 
 
 def _tariff_now(
@@ -173,40 +186,39 @@ def _tariff_now(
     pytest.fail(f"REQ_UD2 for telegram {reg.telegram + 1}: {problem}", pytrace=False)
 
 
-def _settle_low(inputs: Any, station: Any, profile: Any) -> None:
-    inputs.clear_rate_inputs()
-    wait_std(station, _settle_s(station, profile), mandated="detection")
-
-
 def _judge_edge(
     master: Any,
     dut: Any,
     profile: Any,
     station: Any,
     *,
-    prepare: Callable[[], None],
     change: Callable[[], None],
+    undo: Callable[[], None],
     old: int,
     new: int,
     what: str,
-) -> None:
-    """Bracket one level change at both ends of the detection window.
+) -> tuple[bool, list[str]]:
+    """Bracket one level change at both ends of the detection window; the module holds the state of
+    rate ``old`` (read so) when it is called. Returns whether it ended in rate ``new`` and the problems.
 
     Each read brackets the instant the module looked at its input: after its request went out, before the
     first byte of its reply. Not early: a read sent half a polling step (the rig's timing budget) before the
     detection time, answered before it, still shows the ``old`` rate. Not late: the last read still showing
-    the ``old`` rate went out no later than the detection time plus one polling step.
+    the ``old`` rate went out no later than the detection time plus one polling step. A trial the bench
+    stalled in is undone, held for the detection time so the module is back at ``old``, and tried again.
     """
     detection, step = profile.rate_inputs.detection_time_s, station.rig.uncertainty.rate_poll_step_s
     trials, early, early_at = 0, old, 0.0
     clock = StdClock(station)
     for _ in range(TRIALS):
         trials += 1
-        prepare()
+        if trials > 1:
+            undo()
+            wait_std(station, _settle_s(station, profile), mandated="detection", what=f"undoing: {what}")
         clock.start()
         change()
         master.link_reset(dut.address)
-        clock.sleep_until(detection - step / 2, mandated="detection")
+        clock.sleep_until(detection - step / 2, mandated="detection", what=f"detection time, {what}")
         early, _, early_at = _tariff_now(master, dut, profile, clock, reset=False)
         if early_at < detection:
             break  # answered before the detection time: the early read means something
@@ -216,10 +228,12 @@ def _judge_edge(
             f"change, detection time {detection:g} s): detection window not bracketed",
             pytrace=False,
         )
-    assert early == old, (
-        f"{what}: taken by {early_at:.2f} s (first reply byte), before the {detection:g} s detection time "
-        f"(active rate {early}, expected still {old})"
-    )
+    problems = []
+    if early != old:
+        problems.append(
+            f"{what}: taken by {early_at:.2f} s (first reply byte), before the {detection:g} s detection "
+            f"time (active rate {early}, expected still {old})"
+        )
     tariff, last_old_sent, seen_at = early, 0.0, early_at
     while tariff == old and seen_at < 2 * (detection + step):
         tariff, sent_at, seen_at = _tariff_now(master, dut, profile, clock)
@@ -234,62 +248,52 @@ def _judge_edge(
         uncertainty=station.rig.uncertainty.latency_allowance_s / time_scale(station),
         requirement="RI-DETECT-TIME",
         conditions={"change": what, "seen_by_s": round(seen_at, 3), "trials": trials},
+        defer=True,
     )
-    assert tariff == new, f"{what}: active rate {tariff}, the profile maps it to {new}"
+    if tariff != new:
+        problems.append(f"{what}: active rate {tariff}, the profile maps it to {new}")
+    return tariff == new, problems
 
 
-def _distinct_rates(profile: Any, index: int) -> tuple[int, int]:
-    _skip_missing(profile, index)
-    idle, high = _expected(profile, set()), _expected(profile, {index})
-    if idle == high:
-        pytest.skip(f"the profile maps input {index} high and all inputs low to the same rate {idle}")
-    return idle, high
-
-
-@pytest.mark.requirement("RI-DETECT-TIME", "RI-TARIFF")
-@pytest.mark.parametrize("index", INPUTS)
-def test_rising_level_is_taken_neither_early_nor_late(
-    dut: Any, master: Any, rate_inputs_off: Any, station: Any, profile: Any, index: int
+@pytest.mark.requirement("RI-DETECT-TIME", "RI-TARIFF", "RI-FALLING")
+@pytest.mark.time_bound(_time_bound(2))
+def test_each_level_change_is_taken_neither_early_nor_late(
+    dut: Any, master: Any, rate_inputs: BenchRateInputs, station: Any, profile: Any
 ) -> None:
-    idle, high = _distinct_rates(profile, index)
-    vac = profile.rate_inputs.threshold_vac + HIGH_MARGIN_VAC
-    _judge_edge(
-        master,
-        dut,
-        profile,
-        station,
-        prepare=lambda: _settle_low(rate_inputs_off, station, profile),
-        change=lambda: rate_inputs_off.set_rate_input(index, vac),
-        old=idle,
-        new=high,
-        what=f"input {index} raised to {vac:g} VAC",
-    )
+    """Every input's rising and falling edge, each bracketed at both ends of the detection window
+    (:func:`_judge_edge`), walked as :func:`harness.expect.edge_walks` gives them: raised one after the
+    other, then removed in the reverse order, every step changing the active rate the profile expects.
+    A step that does not end in its expected rate ends its walk (the steps after it would start from an
+    unknown state) and the inputs settle low before the next walk."""
+    ri = profile.rate_inputs
+    vac = ri.threshold_vac + HIGH_MARGIN_VAC
+    problems: list[str] = []
+    for walk in edge_walks(profile, range(1, ri.count + 1)):
+        states = walk_states(walk)
+        rates = expected_rates(profile, [levels_of(ri.count, s) for s in states])
+        for k, (index, up) in enumerate(walk):
+            on = functools.partial(rate_inputs.set_rate_input, index, vac)
+            off = functools.partial(rate_inputs.set_rate_input, index, 0.0)
+            verb = f"raised to {vac:g} VAC" if up else "removed"
+            reached, found = _judge_edge(
+                master,
+                dut,
+                profile,
+                station,
+                change=on if up else off,
+                undo=off if up else on,
+                old=rates[k],
+                new=rates[k + 1],
+                what=f"input {index} {verb}{_with_others(states[k] - {index})}",
+            )
+            problems += found
+            if not reached:
+                rest = ", ".join(f"input {i} {'raised' if u else 'removed'}" for i, u in walk[k + 1 :])
+                if rest:
+                    problems.append(f"not judged after that: {rest}")
+                rate_inputs.settle_low()
+                break
+            if not up:
+                rate_inputs.taken_low(index)
+    assert not problems, "; ".join(problems)
 
-
-@pytest.mark.requirement("RI-FALLING", "RI-DETECT-TIME")
-@pytest.mark.parametrize("index", INPUTS)
-def test_removed_level_is_taken_low_neither_early_nor_late(
-    dut: Any, master: Any, rate_inputs_off: Any, station: Any, profile: Any, index: int
-) -> None:
-    idle, high = _distinct_rates(profile, index)
-    vac = profile.rate_inputs.threshold_vac + HIGH_MARGIN_VAC
-
-    def raise_and_check() -> None:
-        rate_inputs_off.set_rate_input(index, vac)
-        wait_std(station, _settle_s(station, profile), mandated="detection")
-        before = _tariff(master, dut, profile)
-        assert before == high, (
-            f"input {index} high for the detection time: active rate {before}, expected {high}"
-        )
-
-    _judge_edge(
-        master,
-        dut,
-        profile,
-        station,
-        prepare=raise_and_check,
-        change=rate_inputs_off.clear_rate_inputs,
-        old=high,
-        new=idle,
-        what=f"input {index} removed",
-    )

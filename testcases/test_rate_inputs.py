@@ -4,8 +4,6 @@ withstood and detected, the active tariff in the telegram following the device p
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +17,16 @@ from fixtures.checks import (
     request_refused_rate,
     wait_std,
 )
-from harness.expect import expected_rates, expected_tariff, level_high, rate_refusal, refusal_bit
+from fixtures.rate_inputs import BenchRateInputs, rate_lane
+from harness.expect import (
+    expected_rates,
+    expected_tariff,
+    level_high,
+    levels_of,
+    rate_refusal,
+    refusal_bit,
+    staggered_rounds,
+)
 from harness.measure import mandated_wait, measure
 
 #: margin around the threshold for "clearly low" / "clearly high" levels (VAC)
@@ -40,81 +47,8 @@ pytestmark = [
 ]
 
 
-def rate_lane(index: int) -> str:
-    """The lane of rate input ``index`` in the run's wait accounting: the relay card switches each input on
-    its own, so waits on different inputs may overlap (harness.measure.critical_path_s)."""
-    return f"rate_input:{index}"
-
-
-class RateInputs:
-    """The bench's rate inputs during one test, remembering which inputs had a level since they last
-    settled low.
-
-    The module takes a removed level low only after the detection time (product sheet "minimum detection
-    time 5 s"), so after a level was applied the inputs are held off for the detection time plus the
-    rig's poll step before the next test; inputs that already settled low need no further wait.
-    """
-
-    def __init__(self, bench: Any, station: Any, profile: Any) -> None:
-        self.bench = bench
-        self.station = station
-        self.settle_s = profile.rate_inputs.detection_time_s + station.rig.uncertainty.rate_poll_step_s
-        self.profile = profile
-        #: inputs given a level since they last settled low
-        self.unsettled: set[int] = set()
-        #: the highest level each input had since it last settled low (VAC)
-        self.levels_vac: dict[int, float] = {}
-
-    def set_rate_input(self, index: int, vac: float) -> None:
-        self.unsettled.add(index)  # first: a call that fails half-way may still have changed the level
-        self.levels_vac[index] = max(vac, self.levels_vac.get(index, 0.0))
-        self.bench.set_rate_input(index, vac)
-
-    def clear_rate_inputs(self) -> None:
-        self.bench.clear_rate_inputs()
-
-    def seen_low(self) -> None:
-        """The module was read holding every input low after the detection time while they carried only
-        levels below the threshold (the caller checked the tariff): clearing them is no level change for
-        the module, so there is nothing to settle. Inputs that had a high level stay unsettled."""
-        if all(not level_high(self.profile, v) for v in self.levels_vac.values()):
-            self.unsettled.clear()
-
-    def settle_low(
-        self, what: str = "detection time, all inputs settling low", *, per_input: bool = False
-    ) -> None:
-        """Every input off, then held off for the detection time + poll step when any had a level.
-
-        ``per_input``: the one wait serves each changed input's own trial (it is accounted on each
-        input's lane: in the sum once per input, on the critical path once)."""
-        self.bench.clear_rate_inputs()
-        changed = sorted(self.unsettled)
-        if changed:
-            lanes = [rate_lane(i) for i in changed] if per_input else []
-            wait_std(self.station, self.settle_s, mandated="detection", what=what, lanes=lanes)
-        self.unsettled.clear()
-        self.levels_vac.clear()
-
-
-@pytest.fixture
-def inputs(dut: Any, bench: Any, station: Any, profile: Any) -> Iterator[RateInputs]:
-    """Rate inputs off at the start; afterwards off again and, when a level was applied since they last
-    settled, held off for the detection time, so the module's detected levels are low for the next test
-    (they change only after the detection time too)."""
-    bench.clear_rate_inputs()
-    rate_inputs = RateInputs(bench, station, profile)
-    try:
-        yield rate_inputs
-    finally:
-        rate_inputs.settle_low()
-
-
 def _tariff(master: Any, dut: Any, profile: Any) -> int:
     return int(read_register(master, dut.address, profile, "active_tariff"))
-
-
-def _levels(count: int, high: set[int]) -> list[bool]:
-    return [i + 1 in high for i in range(count)]
 
 
 def _read_duration(master: Any, dut: Any, profile: Any, station: Any) -> tuple[int, float]:
@@ -130,12 +64,12 @@ def _read_duration(master: Any, dut: Any, profile: Any, station: Any) -> tuple[i
 
 @pytest.mark.requirement("RI-THRESHOLD")
 def test_levels_below_threshold_are_not_detected(
-    dut: Any, master: Any, inputs: Any, station: Any, profile: Any
+    dut: Any, master: Any, rate_inputs: Any, station: Any, profile: Any
 ) -> None:
     ri = profile.rate_inputs
     low_vac = ri.threshold_vac - THRESHOLD_MARGIN_VAC
     for index in range(1, ri.count + 1):  # one AC source: every input at the same low level
-        inputs.set_rate_input(index, low_vac)
+        rate_inputs.set_rate_input(index, low_vac)
     wait_std(
         station,
         ri.detection_time_s + station.rig.uncertainty.rate_poll_step_s,
@@ -145,7 +79,7 @@ def test_levels_below_threshold_are_not_detected(
     tariff = _tariff(master, dut, profile)
     expected = expected_tariff(profile, [level_high(profile, low_vac)] * ri.count)
     if tariff == expected:
-        inputs.seen_low()
+        rate_inputs.seen_low()
     assert tariff == expected, (
         f"{low_vac:g} VAC (below the {ri.threshold_vac:g} VAC threshold) on every input for "
         f"{ri.detection_time_s:g} s changed the active tariff to {tariff}; expected {expected}"
@@ -181,40 +115,6 @@ class DetectionTrial:
     seen_at: float | None
     last_read_s: float
     valid: bool
-
-
-def staggered_order(profile: Any, indices: Sequence[int]) -> list[int] | None:
-    """An order to apply ``indices`` one after the other in which each newly detected input changes the
-    active rate to one not seen before in the trial (the profile's tariff rules give priorities: an input of
-    lower priority is masked once a higher one is detected; a combination selecting a rate the meter lacks
-    is refused and changes nothing, :func:`harness.expect.expected_rates`). None when no order does."""
-    count = profile.rate_inputs.count
-    for order in itertools.permutations(indices):
-        states = expected_rates(profile, [_levels(count, set(order[:j])) for j in range(len(order) + 1)])
-        if len(set(states)) == len(states):
-            return list(order)
-    return None
-
-
-def staggered_rounds(profile: Any, indices: Sequence[int]) -> list[list[int]]:
-    """Rounds of overlapping trials covering ``indices``, as few as the tariff rules allow: each round is
-    a :func:`staggered_order` of the largest set of the remaining inputs that has one; an input no order
-    can show is tried alone (its trial then judges what the profile expects of it alone)."""
-    rounds: list[list[int]] = []
-    left = list(indices)
-    while left:
-        best: list[int] | None = None
-        for size in range(len(left), 1, -1):
-            for subset in itertools.combinations(left, size):
-                best = staggered_order(profile, subset)
-                if best is not None:
-                    break
-            if best is not None:
-                break
-        chosen = best if best is not None else [left[0]]
-        rounds.append(chosen)
-        left = [i for i in left if i not in chosen]
-    return rounds
 
 
 def _judge(
@@ -259,7 +159,7 @@ def _staggered_trial(
     dut: Any,
     profile: Any,
     station: Any,
-    inputs: RateInputs,
+    rate_inputs: BenchRateInputs,
     order: list[int],
     vac: float,
     read_s: float,
@@ -279,7 +179,7 @@ def _staggered_trial(
     ri = profile.rate_inputs
     detection = ri.detection_time_s
     stagger = (deadline - detection) + read_s
-    states = expected_rates(profile, [_levels(ri.count, set(order[:j])) for j in range(len(order) + 1)])
+    states = expected_rates(profile, [levels_of(ri.count, set(order[:j])) for j in range(len(order) + 1)])
     poll_from = detection - EARLY_READ_MARGIN_S - read_s  # after each application
     clock = StdClock(station).start()
     applied: list[float] = []
@@ -297,7 +197,7 @@ def _staggered_trial(
         next_apply = applied[-1] + stagger if applied else 0.0
         if len(applied) < len(order) and now >= next_apply:
             applied.append(clock.elapsed())
-            inputs.set_rate_input(order[len(applied) - 1], vac)
+            rate_inputs.set_rate_input(order[len(applied) - 1], vac)
             continue
         open_inputs = [j for j in range(len(applied)) if not decided(j)]
         if len(applied) == len(order) and not open_inputs:
@@ -330,16 +230,16 @@ def _staggered_trial(
     lambda p: TRIALS * p.rate_inputs.count * (p.rate_inputs.detection_time_s + EARLY_READ_MARGIN_S)
 )
 def test_level_above_threshold_is_detected_after_the_detection_time_on_each_input(
-    dut: Any, master: Any, inputs: RateInputs, station: Any, profile: Any
+    dut: Any, master: Any, rate_inputs: BenchRateInputs, station: Any, profile: Any
 ) -> None:
     """Each input's detection time is measured from its own application: the inputs are applied one after
     the other a few reads apart (the relay card switches each on its own), so their 5 s waits overlap."""
     ri = profile.rate_inputs
     detection = ri.detection_time_s
     idle, read_s = _read_duration(master, dut, profile, station)
-    assert idle == expected_tariff(profile, _levels(ri.count, set())), (
+    assert idle == expected_tariff(profile, levels_of(ri.count, set())), (
         f"active tariff {idle} with every input off; the profile's default is "
-        f"{expected_tariff(profile, _levels(ri.count, set()))}"
+        f"{expected_tariff(profile, levels_of(ri.count, set()))}"
     )
     high_vac = ri.threshold_vac + THRESHOLD_MARGIN_VAC
     # polling: each read brackets the detection instant; allow two reads beyond the detection time
@@ -357,13 +257,13 @@ def test_level_above_threshold_is_detected_after_the_detection_time_on_each_inpu
             for index in batch:
                 attempts[index] = attempts.get(index, 0) + 1
             for trial in _staggered_trial(
-                master, dut, profile, station, inputs, batch, high_vac, read_s, deadline
+                master, dut, profile, station, rate_inputs, batch, high_vac, read_s, deadline
             ):
                 if trial.valid:
                     done[trial.index] = trial
                 else:
                     last = trial
-            inputs.settle_low(per_input=True)  # the bench stalled for an invalid one: it is tried again
+            rate_inputs.settle_low(per_input=True)  # the bench stalled for an invalid one: it is tried again
     stalled = [i for i in indices if i not in done]
     if stalled:
         pytest.fail(
@@ -377,8 +277,8 @@ def test_level_above_threshold_is_detected_after_the_detection_time_on_each_inpu
     problems = []
     if back != idle:
         problems.append(
-            f"with every input off for {inputs.settle_s:g} s after the trials the active tariff is {back}, "
-            f"not the idle {idle}: a removed level was not taken low"
+            f"with every input off for {rate_inputs.settle_s:g} s after the trials the active tariff is "
+            f"{back}, not the idle {idle}: a removed level was not taken low"
         )
     for index in indices:
         trial = done[index]
@@ -413,7 +313,7 @@ def test_level_above_threshold_is_detected_after_the_detection_time_on_each_inpu
 
 @pytest.mark.requirement("RI-GLITCH")
 def test_pulse_shorter_than_detection_time_is_ignored(
-    dut: Any, master: Any, inputs: Any, station: Any, profile: Any
+    dut: Any, master: Any, rate_inputs: Any, station: Any, profile: Any
 ) -> None:
     ri = profile.rate_inputs
     idle, read_s = _read_duration(master, dut, profile, station)
@@ -422,11 +322,11 @@ def test_pulse_shorter_than_detection_time_is_ignored(
     for _attempt in range(TRIALS):
         clock = StdClock(station).start()
         for index in range(1, ri.count + 1):
-            inputs.set_rate_input(index, high_vac)
+            rate_inputs.set_rate_input(index, high_vac)
         clock.sleep_until(pulse_s - read_s, mandated="detection", what=f"{pulse_s:g} s pulse on every input")
         during = _tariff(master, dut, profile)  # the read's telegram is taken before the pulse ends
         pulse = clock.elapsed()
-        inputs.settle_low()
+        rate_inputs.settle_low()
         if pulse < ri.detection_time_s:
             break  # otherwise the bench stalled and the pulse was not short: try again
     else:
@@ -443,22 +343,23 @@ def test_pulse_shorter_than_detection_time_is_ignored(
 @pytest.mark.requirement("RI-MAX-VOLTAGE")
 @pytest.mark.needs("mains")
 def test_230_vac_is_withstood_and_detected(
-    dut: Any, master: Any, inputs: Any, station: Any, profile: Any
+    dut: Any, master: Any, rate_inputs: Any, station: Any, profile: Any
 ) -> None:
     ri = profile.rate_inputs
     mains = [i for i, w in sorted(station.rig.wiring.rate_inputs.items()) if w.mains]
     index = mains[0]
     settle = ri.detection_time_s + station.rig.uncertainty.rate_poll_step_s
-    inputs.set_rate_input(index, ri.max_vac)
+    rate_inputs.set_rate_input(index, ri.max_vac)
     wait_std(
         station, settle, mandated="detection", what=f"detection time, input {index} at {ri.max_vac:g} VAC"
     )
     tariff = _tariff(master, dut, profile)
-    expected = expected_tariff(profile, _levels(ri.count, {index}))
+    expected = expected_tariff(profile, levels_of(ri.count, {index}))
     assert tariff == expected, f"{ri.max_vac:g} VAC on input {index}: tariff {tariff}, expected {expected}"
-    inputs.clear_rate_inputs()
+    rate_inputs.clear_rate_inputs()
     wait_std(station, settle, mandated="detection", what=f"detection time, input {index} settling low")
-    inputs.set_rate_input(index, ri.threshold_vac + THRESHOLD_MARGIN_VAC)  # the input still works afterwards
+    # the input still works afterwards
+    rate_inputs.set_rate_input(index, ri.threshold_vac + THRESHOLD_MARGIN_VAC)
     wait_std(station, settle, mandated="detection", what=f"detection time, input {index} high again")
     tariff = _tariff(master, dut, profile)
     assert tariff == expected, f"input {index} no longer detects a high level after {ri.max_vac:g} VAC"
@@ -466,7 +367,7 @@ def test_230_vac_is_withstood_and_detected(
 
 @pytest.mark.requirement("RI-RATE-REFUSAL")
 def test_a_rate_the_meter_lacks_is_refused_with_a_status_bit(
-    dut: Any, master: Any, inputs: Any, station: Any, profile: Any
+    dut: Any, master: Any, rate_inputs: Any, station: Any, profile: Any
 ) -> None:
     """An input combination the profile maps to a rate the meter does not support leaves the rate as it was
     and toggles the profile's status bit in the long header (sibling CMi1020W manual: rates the meter does
@@ -475,12 +376,12 @@ def test_a_rate_the_meter_lacks_is_refused_with_a_status_bit(
     if refusal is None:
         pytest.skip("the device profile maps no rate-input combination to a rate the meter lacks")
     vac = profile.rate_inputs.threshold_vac + THRESHOLD_MARGIN_VAC
-    approach_refused_rate(inputs, station, profile, refusal, vac)
+    approach_refused_rate(rate_inputs, station, profile, refusal, vac)
     rate, status = rate_and_status(master, dut.address, profile)
     assert rate == refusal.rate_before, (
         f"inputs {refusal.first_inputs} high: rate {rate}, the profile expects {refusal.rate_before}"
     )
-    request_refused_rate(inputs, station, profile, refusal, vac)
+    request_refused_rate(rate_inputs, station, profile, refusal, vac)
     after, status_after = rate_and_status(master, dut.address, profile)
     measure(
         "rate_after_refused_change",

@@ -11,9 +11,10 @@ import pytest
 
 import fixtures.checks as checks
 from harness.commands.run import timing_lines
+from harness.expect import edge_walks, staggered_order, staggered_rounds, walk_states
 from harness.measure import Recorder, critical_path_s, mandated_wait, recording
 from harness.profile import load_profile
-from testcases.test_rate_inputs import Read, _judge, staggered_order, staggered_rounds
+from testcases.test_rate_inputs import Read, _judge
 
 
 def test_without_lanes_the_critical_path_is_the_sum() -> None:
@@ -90,6 +91,27 @@ def test_no_stagger_when_an_input_never_changes_the_tariff(profile: Any) -> None
     assert staggered_rounds(masked, [1, 2]) == [[1], [2]]
 
 
+def test_edges_are_walked_up_a_round_and_back_down_it(profile: Any) -> None:
+    # shipped rules: 1, then 3 over 1, then 4 over 3, and back; input 2 alone (1+2 is refused)
+    up_and_down = [(1, True), (3, True), (4, True), (4, False), (3, False), (1, False)]
+    assert edge_walks(profile, [1, 2, 3, 4]) == [up_and_down, [(2, True), (2, False)]]
+    assert walk_states(up_and_down) == [
+        frozenset(),
+        frozenset({1}),
+        frozenset({1, 3}),
+        frozenset({1, 3, 4}),
+        frozenset({1, 3}),
+        frozenset({1}),
+        frozenset(),
+    ]
+
+
+def test_an_input_whose_edges_change_no_rate_is_not_walked(profile: Any) -> None:
+    ri = profile.rate_inputs.model_copy(update={"tariff_rules": [profile.rate_inputs.tariff_rules[-1]]})
+    masked = profile.model_copy(update={"rate_inputs": ri})  # only input 1 selects a tariff
+    assert edge_walks(masked, [1, 2]) == [[(1, True), (1, False)]]
+
+
 def _reads(*points: tuple[float, int], duration: float = 0.3) -> list[Read]:
     return [Read(at, duration, tariff) for at, tariff in points]
 
@@ -145,7 +167,7 @@ class _Bench:
 
 @pytest.fixture
 def rate_inputs(monkeypatch: pytest.MonkeyPatch, profile: Any) -> tuple[Any, list[float]]:
-    from testcases.test_rate_inputs import RateInputs
+    from fixtures.rate_inputs import BenchRateInputs
 
     waits: list[float] = []
     monkeypatch.setattr(checks, "_sleep_std", lambda station, seconds, what, mandated: waits.append(seconds))
@@ -153,7 +175,7 @@ def rate_inputs(monkeypatch: pytest.MonkeyPatch, profile: Any) -> tuple[Any, lis
         state=SimpleNamespace(time_scale=1.0),
         rig=SimpleNamespace(uncertainty=SimpleNamespace(rate_poll_step_s=0.5)),
     )
-    return RateInputs(_Bench(), station, profile), waits
+    return BenchRateInputs(_Bench(), station, profile), waits
 
 
 def test_inputs_that_had_a_level_are_held_off_for_the_detection_time(rate_inputs: Any) -> None:
