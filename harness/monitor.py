@@ -41,11 +41,11 @@ from types import TracebackType
 
 import serial
 
-from harness.evidence import Measurement, Verdict
+from harness.evidence import Verdict
 from harness.mbus import frames
 from harness.mbus.model import MBusError
 from harness.mbus.timing import char_time_s, inter_char_gap_allowance_s, reply_window
-from harness.measure import measure, verdict_of
+from harness.measure import verdict_of
 
 #: PRM bit of the C field: 1 in frames from the primary station (the master), EN 13757-2 / IEC 60870-5-2
 C_PRM = 0x40
@@ -313,52 +313,6 @@ def judge_exchange(
         reply_check = TimingCheck("reply_delay", delay, low, high, u, verdict, rule)
     gaps = judge_gaps(exchange.reply_gaps_s, baud=exchange.baud, uncertainty_s=u, allowance_s=gap_allowance_s)
     return ExchangeTiming(exchange, reply_check, gaps)
-
-
-def record_timing(
-    timing: ExchangeTiming,
-    *,
-    delay_requirement: str | None = None,
-    gap_requirement: str | None = None,
-    conditions: dict[str, object] | None = None,
-    defer: bool = True,
-) -> list[Measurement]:
-    """Record one exchange's bus-side timing as suite measurements, marked ``method: bus monitor``:
-    the reply delay (``reply_latency``, side ``line``) and the longest gap inside the reply
-    (``inter_char_gap``), each with the monitor's resolution as uncertainty. With ``defer`` a fail is
-    recorded and fails the test at its end (see :func:`harness.measure.measure`)."""
-    where = {"method": "bus monitor", "baud": timing.exchange.baud, **(conditions or {})}
-    out = []
-    if timing.reply_delay is not None:
-        c = timing.reply_delay
-        out.append(
-            measure(
-                "reply_latency",
-                c.value_s,
-                "s",
-                low=c.low_s,
-                high=c.high_s,
-                uncertainty=c.uncertainty_s,
-                requirement=delay_requirement,
-                conditions={**where, "side": "line"},
-                defer=defer,
-            )
-        )
-    gap = timing.longest_gap
-    if gap is not None:
-        out.append(
-            measure(
-                "inter_char_gap",
-                gap.value_s,
-                "s",
-                high=gap.high_s,
-                uncertainty=gap.uncertainty_s,
-                requirement=gap_requirement,
-                conditions={**where, "side": "line", "at": gap.name, "allowance": "assumption"},
-                defer=defer,
-            )
-        )
-    return out
 
 
 class BusMonitor:

@@ -11,14 +11,12 @@ import pytest
 from harness.mbus import encode
 from harness.mbus.model import REQ_UD2, SND_NKE, ShortFrame
 from harness.mbus.timing import char_time_s, inter_char_gap_allowance_s, reply_window
-from harness.measure import Recorder, recording
 from harness.monitor import (
     Exchange,
     StampedByte,
     judge_exchange,
     line_envelope_ns,
     pair_exchanges,
-    record_timing,
     split_frames,
 )
 
@@ -137,25 +135,6 @@ def test_no_reply_has_no_timing_to_judge_and_a_negative_resolution_is_refused() 
     assert ex.reply_delay_s is None and judged.reply_delay is None and judged.verdict == "pass"
     with pytest.raises(ValueError, match="resolution_s must be >= 0"):
         judge_exchange(ex, resolution_s=-1.0)
-
-
-def test_record_timing_writes_the_delay_and_the_longest_gap_as_bus_monitor_measurements() -> None:
-    rec = Recorder("t")
-    with recording(rec):
-        record_timing(
-            judge_exchange(exchange(0.0292), resolution_s=0.002), delay_requirement="LL-REPLY-WINDOW"
-        )
-        paused = judge_exchange(exchange(0.0292, pause_after=10, pause_ns=3 * CHAR_NS), resolution_s=0.002)
-        record_timing(paused, gap_requirement="PL-NO-PAUSE")
-    names = [(m.name, m.verdict, m.requirement) for m in rec.measurements]
-    assert names == [
-        ("reply_latency", "pass", "LL-REPLY-WINDOW"),
-        ("inter_char_gap", "pass", None),
-        ("reply_latency", "pass", None),
-        ("inter_char_gap", "fail", "PL-NO-PAUSE"),
-    ]
-    assert all(m.conditions["method"] == "bus monitor" and m.uncertainty == 0.002 for m in rec.measurements)
-    assert [m.name for m in rec.deferred_failures] == ["inter_char_gap"]
 
 
 def test_a_request_end_that_arrived_with_the_reply_leaves_the_delay_undecided() -> None:
