@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from fixtures.current import (
     LONGEST_FRAME_BYTES,
-    UNDECLARED_SUPPLY_SETTLE_S,
     account_capture,
     reply_capture_s,
-    supply_settle_s,
 )
 from fixtures.mbus import mandated_waits
 from harness.commands.run import timing_lines
 from harness.evidence import TranscriptEntry
 from harness.measure import MANDATED_WAIT_KINDS, Recorder, mandated_wait, recording
+from harness.rig.config import UNDECLARED_SUPPLY_SETTLE_S, RigConfig, load_rig
 
 REPO = Path(__file__).resolve().parents[2]
 #: a kind named where a wait is accounted: ``mandated="kind"`` or ``mandated_wait("kind", ...)``
@@ -71,16 +69,19 @@ def test_a_capture_across_a_reply_adds_what_the_reply_left_of_it() -> None:
     assert empty.mandated_waits_s["capture"] == pytest.approx(capture)
 
 
-def _rig(simulated: bool, settle_s: float | None) -> SimpleNamespace:
-    supply = SimpleNamespace(settle_s=settle_s)
-    return SimpleNamespace(simulated=simulated, instruments=SimpleNamespace(supply=supply))
+def _rig(simulated: bool, settle_s: float | None) -> RigConfig:
+    """A rig file as loaded, simulated or real, its supply declaring ``settle_s``."""
+    rig = load_rig(REPO / "rigs" / ("sim.yaml" if simulated else "lab-example.yaml"))
+    assert rig.instruments.supply is not None
+    supply = rig.instruments.supply.model_copy(update={"settle_s": settle_s})
+    return rig.model_copy(update={"instruments": rig.instruments.model_copy(update={"supply": supply})})
 
 
 def test_supply_settling_is_the_rigs_and_never_counted_as_mandated() -> None:
-    assert supply_settle_s(_rig(False, 0.2)) == 0.2  # the supply manual's time, as the rig file declares it
-    assert supply_settle_s(_rig(True, 0.3)) == 0.3
-    assert supply_settle_s(_rig(True, None)) == 0.0  # a simulated supply is at its setpoint at once
-    assert supply_settle_s(_rig(False, None)) == UNDECLARED_SUPPLY_SETTLE_S
+    assert _rig(False, 0.2).supply_settle_s == 0.2  # the supply manual's time, as the rig file declares it
+    assert _rig(True, 0.3).supply_settle_s == 0.3
+    assert _rig(True, None).supply_settle_s == 0.0  # a simulated supply is at its setpoint at once
+    assert _rig(False, None).supply_settle_s == UNDECLARED_SUPPLY_SETTLE_S
     assert "settling" not in " ".join(MANDATED_WAIT_KINDS)
 
 
