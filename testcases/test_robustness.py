@@ -14,7 +14,7 @@ import pytest
 from fixtures.bench import expected_slave_count
 from fixtures.checks import wait_std
 from fixtures.dut import NOMINAL_VOLTS, answers, ping
-from fixtures.mbus import wait_started
+from fixtures.mbus import record_bus_traffic, wait_started
 from harness.master import CollisionError, LineError, NoReply
 from harness.master.raw import with_bad_stop
 from harness.mbus import encode
@@ -131,14 +131,19 @@ def test_repeated_power_cycles_keep_the_configuration(
 
 @pytest.fixture
 def crowd(crowded_station: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The auxiliary bench with other slaves; its transcript is kept with the test's evidence."""
+    """The auxiliary bench with other slaves; its transcript is kept with the test's evidence and its
+    EN 13757-2 waits (every silent probe's whole reply window) are counted as the DUT master's are."""
     master = crowded_station.master
-    start = len(master.transcript)
+    start, baud = len(master.transcript), master.baud
     try:
         yield crowded_station
     finally:
-        crowded_station.state.record_transcript(
-            request.node.nodeid, master.transcript[start:], title="transcript (line with other slaves)"
+        record_bus_traffic(
+            crowded_station,
+            request.node.nodeid,
+            master.transcript[start:],
+            baud,
+            title="transcript (line with other slaves)",
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,7 +14,7 @@ from fixtures.current import (
     account_capture,
     reply_capture_s,
 )
-from fixtures.mbus import mandated_waits
+from fixtures.mbus import mandated_waits, record_bus_traffic
 from harness.commands.run import timing_lines
 from harness.evidence import TranscriptEntry
 from harness.measure import MANDATED_WAIT_KINDS, Recorder, mandated_wait, recording
@@ -43,6 +44,20 @@ def test_every_kind_the_suite_accounts_is_named_with_its_source() -> None:
     assert used, "the scan found no accounted wait: the pattern no longer matches the suite's calls"
     assert used <= set(MANDATED_WAIT_KINDS), f"kinds without a source: {used - set(MANDATED_WAIT_KINDS)}"
     assert {"hold", "capture", "startup"} <= used
+
+
+def test_traffic_on_a_line_with_other_slaves_is_kept_and_its_waits_counted() -> None:
+    """The search test's master (a line with other slaves) is accounted by the same rule as the DUT's: a
+    silent probe costs its whole reply window (330 bit times + 50 ms at 2400 Bd)."""
+    kept: list[tuple[str, int, str]] = []
+    state = SimpleNamespace(record_transcript=lambda nodeid, e, title: kept.append((nodeid, len(e), title)))
+    probe = _entry("tx", "68 0B 0B 68 53 FD 52 FF FF FF FF FF FF FF FF 9E 16", "SND_UD select a=253")
+    rec = Recorder(test="t")
+    with recording(rec):
+        record_bus_traffic(SimpleNamespace(state=state), "t", [probe], 2400, title="crowd")
+    assert kept == [("t", 1, "crowd")]
+    assert rec.mandated_waits_s["reply_window"] == pytest.approx(330 / 2400 + 0.05)
+    assert rec.mandated_waits_s["wire"] == pytest.approx(17 * 11 / 2400)
 
 
 def test_a_capture_across_a_silent_request_adds_only_the_longest_frame() -> None:
