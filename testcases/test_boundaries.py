@@ -1,9 +1,10 @@
 """Boundaries on both sides for the rate inputs (product sheet: low < 24 VAC, high > 24 VAC, minimum
-detection time 5 s): a level just below and just above the threshold on every input, and every input's
-rising edge and falling edge (a removed level) bracketed close to both ends of the detection window.
+detection time 5 s): a level just below the threshold on every input (the level just above it is the one
+test_rate_inputs times each input's detection at), and every input's rising edge and falling edge (a
+removed level) bracketed close to both ends of the detection window.
 
-The inputs are walked in rounds (:func:`harness.expect.staggered_rounds`): within a round each input is
-raised while the ones before it stay high, in an order where every step changes the active rate, and then
+The edges are walked in rounds (:func:`harness.expect.edge_walks`): within a round each input is raised
+while the ones before it stay high, in an order where every step changes the active rate, and then
 removed again in the reverse order. Each step starts from a state the module was just read to hold, so no
 step waits for the inputs to settle low first: one detection time per edge instead of two or three.
 
@@ -20,17 +21,14 @@ from typing import Any
 import pytest
 
 from fixtures.checks import StdClock, time_scale, wait_std
-from fixtures.rate_inputs import BenchRateInputs
-from harness.expect import edge_walks, expected_rates, levels_of, staggered_rounds, walk_states
+from fixtures.rate_inputs import NEAR_THRESHOLD_VAC, BenchRateInputs
+from harness.expect import edge_walks, expected_rates, levels_of, walk_states
 from harness.master import NoReply
 from harness.mbus import LongFrame, ShortFrame, encode
 from harness.mbus.model import C_FCB, C_FCV, REQ_UD2
 from harness.mbus.records import describe
 from harness.measure import mandated_wait, measure
 
-#: "just below" / "just above" the threshold (VAC): close enough that a threshold off by more than this
-#: reads wrong, far enough for a real comparator's spread (the product sheet gives no hysteresis)
-NEAR_THRESHOLD_VAC = 1.0
 #: a clearly high level for the edge tests (VAC above the threshold)
 HIGH_MARGIN_VAC = 4.0
 #: the read that must still see the old level ends this long (standard s) before the detection time
@@ -89,12 +87,11 @@ def _tariff(master: Any, dut: Any, profile: Any) -> int:
     )
 
 
-def _time_bound(edges_per_input: int) -> Callable[[Any], float]:
-    """Mandated waits of a walk: one detection time (+ margin) per edge of every input, twice over for
-    the settling of a round (fixtures/time_bounds.py multiplies it for retries)."""
-    return lambda p: 2 * edges_per_input * p.rate_inputs.count * (
-        p.rate_inputs.detection_time_s + EARLY_READ_MARGIN_S
-    )
+def _walk_time_bound(profile: Any) -> float:
+    """Mandated waits of the edge walks: one detection time (+ margin) per edge, two edges per input,
+    twice over for the settling of a round (fixtures/time_bounds.py multiplies it for retries)."""
+    ri = profile.rate_inputs
+    return float(2 * 2 * ri.count * (ri.detection_time_s + EARLY_READ_MARGIN_S))
 
 
 @pytest.mark.requirement("RI-THRESHOLD-NEAR", "RI-THRESHOLD")
@@ -112,38 +109,6 @@ def test_level_just_below_the_threshold_is_low_on_every_input(
         f"{ri.detection_time_s:g} s changed the active rate to {tariff}; expected {expected} (all inputs low)"
     )
     rate_inputs.seen_low()  # read low after the detection time: removing a level it never took is no change
-
-
-@pytest.mark.requirement("RI-THRESHOLD-NEAR", "RI-THRESHOLD")
-@pytest.mark.time_bound(_time_bound(1))
-def test_level_just_above_the_threshold_is_high_on_each_input(
-    dut: Any, master: Any, rate_inputs: BenchRateInputs, station: Any, profile: Any
-) -> None:
-    """Each input is raised just above the threshold while the inputs before it in its round stay there;
-    after the detection time the active rate must be the one the profile maps that set of inputs to (a
-    round's order makes each step change the rate, so an input read low shows)."""
-    ri = profile.rate_inputs
-    vac = ri.threshold_vac + NEAR_THRESHOLD_VAC
-    problems: list[str] = []
-    for order in staggered_rounds(profile, range(1, ri.count + 1)):
-        rates = expected_rates(profile, [levels_of(ri.count, order[:j]) for j in range(len(order) + 1)])
-        for j, index in enumerate(order):
-            rate_inputs.set_rate_input(index, vac)
-            wait_std(
-                station,
-                _settle_s(station, profile),
-                mandated="detection",
-                what=f"detection time, inputs {order[: j + 1]} at {vac:g} VAC",
-            )
-            tariff = _tariff(master, dut, profile)
-            if tariff != rates[j + 1]:
-                problems.append(
-                    f"{vac:g} VAC (just above the {ri.threshold_vac:g} VAC threshold) on input {index}"
-                    f"{_with_others(order[:j])} for {ri.detection_time_s:g} s: active rate {tariff}, the "
-                    f"profile maps it to {rates[j + 1]}"
-                )
-        rate_inputs.settle_low()
-    assert not problems, "; ".join(problems)
 
 
 def _with_others(high: Any) -> str:
@@ -256,7 +221,7 @@ def _judge_edge(
 
 
 @pytest.mark.requirement("RI-DETECT-TIME", "RI-TARIFF", "RI-FALLING")
-@pytest.mark.time_bound(_time_bound(2))
+@pytest.mark.time_bound.with_args(_walk_time_bound)
 def test_each_level_change_is_taken_neither_early_nor_late(
     dut: Any, master: Any, rate_inputs: BenchRateInputs, station: Any, profile: Any
 ) -> None:

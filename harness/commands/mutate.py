@@ -58,7 +58,7 @@ SUBSETS: dict[str, dict[str, tuple[str, ...]]] = {
         "wildcard_broken": ("test_addressing.py",),
         "no_300_baud": ("test_baud.py",),
         "dead_below_22v": ("test_power.py",),
-        "threshold_27vac": ("test_boundaries.py",),
+        "threshold_27vac": ("test_rate_inputs.py",),
         "falling_edge_immediate": ("test_boundaries.py",),
         "button_dead": ("test_user_interface.py",),
         "space_current_low": ("test_physical_current.py",),
