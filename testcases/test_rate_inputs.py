@@ -549,10 +549,12 @@ def test_pulse_shorter_than_detection_time_is_ignored(
 ) -> None:
     """A train of pulses, each shorter than the detection time and a short low apart, together high for
     longer than it (product sheet "minimum detection time 5 s": a level counts once held 5 s). The rate is
-    read throughout, so a read falls after one detection time from the first rising edge (a module that
-    takes the level seen at an edge when its timer expires shows it then) and after the pulses' high time
-    has added up (a debounce that does not restart on a low shows it then), and once more after the inputs
-    settled low. Every read must show the idle rate and an unchanged refused-rate-change bit."""
+    read late in each pulse and low (as many read-outs as fit), and just after the train if none of those
+    began one detection time after the first rising edge: a module that takes the level seen at an edge
+    when its timer expires, or whose debounce does not restart on a low so that the pulses' high time adds
+    up, shows the level from then until a detection time after the train. Once more after the inputs
+    settled low. Every read must show the idle rate and an unchanged refused-rate-change bit (a detection
+    of inputs whose rate the meter lacks is refused and shows only there)."""
     ri = profile.rate_inputs
     detection = ri.detection_time_s
     clock = StdClock(station).start()
