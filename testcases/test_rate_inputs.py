@@ -292,33 +292,202 @@ def test_level_above_threshold_is_detected_after_the_detection_time_on_each_inpu
     assert not problems, "; ".join(problems)
 
 
+#: the lows between the pulses of a glitch train last this fraction of the minimum detection time
+GLITCH_GAP_FRACTION = 0.2
+#: pulses in a glitch train: together high for longer than the detection time, none of them that long
+GLITCH_PULSES = 3
+#: a read during a glitch train is given this many times a normal read's duration before the next switching
+READ_SLACK = 1.1
+
+
+@dataclass(frozen=True)
+class RateRead:
+    """One read-out during a glitch train: when it began and ended (standard s after the train began), the
+    active rate and the long header's refused-rate-change bit (None when the profile declares none)."""
+
+    start: float
+    end: float
+    rate: int
+    refusal: int | None
+
+
+@dataclass(frozen=True)
+class Switching:
+    """One switching of the inputs: when the commands were sent and when the last one was done (standard s
+    after the train began); the module saw the level change somewhere in between."""
+
+    start: float
+    end: float
+
+
+@dataclass
+class GlitchTrain:
+    """A train of pulses on some inputs together and the read-outs taken while it ran and just after."""
+
+    on: list[Switching]
+    off: list[Switching]
+    reads: list[RateRead]
+
+    def longest_pulse_s(self) -> float:
+        """Longest an input can have been high in one pulse (first command on to last one off)."""
+        return max(off.end - on.start for on, off in zip(self.on, self.off, strict=True))
+
+    def longest_gap_s(self) -> float:
+        """Longest an input can have been low between two pulses."""
+        return max((on.end - off.start for off, on in zip(self.off, self.on[1:], strict=False)), default=0.0)
+
+    def high_s(self) -> float:
+        """High time every input had for certain, summed over the pulses."""
+        return sum(off.start - on.end for on, off in zip(self.on, self.off, strict=True))
+
+    def reads_in_bracket(self, detection_s: float) -> list[RateRead]:
+        """Read-outs begun one detection time after every input was first high and ended less than one
+        detection time after the last pulse ended: a module that took the train as a level at any instant
+        from the first then (its fall debounced as the product sheet asks) still shows it in each of them."""
+        opens, closes = self.on[0].end + detection_s, self.off[-1].start + detection_s
+        return [r for r in self.reads if r.start >= opens and r.end < closes]
+
+
+def _rate_read(master: Any, dut: Any, profile: Any, clock: StdClock) -> RateRead:
+    start = clock.elapsed()
+    rate, status = rate_and_status(master, dut.address, profile)
+    return RateRead(start, clock.elapsed(), rate, refusal_bit(profile, status))
+
+
+def _glitch_inputs(profile: Any) -> list[int]:
+    """The inputs a glitch train is applied to: every input, as one AC source switched onto them all does,
+    when their detection together shows (a rate other than the default, or a refused rate change the
+    status bit reports); otherwise the first input whose detection alone shows (profile tariff rules)."""
+    ri = profile.rate_inputs
+    every = list(range(1, ri.count + 1))
+
+    def shows(indices: list[int]) -> bool:
+        rate = expected_tariff(profile, levels_of(ri.count, set(indices)))
+        if rate == ri.default_tariff:
+            return False
+        return rate in profile.meter_rates or ri.refusal_status_bit is not None
+
+    if shows(every):
+        return every
+    return next(([i] for i in every if shows([i])), every)
+
+
+def _glitch_train(
+    master: Any,
+    dut: Any,
+    profile: Any,
+    station: Any,
+    inputs: BenchRateInputs,
+    indices: list[int],
+    vac: float,
+    read_s: float,
+) -> GlitchTrain:
+    """Apply :data:`GLITCH_PULSES` pulses of ``vac`` to ``indices`` together, each
+    :data:`GLITCH_FRACTION` of the detection time long and :data:`GLITCH_GAP_FRACTION` of it apart, reading
+    the active rate as late before each switching as the reads that fit allow, and just after the train
+    until a read lies in the bracket (:meth:`GlitchTrain.reads_in_bracket`).
+
+    Pulse and gap lengths are stimuli the test chooses, not waits the physics needs: they are not counted
+    as mandated waits. A read that overruns its slot delays the next switching; the caller judges the train
+    from the switching instants actually recorded."""
+    detection = profile.rate_inputs.detection_time_s
+    pulse_s, gap_s = GLITCH_FRACTION * detection, GLITCH_GAP_FRACTION * detection
+    clock = StdClock(station).start()
+    train = GlitchTrain([], [], [])
+
+    slot = READ_SLACK * read_s  # a read that overruns its slot delays the next switching
+
+    def poll_until(t: float, what: str) -> None:
+        """Read back to back so that the last read ends just before ``t``: late in a pulse a level taken
+        during it (a filter shorter than the pulse, an edge timer that expired) is still there."""
+        fits = int((t - clock.elapsed()) // slot)
+        if fits > 0:
+            clock.sleep_until(t - fits * slot, what=what)
+        for _ in range(fits):
+            train.reads.append(_rate_read(master, dut, profile, clock))
+        clock.sleep_until(t, what=what)
+
+    for k in range(GLITCH_PULSES):
+        start = clock.elapsed()
+        for index in indices:
+            inputs.set_rate_input(index, vac)
+        train.on.append(Switching(start, clock.elapsed()))
+        poll_until(start + pulse_s, f"{pulse_s:g} s pulse {k + 1} of {GLITCH_PULSES}, inputs {indices}")
+        start = clock.elapsed()
+        inputs.clear_rate_inputs()
+        train.off.append(Switching(start, clock.elapsed()))
+        if k + 1 < GLITCH_PULSES:
+            poll_until(start + gap_s, f"{gap_s:g} s low between pulses, inputs {indices}")
+    closes = train.off[-1].start + detection
+    while not train.reads_in_bracket(detection) and clock.elapsed() < closes:
+        train.reads.append(_rate_read(master, dut, profile, clock))  # one, unless the bench stalled
+    return train
+
+
 @pytest.mark.requirement("RI-GLITCH")
 def test_pulse_shorter_than_detection_time_is_ignored(
     dut: Any, master: Any, rate_inputs: Any, station: Any, profile: Any
 ) -> None:
+    """A train of pulses, each shorter than the detection time and a short low apart, together high for
+    longer than it (product sheet "minimum detection time 5 s": a level counts once held 5 s). The rate is
+    read late in each pulse and low (as many read-outs as fit), and just after the train if none of those
+    began one detection time after the first rising edge: a module that takes the level seen at an edge
+    when its timer expires, or whose debounce does not restart on a low so that the pulses' high time adds
+    up, shows the level from then until a detection time after the train. Once more after the inputs
+    settled low. Every read must show the idle rate and an unchanged refused-rate-change bit (a detection
+    of inputs whose rate the meter lacks is refused and shows only there)."""
     ri = profile.rate_inputs
-    idle, read_s = _read_duration(master, dut, profile, station)
-    pulse_s = GLITCH_FRACTION * ri.detection_time_s
+    detection = ri.detection_time_s
+    clock = StdClock(station).start()
+    idle = _rate_read(master, dut, profile, clock)
+    second = _rate_read(master, dut, profile, clock)
+    read_s = min(idle.end - idle.start, second.end - second.start)
     high_vac = ri.threshold_vac + THRESHOLD_MARGIN_VAC
+    indices = _glitch_inputs(profile)
+    shape = (
+        f"{GLITCH_PULSES} pulses of {GLITCH_FRACTION * detection:g} s at {high_vac:g} VAC, "
+        f"{GLITCH_GAP_FRACTION * detection:g} s apart, on inputs {indices}"
+    )
+
+    def taken(train: GlitchTrain) -> list[str]:
+        return [
+            f"{r.end:.2f} s after the train began: rate {r.rate}, refused-rate bit {r.refusal}"
+            for r in train.reads
+            if (r.rate, r.refusal) != (idle.rate, idle.refusal)
+        ]
+
     for _attempt in range(TRIALS):
-        clock = StdClock(station).start()
-        for index in range(1, ri.count + 1):
-            rate_inputs.set_rate_input(index, high_vac)
-        clock.sleep_until(pulse_s - read_s, mandated="detection", what=f"{pulse_s:g} s pulse on every input")
-        during = _tariff(master, dut, profile)  # the read's telegram is taken before the pulse ends
-        pulse = clock.elapsed()
+        train = _glitch_train(master, dut, profile, station, rate_inputs, indices, high_vac, read_s)
         rate_inputs.settle_low()
-        if pulse < ri.detection_time_s:
-            break  # otherwise the bench stalled and the pulse was not short: try again
+        # no pulse as long as the detection time: a conforming module takes none of them, whatever it shows
+        fair = train.longest_pulse_s() < detection
+        sharp = (
+            train.longest_gap_s() < detection
+            and train.high_s() >= detection
+            and bool(train.reads_in_bracket(detection))
+        )
+        if fair and (sharp or taken(train)):
+            break  # otherwise the bench stalled and the train was not as designed: try again
     else:
         pytest.fail(
-            f"the bench stalled in each of {TRIALS} trials: no pulse shorter than "
-            f"{ri.detection_time_s:g} s could be applied",
+            f"the bench stalled in each of {TRIALS} trials: no train of {shape} could be applied with every "
+            f"pulse shorter than {detection:g} s and a read-out from {detection:g} s after its first edge to "
+            f"{detection:g} s after its end (last: "
+            f"longest pulse {train.longest_pulse_s():.2f} s, longest low {train.longest_gap_s():.2f} s, "
+            f"{len(train.reads)} read-outs)",
             pytrace=False,
         )
-    after = _tariff(master, dut, profile)
-    assert during == idle, f"a {pulse:.2f} s pulse was detected while applied (tariff {during}, idle {idle})"
-    assert after == idle, f"a {pulse:.2f} s pulse changed the tariff to {after} after it ended (idle {idle})"
+    after = _rate_read(master, dut, profile, clock)
+    problems = taken(train)
+    assert not problems, (
+        f"{shape} (longest pulse {train.longest_pulse_s():.2f} s, {train.high_s():.2f} s high in all) "
+        f"were taken as a level: {'; '.join(problems[:3])}; idle rate {idle.rate}, refused-rate bit "
+        f"{idle.refusal}"
+    )
+    assert (after.rate, after.refusal) == (idle.rate, idle.refusal), (
+        f"{shape}: with the inputs low for {rate_inputs.settle_s:g} s afterwards the rate is {after.rate} "
+        f"(refused-rate bit {after.refusal}), not the idle {idle.rate} (bit {idle.refusal})"
+    )
 
 
 @pytest.mark.requirement("RI-MAX-VOLTAGE")

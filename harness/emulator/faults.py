@@ -465,6 +465,22 @@ FAULTS: dict[str, FaultInfo] = dict(
             "rate inputs",
             "product sheet 'rate input low voltage < 24 VAC'",
         ),
+        _f(
+            "rate_debounce_integrates",
+            "the rate-input debounce counts high time without clearing it when the input goes low (only "
+            "after a whole detection time low): pulses each shorter than 5 s, a short low apart, add up "
+            "to a detection",
+            "rate inputs",
+            "product sheet 'minimum detection time 5 s' (a level must be held 5 s to count)",
+        ),
+        _f(
+            "rate_edge_latched",
+            "a rising edge on a rate input starts the 5 s timer, and at its expiry the level seen at the "
+            "edge (high) is taken without checking the input again: a pulse shorter than 5 s is taken "
+            "high 5 s after it began and low again 5 s after it ended",
+            "rate inputs",
+            "product sheet 'minimum detection time 5 s' (shorter pulses are ignored)",
+        ),
         # --- the current interface (EN 13757-2:2018 4.2.2): mark and space current -----------------------
         _f(
             "mark_current_slope",

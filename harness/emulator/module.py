@@ -127,6 +127,8 @@ class Cmi1020:
                     detection_time_s=10.0 if i + 1 == 4 and "rate_detect_10s_input4" in faults else detection,
                     falling_detection_time_s=falling,
                     damage_at_vac=damage_at,
+                    integrating="rate_debounce_integrates" in faults,
+                    latched_edge="rate_edge_latched" in faults,
                 )
                 for i in range(ri.count)
             ]

@@ -16,6 +16,7 @@ import pytest
 from harness.emulator import Emulator
 from harness.emulator.faults import FAULTS, UnknownFaultError, validate_faults
 from harness.emulator.oracle import Oracle
+from harness.emulator.rate_inputs import RateInput
 from harness.mbus import encode
 from harness.mbus.model import CI_APPLICATION_RESET, REQ_UD1, SND_UD, ControlFrame, ShortFrame
 from harness.mbus.timing import char_time_s, inter_frame_idle_s, reply_window
@@ -446,6 +447,20 @@ def p_falling_edge_takes_detection_time(emu: Emulator, link: RawLink) -> None:
     assert read_register(emu, link, "active_tariff") == default, "low level not taken after 5 s"
 
 
+def p_pulse_train_ignored(emu: Emulator, link: RawLink) -> None:
+    # two 3 s pulses 1 s apart: 6 s of high time, none held 5 s. An integrating debounce takes the level
+    # at 6 s, a latched edge at 5 s; both hold it until 5 s after the train: the read comes at 7 s, and
+    # real time slipping in between (a loaded machine) only moves it later inside that 5 s window
+    default = Oracle(emu.profile).expected_tariff([False] * 4)
+    for level_vac, held_s in ((230.0, 3.0), (0.0, 1.0), (230.0, 3.0)):
+        emu.physics.set_rate_input_vac(1, level_vac)
+        emu.physics.advance_s(held_s)
+    emu.physics.set_rate_input_vac(1, 0.0)
+    assert read_register(emu, link, "active_tariff") == default, "pulses shorter than 5 s were taken"
+    emu.physics.advance_s(6.0)
+    assert read_register(emu, link, "active_tariff") == default, "input still taken high 6 s after the train"
+
+
 def p_no_pause_inside_a_telegram(emu: Emulator, link: RawLink) -> None:
     # three replies: a reader held up across the seeded pause stamps the bytes on both sides of it together
     # and hides it (a loaded CI machine does that now and then); the fault is in every reply, a clean
@@ -630,6 +645,8 @@ PROBES: dict[str, Probe] = {
     "input3_dead": Probe(_tariff_after(3, 230.0, 6.5, detected=True)),
     "falling_edge_immediate": Probe(p_falling_edge_takes_detection_time, REAL_TIME),
     "falling_edge_latched": Probe(p_falling_edge_takes_detection_time, REAL_TIME),
+    "rate_debounce_integrates": Probe(p_pulse_train_ignored, REAL_TIME),
+    "rate_edge_latched": Probe(p_pulse_train_ignored, REAL_TIME),
     "mark_current_slope": Probe(p_mark_current_flat),
     "mark_current_wanders": Probe(p_mark_current_steady),
     "mark_current_polarity_offset": Probe(p_mark_current_same_reversed),
@@ -680,3 +697,42 @@ def test_fault_breaks_its_probe(
     emu = make_emulator(faults=[fault], **probe.options)
     with pytest.raises(AssertionError):
         probe.check(emu, make_link(emu))
+
+
+# --- the rate-input debounce faults, on the input model alone (emulated seconds, no clock) -----------------
+
+
+def _input(**fault: bool) -> RateInput:
+    return RateInput(1, threshold_vac=24.0, max_vac=230.0, detection_time_s=5.0, **fault)
+
+
+def _levels_at(inp: RateInput, steps: list[tuple[float, float]], probes: list[float]) -> list[bool]:
+    """Apply ``(at_s, vac)`` steps and report the detected level at each instant of ``probes``."""
+    events = sorted([(t, 0, v) for t, v in steps] + [(t, 1, 0.0) for t in probes])
+    seen = []
+    for t, kind, vac in events:
+        if kind == 0:
+            inp.set_vac(vac, t)
+        else:
+            while inp.settle(t):
+                pass
+            seen.append(inp.detected)
+    return seen
+
+
+def test_integrating_debounce_adds_pulses_until_the_input_stays_low_for_a_detection_time() -> None:
+    train = [(0.0, 230.0), (3.0, 0.0), (4.0, 230.0), (7.0, 0.0)]
+    assert _levels_at(_input(), train, [5.9, 6.1, 11.9, 12.1]) == [False] * 4
+    assert _levels_at(_input(integrating=True), train, [5.9, 6.1, 11.9, 12.1]) == [False, True, True, False]
+    # a low held for the detection time clears the counter: a later 3 s pulse alone is ignored
+    apart = [(0.0, 230.0), (3.0, 0.0), (8.0, 230.0), (11.0, 0.0)]
+    assert _levels_at(_input(integrating=True), apart, [10.5, 12.0, 20.0]) == [False] * 3
+
+
+def test_latched_edge_takes_a_short_pulse_high_from_5_s_after_it_began_to_5_s_after_it_ended() -> None:
+    pulse = [(0.0, 230.0), (3.0, 0.0)]
+    assert _levels_at(_input(), pulse, [4.9, 5.1, 7.9, 8.1]) == [False] * 4
+    assert _levels_at(_input(latched_edge=True), pulse, [4.9, 5.1, 7.9, 8.1]) == [False, True, True, False]
+    # a level held past the detection time is taken at the same instant as by a conforming input
+    held = [(0.0, 230.0), (9.0, 0.0)]
+    assert _levels_at(_input(latched_edge=True), held, [4.9, 5.1, 13.9, 14.1]) == [False, True, True, False]
