@@ -84,6 +84,8 @@ SUBSETS: dict[str, dict[str, tuple[str, ...]]] = {
         "mark_current_wanders": ("test_physical_current.py",),
         "space_current_when_silent": ("test_physical_current.py",),
         "slow_turnaround": ("test_robustness.py",),
+        "rate_debounce_integrates": ("test_rate_inputs.py",),
+        "rate_edge_latched": ("test_rate_inputs.py",),
     },
 }
 
