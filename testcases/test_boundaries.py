@@ -70,7 +70,7 @@ def _tariff_register(profile: Any) -> Any:
 def _tariff(master: Any, dut: Any, profile: Any) -> int:
     """The active rate as the module reports it: the record coded as the profile's active_tariff register."""
     reg = _tariff_register(profile)
-    for frame in master.read(dut.address):
+    for frame in master.read(dut.address, upto=reg.telegram + 1):
         for rec in frame.records:
             view = describe(rec)
             same_coding = rec.vif == reg.vif and list(rec.vife) == list(reg.vife)

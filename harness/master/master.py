@@ -281,14 +281,26 @@ class Master:
         return reply.frame
 
     def read(
-        self, address: int, *, reset: bool = True, max_telegrams: int = MAX_TELEGRAMS
+        self,
+        address: int,
+        *,
+        reset: bool = True,
+        max_telegrams: int = MAX_TELEGRAMS,
+        upto: int | None = None,
     ) -> list[LongFrame]:
         """Read all telegrams of a slave: REQ_UD2, toggling FCB while the telegram ends with DIF 1F.
 
         With ``reset`` a SND_NKE starts the read-out at the first telegram (not for address 253: SND_NKE
         there deselects the slave, EN 13757-3). A lost or garbled telegram is requested again with the
-        same FCB, which asks the slave to repeat it (EN 13757-2 FCB rules).
+        same FCB, which asks the slave to repeat it (EN 13757-2 FCB rules). ``upto``: stop after that many
+        telegrams (a read-out's first ones, from a SND_NKE: so only with ``reset`` at a primary address);
+        the rest stays unread until the next SND_NKE restarts the read-out.
         """
+        if upto is not None and (upto < 1 or not reset or address == ADDR_SELECTED):
+            raise ValueError(
+                f"upto={upto}: a read-out's first telegrams are read from a SND_NKE at a primary address "
+                "(reset=True, address 0..250), upto >= 1"
+            )
         if reset and address != ADDR_SELECTED:
             self.link_reset(address)
         telegrams: list[LongFrame] = []
@@ -298,7 +310,7 @@ class Master:
             telegrams.append(frame)
             fcb = not fcb
             self._fcb[address] = fcb
-            if not frame.more_records_follow:
+            if not frame.more_records_follow or len(telegrams) == upto:
                 return telegrams
             if len(telegrams) >= max_telegrams:
                 raise UnexpectedReply(

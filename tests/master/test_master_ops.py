@@ -42,6 +42,20 @@ def test_read_follows_a_multi_telegram_answer_with_the_fcb(emu: Emulator, master
     assert c_fields[1:] == ["7B", "5B", "7B", "5B"][: len(telegrams)]
 
 
+def test_read_upto_stops_after_the_first_telegrams_and_the_next_read_starts_over(
+    emu: Emulator, master: Master
+) -> None:
+    a = emu.dut.primary_address
+    first = master.read(a, upto=1)
+    assert len(first) == 1 and first[0].more_records_follow  # the rest of the read-out is left unread
+    whole = master.read(a)  # SND_NKE restarts it at telegram 1
+    assert len(whole) == emu.profile.telegram_count and whole[0].records == first[0].records
+    with pytest.raises(ValueError, match="upto=1: a read-out's first telegrams"):
+        master.read(a, upto=1, reset=False)
+    with pytest.raises(ValueError, match="upto >= 1"):
+        master.read(a, upto=0)
+
+
 def test_same_fcb_repeats_the_last_telegram(emu: Emulator, master: Master) -> None:
     a = emu.dut.primary_address
     master.link_reset(a)
