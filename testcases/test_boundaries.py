@@ -1,7 +1,7 @@
 """Boundaries on both sides for the rate inputs (product sheet: low < 24 VAC, high > 24 VAC, minimum
-detection time 5 s): a level just below the threshold on every input (the level just above it is the one
-test_rate_inputs times each input's detection at), and every input's rising edge and falling edge (a
-removed level) bracketed close to both ends of the detection window.
+detection time 5 s): a level just below the threshold on every input, reached from off and from a clearly
+high level (the level just above it is the one test_rate_inputs times each input's detection at), and every
+input's rising edge and falling edge (a removed level) bracketed close to both ends of the detection window.
 
 The edges are walked in rounds (:func:`harness.expect.edge_walks`): within a round each input is raised
 while the ones before it stay high, in an order where every step changes the active rate, and then
@@ -15,7 +15,8 @@ compared with the profile's own mapping of input levels to rates; nothing here a
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -109,6 +110,100 @@ def test_level_just_below_the_threshold_is_low_on_every_input(
         f"{ri.detection_time_s:g} s changed the active rate to {tariff}; expected {expected} (all inputs low)"
     )
     rate_inputs.seen_low()  # read low after the detection time: removing a level it never took is no change
+
+
+def _detection_orders(indices: Sequence[int]) -> Iterator[list[frozenset[int]]]:
+    """Every order a module may detect the inputs ``indices`` in, inputs detected at one instant together:
+    the set of them detected after each detection instant (each ordered partition of ``indices``)."""
+    seen: set[tuple[frozenset[int], ...]] = set()
+    for order in itertools.permutations(indices):
+        for cuts in itertools.product((False, True), repeat=max(len(order) - 1, 0)):
+            states, high = [], set()
+            for k, index in enumerate(order):
+                high.add(index)
+                if k == len(order) - 1 or cuts[k]:
+                    states.append(frozenset(high))
+            if tuple(states) not in seen:
+                seen.add(tuple(states))
+                yield states
+
+
+def _lead_input(profile: Any) -> tuple[int, int] | None:
+    """An input to raise ahead of the others, and the active rate the profile then expects with every input
+    high whatever order the module detects the others in (a combination selecting a rate the meter lacks is
+    refused and the rate before stays: :func:`harness.expect.expected_rates`), such that any non-empty set
+    of inputs left high once the level drops, whatever order the others fall in, keeps a rate other than
+    the rate with every input low. None when no input does."""
+    count = profile.rate_inputs.count
+    every = frozenset(range(1, count + 1))
+    idle_rate = expected_rates(profile, [levels_of(count, ())])[0]
+    for lead in sorted(every):
+        up = [levels_of(count, ()), levels_of(count, {lead})]
+        finals = {
+            expected_rates(profile, up + [levels_of(count, s | {lead}) for s in states])[-1]
+            for states in _detection_orders(sorted(every - {lead}))
+        }
+        if len(finals) != 1 or idle_rate in finals:
+            continue
+        top = [*up, levels_of(count, every)]  # one of the orders above: every order ends in the same rate
+        stuck_sets = (frozenset(c) for k in range(1, count + 1) for c in itertools.combinations(every, k))
+        if all(
+            expected_rates(profile, top + [levels_of(count, every - s) for s in falls])[-1] != idle_rate
+            for stuck in stuck_sets
+            for falls in _detection_orders(sorted(every - stuck))
+        ):
+            return lead, finals.pop()
+    return None
+
+
+@pytest.mark.requirement("RI-THRESHOLD-FROM-ABOVE", "RI-THRESHOLD")
+@pytest.mark.time_bound.with_args(lambda p: 2 * (p.rate_inputs.detection_time_s + EARLY_READ_MARGIN_S))
+def test_level_lowered_to_just_below_the_threshold_is_low_on_every_input(
+    dut: Any, master: Any, rate_inputs: BenchRateInputs, station: Any, profile: Any
+) -> None:
+    """The threshold approached from above: every input taken high at a clearly high level, then the one AC
+    source stepped down to just below the threshold with the inputs connected throughout (a control voltage
+    sagging, not a level removed), and the module must take every input low within the detection time.
+    A comparator whose hysteresis reaches below that level keeps an input high.
+
+    One telegram shows one rate, the highest-priority input's: the rate with every input high shows that the
+    module took the inputs high (each input's own detection at a level just above the threshold is judged in
+    test_rate_inputs), and the idle rate after the step down shows that none of them stayed high (for this
+    profile any set of inputs left high keeps another rate: :func:`_lead_input`). The lead input is raised
+    two polling steps ahead so that the rate with every input high does not depend on the order the module
+    detects the others in (a conforming detection lags by at most one step, RI-DETECT-TIME)."""
+    ri = profile.rate_inputs
+    found = _lead_input(profile)
+    if found is None:
+        pytest.skip(
+            "the device profile's tariff rules give no input whose early rise makes the rate with every "
+            "input high independent of the detection order, with any input left high showing in the "
+            "telegram: a return to low from above cannot be judged from the active rate"
+        )
+    lead, all_high = found
+    high, low = ri.threshold_vac + HIGH_MARGIN_VAC, ri.threshold_vac - NEAR_THRESHOLD_VAC
+    step = station.rig.uncertainty.rate_poll_step_s
+    rate_inputs.set_rate_input(lead, high)
+    wait_std(station, 2 * step, what=f"input {lead} ahead of the others")
+    for index in range(1, ri.count + 1):
+        if index != lead:
+            rate_inputs.set_rate_input(index, high)  # one AC source: every input at the same level
+    wait_std(station, _settle_s(station, profile), mandated="detection", what=f"every input at {high:g} VAC")
+    tariff = _tariff(master, dut, profile)
+    assert tariff == all_high, (
+        f"{high:g} VAC on every input (input {lead} first) for {ri.detection_time_s:g} s gave active rate "
+        f"{tariff}; the profile expects {all_high} with every input high: the inputs were not taken high, "
+        "so their return to low was not judged"
+    )
+    rate_inputs.set_level(low)
+    wait_std(station, _settle_s(station, profile), mandated="detection", what=f"lowered to {low:g} VAC")
+    tariff, idle = _tariff(master, dut, profile), expected_rates(profile, [levels_of(ri.count, ())])[0]
+    assert tariff == idle, (
+        f"every input stepped down from {high:g} VAC to {low:g} VAC (just below the {ri.threshold_vac:g} VAC "
+        f"threshold, connected throughout) and held {ri.detection_time_s:g} s: active rate {tariff}, "
+        f"expected {idle} (all inputs low): an input taken high stays high below the threshold"
+    )
+    rate_inputs.seen_low_at_present_levels()  # read low at the low level: disconnecting it is no change
 
 
 def _with_others(high: Any) -> str:

@@ -481,6 +481,14 @@ FAULTS: dict[str, FaultInfo] = dict(
             "rate inputs",
             "product sheet 'minimum detection time 5 s' (shorter pulses are ignored)",
         ),
+        _f(
+            "rate_hysteresis_wide",
+            "the rate-input comparator has a hysteresis far too wide: an input goes high above 24 VAC but, "
+            "once high, goes low again only below 12 VAC, so a control voltage that sags to 20-23 VAC keeps "
+            "it high (a level removed entirely is still taken low)",
+            "rate inputs",
+            "product sheet 'rate input low voltage < 24 VAC' (whatever level the input came from)",
+        ),
         # --- the current interface (EN 13757-2:2018 4.2.2): mark and space current -----------------------
         _f(
             "mark_current_slope",

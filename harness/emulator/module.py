@@ -118,6 +118,7 @@ class Cmi1020:
         elif "falling_edge_latched" in faults:
             falling = float("inf")
         damage_at = ri.max_vac if "rate_input_dies_at_230vac" in faults else None
+        release = 12.0 if "rate_hysteresis_wide" in faults else None  # a high input goes low only below this
         self.rate_inputs = RateInputBank(
             [
                 RateInput(
@@ -129,6 +130,7 @@ class Cmi1020:
                     damage_at_vac=damage_at,
                     integrating="rate_debounce_integrates" in faults,
                     latched_edge="rate_edge_latched" in faults,
+                    release_vac=release,
                 )
                 for i in range(ri.count)
             ]

@@ -6,7 +6,9 @@ event and the input reads low from then on. Evaluated lazily against the emulate
 
 Two seeded debounce faults live here (harness.emulator.faults): an integrating debounce
 (``integrating``: high time counts towards a detection across short lows) and a latched edge
-(``latched_edge``: the level sampled at the rising edge is taken when its timer expires).
+(``latched_edge``: the level sampled at the rising edge is taken when its timer expires). A seeded comparator
+fault too: a hysteresis far too wide (``release_vac``: once high, the comparator goes low again only below
+that level, not below the threshold).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class RateInput:
         falling_detection_time_s: float | None = None,
         integrating: bool = False,
         latched_edge: bool = False,
+        release_vac: float | None = None,
     ) -> None:
         self.index = index
         self.threshold_vac = threshold_vac
@@ -52,6 +55,9 @@ class RateInput:
         #: fault: the rising edge starts the timer, and at its expiry the level seen at the edge (high) is
         #: taken without checking the input again; a fall is then taken a detection time after it happened
         self.latched_edge = latched_edge
+        #: fault: a comparator that is high goes low again only below this level (default: the threshold, a
+        #: level below 24 VAC reads low whatever it came from)
+        self.release_vac = release_vac
         #: high time (s) already counted towards the pending low-to-high change (integrating fault)
         self.high_credit_s = 0.0
         #: when the rising edge whose timer is running happened (latched-edge fault)
@@ -93,10 +99,17 @@ class RateInput:
         if overvoltage and not self.damaged:
             self.damaged = True
             event = DamageEvent(self.index, vac, now_s)
-        high = vac > self.threshold_vac and not self.damaged
+        high = vac > self.comparator_limit_vac() and not self.damaged
         if high != self.raw_high:
             self._edge(high, now_s)
         return event
+
+    def comparator_limit_vac(self) -> float:
+        """The level the comparator compares with now: the threshold, or while it is high the release level
+        of a seeded hysteresis fault."""
+        if self.raw_high and self.release_vac is not None:
+            return self.release_vac
+        return self.threshold_vac
 
     def _edge(self, high: bool, now_s: float) -> None:
         """The comparator changed to ``high`` at ``now_s`` (no detection was due: :meth:`settle` ran)."""

@@ -225,27 +225,8 @@ class Bench:
         if vac != 0:
             self._refuse_if_halted(f"put {vac!r} VAC on rate input {index}")
         assert self.ac_source is not None and self.relays is not None
-        channels = self.rig.rate_input_channels
-        if index not in channels:
-            raise LimitError(
-                f"rate input {index} is not wired on rig {self.rig.name!r} (wired: {sorted(channels)}); "
-                f"see wiring.rate_inputs in {self.rig.describe_source()}"
-            )
-        limit = self.rig.limits.max_rate_input_vac
-        if isinstance(vac, bool) or not isinstance(vac, int | float) or not 0.0 <= vac <= limit:
-            raise LimitError(
-                f"set_rate_input: {vac!r} VAC is outside 0..{limit:g} VAC "
-                "(rig limit limits.max_rate_input_vac); "
-                "nothing was sent"
-            )
-        channel = channels[index]
-        if vac > self.rig.limits.elv_limit_vac and channel not in self.rig.mains_channels:
-            raise InterlockError(
-                f"interlock: {vac:g} VAC is above the {self.rig.limits.elv_limit_vac:g} VAC "
-                "extra-low-voltage class "
-                f"and rate input {index} (channel {channel}) is not declared `mains: true` in "
-                f"{self.rig.describe_source()}; nothing was sent"
-            )
+        channel = self._rate_channel(index)
+        self._check_rate_level("set_rate_input", vac, {index: channel}, zero_ok=True)
         others = {i: v for i, v in self.rate_levels_vac.items() if v > 0 and i != index}
         if vac > 0 and others and any(v != vac for v in others.values()):
             raise BenchError(
@@ -272,6 +253,68 @@ class Bench:
         self.rate_levels_vac[index] = float(vac)
         self._sync(self.relays, self.ac_source, context=f"putting {vac:g} VAC on rate input {index}")
         self.sleep(self.rig.wiring.relay_settle_s)
+
+    def set_rate_input_level(self, vac: float) -> None:
+        """Step the AC source to ``vac`` V rms for the rate inputs connected now, their relays left closed.
+
+        A programmable AC source steps its output while it is on (instruments.md section 4, ``VOLT <rms>``),
+        so every connected input goes to the new level at once and none sees 0 V in between, as when the
+        control voltage driving a rate input sags or rises. Clearing the inputs and applying the new level
+        would give each input a low of its own first. The rate-input limit and the mains interlock of
+        :meth:`set_rate_input` hold for every connected input, checked before anything is sent; 0 V is no
+        level here (disconnect with :meth:`set_rate_input` or :meth:`clear_rate_inputs`).
+        """
+        self.require("ac_source")
+        self._refuse_if_halted(f"change the rate-input level to {vac!r} VAC")
+        assert self.ac_source is not None
+        connected = sorted(i for i, v in self.rate_levels_vac.items() if v > 0)
+        if not connected:
+            raise BenchError(
+                f"set_rate_input_level: no rate input is connected to the AC source, so there is no level "
+                f"to change to {vac!r} VAC; connect inputs with set_rate_input(index, vac) first. "
+                "Nothing was sent"
+            )
+        channels = {index: self._rate_channel(index) for index in connected}
+        self._check_rate_level("set_rate_input_level", vac, channels, zero_ok=False)
+        self.ac_source.set_level(float(vac))
+        for index in connected:
+            self.rate_levels_vac[index] = float(vac)
+        self._sync(self.ac_source, context=f"changing rate input(s) {connected} to {vac:g} VAC")
+
+    def _rate_channel(self, index: int) -> int:
+        """The relay channel of rate input ``index``; refuses an input the rig file does not wire."""
+        channels = self.rig.rate_input_channels
+        if index not in channels:
+            raise LimitError(
+                f"rate input {index} is not wired on rig {self.rig.name!r} (wired: {sorted(channels)}); "
+                f"see wiring.rate_inputs in {self.rig.describe_source()}"
+            )
+        return channels[index]
+
+    def _check_rate_level(self, action: str, vac: float, channels: dict[int, int], *, zero_ok: bool) -> None:
+        """Refuse a level outside the rig's rate-input limit (0 only when ``zero_ok``: it disconnects), or
+        above the extra-low-voltage class on any of ``channels`` (input -> relay channel) not declared
+        ``mains: true`` (product sheet: rate input max 230 VAC; architecture.md 'Safety first')."""
+        limit = self.rig.limits.max_rate_input_vac
+        number = not isinstance(vac, bool) and isinstance(vac, int | float)
+        if not number or not 0.0 <= vac <= limit:
+            raise LimitError(
+                f"{action}: {vac!r} VAC is outside 0..{limit:g} VAC (rig limit limits.max_rate_input_vac); "
+                "nothing was sent"
+            )
+        if vac == 0.0 and not zero_ok:
+            raise LimitError(
+                f"{action}: 0 VAC is no level to change to; disconnect inputs with set_rate_input(index, 0) "
+                "or clear_rate_inputs(). Nothing was sent"
+            )
+        for index, channel in sorted(channels.items()):
+            if vac > self.rig.limits.elv_limit_vac and channel not in self.rig.mains_channels:
+                raise InterlockError(
+                    f"interlock: {vac:g} VAC is above the {self.rig.limits.elv_limit_vac:g} VAC "
+                    "extra-low-voltage class "
+                    f"and rate input {index} (channel {channel}) is not declared `mains: true` in "
+                    f"{self.rig.describe_source()}; nothing was sent"
+                )
 
     def clear_rate_inputs(self) -> None:
         """AC source off and level 0, every rate-input channel open."""

@@ -461,6 +461,18 @@ def p_pulse_train_ignored(emu: Emulator, link: RawLink) -> None:
     assert read_register(emu, link, "active_tariff") == default, "input still taken high 6 s after the train"
 
 
+def p_lowered_below_threshold_taken_low(emu: Emulator, link: RawLink) -> None:
+    # a clearly high level lowered to just below the threshold, the input connected throughout: both levels
+    # are held well past the detection time, so real time slipping in (a loaded machine) only reads later
+    default = Oracle(emu.profile).expected_tariff([False] * 4)
+    emu.physics.set_rate_input_vac(1, 28.0)
+    emu.physics.advance_s(6.5)
+    assert read_register(emu, link, "active_tariff") != default, "28 VAC held 6.5 s was not taken high"
+    emu.physics.set_rate_input_vac(1, 23.0)
+    emu.physics.advance_s(6.5)
+    assert read_register(emu, link, "active_tariff") == default, "lowered from 28 to 23 VAC: still high"
+
+
 def p_no_pause_inside_a_telegram(emu: Emulator, link: RawLink) -> None:
     # three replies: a reader held up across the seeded pause stamps the bytes on both sides of it together
     # and hides it (a loaded CI machine does that now and then); the fault is in every reply, a clean
@@ -647,6 +659,7 @@ PROBES: dict[str, Probe] = {
     "falling_edge_latched": Probe(p_falling_edge_takes_detection_time, REAL_TIME),
     "rate_debounce_integrates": Probe(p_pulse_train_ignored, REAL_TIME),
     "rate_edge_latched": Probe(p_pulse_train_ignored, REAL_TIME),
+    "rate_hysteresis_wide": Probe(p_lowered_below_threshold_taken_low),
     "mark_current_slope": Probe(p_mark_current_flat),
     "mark_current_wanders": Probe(p_mark_current_steady),
     "mark_current_polarity_offset": Probe(p_mark_current_same_reversed),
@@ -699,11 +712,21 @@ def test_fault_breaks_its_probe(
         probe.check(emu, make_link(emu))
 
 
-# --- the rate-input debounce faults, on the input model alone (emulated seconds, no clock) -----------------
+# --- the rate-input debounce and comparator faults, on the input model alone (emulated s, no clock) -------
 
 
-def _input(**fault: bool) -> RateInput:
-    return RateInput(1, threshold_vac=24.0, max_vac=230.0, detection_time_s=5.0, **fault)
+def _input(
+    *, integrating: bool = False, latched_edge: bool = False, release_vac: float | None = None
+) -> RateInput:
+    return RateInput(
+        1,
+        threshold_vac=24.0,
+        max_vac=230.0,
+        detection_time_s=5.0,
+        integrating=integrating,
+        latched_edge=latched_edge,
+        release_vac=release_vac,
+    )
 
 
 def _levels_at(inp: RateInput, steps: list[tuple[float, float]], probes: list[float]) -> list[bool]:
@@ -736,3 +759,13 @@ def test_latched_edge_takes_a_short_pulse_high_from_5_s_after_it_began_to_5_s_af
     # a level held past the detection time is taken at the same instant as by a conforming input
     held = [(0.0, 230.0), (9.0, 0.0)]
     assert _levels_at(_input(latched_edge=True), held, [4.9, 5.1, 13.9, 14.1]) == [False, True, True, False]
+
+
+def test_wide_hysteresis_keeps_a_sagging_input_high_until_it_falls_below_the_release_level() -> None:
+    sag = [(0.0, 28.0), (6.0, 23.0)]
+    assert _levels_at(_input(), sag, [5.9, 6.1, 10.9, 11.1]) == [True, True, True, False]
+    assert _levels_at(_input(release_vac=12.0), sag, [5.9, 11.1, 30.0]) == [True, True, True]
+    # below the release level it is taken low a detection time later; coming from low, 23 VAC stays low
+    drop = [(0.0, 28.0), (6.0, 11.0)]
+    assert _levels_at(_input(release_vac=12.0), drop, [10.9, 11.1]) == [True, False]
+    assert _levels_at(_input(release_vac=12.0), [(0.0, 23.0)], [5.1, 20.0]) == [False, False]

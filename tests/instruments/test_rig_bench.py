@@ -139,6 +139,46 @@ def test_rate_input_limit_and_shared_source(bench: Bench) -> None:
         bench.set_rate_input(2, 20.0)
 
 
+def test_rate_input_level_changes_on_the_connected_inputs_at_once_without_a_gap(
+    bench: Bench, physics: FakePhysics
+) -> None:
+    for index in (1, 3):
+        bench.set_rate_input(index, 28.0)
+    relays_before, changes_before = len(sent(bench, "relays")), len(physics.history)
+    bench.set_rate_input_level(23.0)
+    assert physics.vac == {1: 23.0, 2: 0.0, 3: 23.0, 4: 0.0}
+    assert physics.history[changes_before:] == [("rate", 1, 23.0), ("rate", 3, 23.0)]  # never 0 V between
+    assert sent(bench, "relays")[relays_before:] == []  # the relays stay closed
+    bench.set_rate_input(2, 23.0)  # the shared level is the new one now
+    with pytest.raises(BenchError, match="one AC source"):
+        bench.set_rate_input(4, 28.0)
+
+
+def test_rate_input_level_change_is_refused_before_anything_is_sent(
+    bench: Bench, physics: FakePhysics
+) -> None:
+    with pytest.raises(BenchError, match="no rate input is connected"):
+        bench.set_rate_input_level(23.0)
+    bench.set_rate_input(1, 28.0)
+    bench.set_rate_input(4, 28.0)  # the mains input beside a non-mains one
+    before = {role: len(sent(bench, role)) for role in ("relays", "ac_source")}
+    with pytest.raises(InterlockError, match=r"rate input 1 \(channel 101\) is not declared `mains: true`"):
+        bench.set_rate_input_level(100.0)
+    with pytest.raises(LimitError, match="limits.max_rate_input_vac"):
+        bench.set_rate_input_level(240.0)
+    with pytest.raises(LimitError, match="0 VAC is no level to change to"):
+        bench.set_rate_input_level(0.0)
+    assert all(sent(bench, role)[n:] == [] for role, n in before.items())
+    assert physics.vac == {1: 28.0, 2: 0.0, 3: 0.0, 4: 28.0}
+    bench.set_rate_input(1, 0.0)
+    bench.set_rate_input_level(230.0)  # the mains input alone may go to mains
+    assert physics.vac == {1: 0.0, 2: 0.0, 3: 0.0, 4: 230.0}
+    bench.halted = True
+    with pytest.raises(BenchError, match="halted"):
+        bench.set_rate_input_level(28.0)
+    assert physics.vac[4] == 230.0
+
+
 def test_button_and_led_go_to_the_physics(bench: Bench, physics: FakePhysics) -> None:
     bench.press_button()
     assert physics.button_presses == 1
