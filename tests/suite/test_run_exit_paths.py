@@ -39,8 +39,8 @@ from harness.report.finalize import MANIFEST, REPORT, not_written
 from harness.rig import RigLock
 
 REPO = Path(__file__).resolve().parents[2]
-#: supply on at 36 V and 20 VAC on every rate input for the 5 s detection time (+ poll step)
-SUBSET = "test_levels_below_threshold_are_not_detected"
+#: supply on at 36 V and 23 VAC (just below the threshold) on every rate input for the detection time
+SUBSET = "test_level_just_below_the_threshold_is_low_on_every_input"
 #: issue 12: outputs off, relays open and AC source off within 2 s (real time) of the signal
 SAFE_WITHIN_S = 2.0
 #: bus current above this: the DUT is powered (EN 13757-2 unit load 1.5 mA; the DUT draws about that)
