@@ -259,7 +259,8 @@ def test_a_register_missing_from_the_read_out_fails_with_what_came() -> None:
     from harness.profile import load_profile
 
     class Empty:
-        def read(self, address: int) -> list[Any]:
+        def read(self, address: int, *, upto: int | None = None) -> list[Any]:
+            assert upto == 1  # the profile places 'breaker' in the first telegram: only it is read
             return [SimpleNamespace(records=())]
 
     with pytest.raises(pytest.fail.Exception, match="no record coded as register 'breaker'"):
