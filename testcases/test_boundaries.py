@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.checks import StdClock, time_scale, wait_std
+from fixtures.checks import StdClock, read_register, time_scale, wait_std
 from fixtures.rate_inputs import NEAR_THRESHOLD_VAC, BenchRateInputs
 from harness.expect import edge_walks, expected_rates, levels_of, walk_states
 from harness.master import NoReply
@@ -69,23 +69,11 @@ def _tariff_register(profile: Any) -> Any:
 
 
 def _tariff(master: Any, dut: Any, profile: Any) -> int:
-    """The active rate as the module reports it: the record coded as the profile's active_tariff register."""
-    reg = _tariff_register(profile)
-    for frame in master.read(dut.address, upto=reg.telegram + 1):
-        for rec in frame.records:
-            view = describe(rec)
-            same_coding = rec.vif == reg.vif and list(rec.vife) == list(reg.vife)
-            if same_coding and (view.tariff, view.subunit, view.storage) == (
-                reg.tariff,
-                reg.subunit,
-                reg.storage,
-            ):
-                return _rate(profile, view.value)
-    pytest.fail(
-        f"no record with VIF {reg.vif:02X} VIFE {bytes(reg.vife).hex(' ')} (the profile's active_tariff, "
-        f"OBIS {reg.obis}) in the read-out",
-        pytrace=False,
-    )
+    """The active rate as the module reports it: the record coded as the profile's active_tariff register
+    (or status-word field), from the read-out's telegrams up to the one carrying it
+    (:func:`fixtures.checks.read_register`)."""
+    _tariff_register(profile)  # skips when the profile declares no active rate
+    return _as_int(read_register(master, dut.address, profile, "active_tariff"))
 
 
 def _walk_time_bound(profile: Any) -> float:
