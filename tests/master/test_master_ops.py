@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from harness.emulator import Emulator
+from harness.expect import record_head
 from harness.master import CollisionError, LineError, Master, NoReply
 from harness.mbus import AckFrame, LongHeader, SecondaryAddress, ShortFrame
 from harness.mbus.model import SND_NKE
@@ -49,7 +50,9 @@ def test_read_upto_stops_after_the_first_telegrams_and_the_next_read_starts_over
     first = master.read(a, upto=1)
     assert len(first) == 1 and first[0].more_records_follow  # the rest of the read-out is left unread
     whole = master.read(a)  # SND_NKE restarts it at telegram 1
-    assert len(whole) == emu.profile.telegram_count and whole[0].records == first[0].records
+    # the same first telegram again (its record layout: the meter's values may move between the reads)
+    assert len(whole) == emu.profile.telegram_count
+    assert [record_head(r) for r in whole[0].records] == [record_head(r) for r in first[0].records]
     with pytest.raises(ValueError, match="upto=1: a read-out's first telegrams"):
         master.read(a, upto=1, reset=False)
     with pytest.raises(ValueError, match="upto >= 1"):
